@@ -1,0 +1,44 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Velocity2 } from './velocity';
+
+/**
+ * The axis a recurrent state is lifted over, as the flow needs to know it to act on the state. Translation FERNNs
+ * lift over integer pixel velocities; a rotation FERNN will add `{ kind: 'rotation', omegas, orientations }`.
+ */
+export type LiftAxis = { readonly kind: 'translation'; readonly velocities: readonly Velocity2[] };
+
+/** What a flow predicts for a lifted state: the expected value and which slices the statement constrains. */
+export interface LiftedAction {
+  /** [B, V, H, W, C]; unconstrained slices hold zeros. Caller disposes. */
+  readonly expected: tf.Tensor5D;
+  /** constrained[v] is false where the slice the flow would bring into v lies outside the lifted axis. */
+  readonly constrained: readonly boolean[];
+}
+
+/**
+ * A flow: a one-parameter family of transformations psi_s applied at time s. Callers (data generators, the
+ * equivariance probe, the app's flow designer) use only this interface.
+ */
+export interface Flow {
+  readonly kind: 'translation';
+  /** Stable text form, e.g. "translate:1,-2". */
+  readonly label: string;
+  /**
+   * Applies psi_{s + t0} to frame s of a sequence.
+   * @param frames [B, T, H, W, C]
+   * @returns [B, T, H, W, C]; caller disposes.
+   */
+  applyToSequence(frames: tf.Tensor5D, t0?: number): tf.Tensor5D;
+  /**
+   * Applies psi_time to a batch of single frames (or decoder outputs).
+   * @param x [N, H, W, C]
+   * @returns [N, H, W, C]; caller disposes.
+   */
+  applyToFrame(x: tf.Tensor4D, time: number): tf.Tensor4D;
+  /**
+   * The flow's action on a lifted hidden state at time `time`: shift along the lifted axis by the flow's own
+   * generator, and move each slice in space by psi_time.
+   * @param h [B, V, H, W, C]
+   */
+  applyToLifted(h: tf.Tensor5D, axis: LiftAxis, time: number): LiftedAction;
+}

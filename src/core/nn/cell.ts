@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type CellConfig, shiftKernelSize } from './config';
+import type { ParamMap, ParamSpec } from './params';
+import { circularConv2d, conv2dValid, depthwiseValid } from './conv';
+import { circularPad, rollPad, type Shift2 } from './circular';
+
+/** Parameter shapes of a recurrent cell (names as the reference's FERNN_Cell under `cell.`). */
+export function cellParamSpec(c: CellConfig, prefix = 'cell.'): ParamSpec {
+  const spec: ParamSpec = {
+    [`${prefix}conv_u.weight`]: { shape: [c.kernelU, c.kernelU, c.inChannels, c.hidden], fanIn: c.inChannels * c.kernelU ** 2 },
+    [`${prefix}conv_h.weight`]: { shape: [c.kernelH, c.kernelH, c.hidden, c.hidden], fanIn: c.hidden * c.kernelH ** 2 },
+  };
+  if (c.kind === 'grnn-plus') {
+    const k = shiftKernelSize(c);
+    // Depthwise layout: channel v*C + c is velocity slice v, hidden channel c.
+    spec[`${prefix}shift.weight`] = { shape: [k, k, c.velocities.length * c.hidden, 1], fanIn: k * k };
+  }
+  return spec;
+}
+
+/** The roll each velocity slice gets before the recurrent conv: v = (vx, vy) -> shifts (dy, dx) = (vy, vx). */
+export function velocityShifts(c: CellConfig): Shift2[] {
+  return c.velocities.map((v) => ({ dy: v.vy, dx: v.vx }));
+}
+
+/**
+ * h0 = 0.
+ * @returns [B, V, H, W, C]; caller disposes.
+ */
+export function zeroHidden(c: CellConfig, batch: number, height: number, width: number): tf.Tensor5D {
+  return tf.zeros([batch, c.velocities.length, height, width, c.hidden]);
+}
+
+/**
+ * One recurrent step, for every velocity slice v at once:
+ *   h'[v] = act( conv_u(u) + conv_h( move_v(h[v]) ) )
+ * where move_v is roll by v (fernn, grnn) or a learned per-velocity depthwise kernel (grnn-plus); all convs are
+ * circular, without bias, and shared across v.
+ * @param u [B, H, W, Cin] input frame
+ * @param h [B, V, H, W, C] previous hidden state
+ * @returns [B, V, H, W, C]; caller disposes.
+ */
+export function cellStep(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: tf.Tensor5D): tf.Tensor5D {
+  return tf.tidy(() => {
+    const [b, nv, height, width, ch] = h.shape;
+    const pre = 'cell.';
+    const uc = circularConv2d(u, p[`${pre}conv_u.weight`] as tf.Tensor4D); // [B, H, W, C]
+    const kh = c.kernelH;
+    const pad = (kh - 1) / 2;
+    let moved: tf.Tensor4D; // [B*V, H+2p, W+2p, C]
+    if (c.kind === 'grnn-plus') {
+      const k = shiftKernelSize(c);
+      const r = (k - 1) / 2;
+      // [B, V, H, W, C] -> [B, H, W, V*C]: one depthwise conv applies every slice's own kernel.
+      const stacked = tf.reshape(tf.transpose(h, [0, 2, 3, 1, 4]), [b, height, width, nv * ch]) as tf.Tensor4D;
+      const shifted = depthwiseValid(circularPad(stacked, r), p[`${pre}shift.weight`] as tf.Tensor4D);
+      const back = tf.transpose(tf.reshape(shifted, [b, height, width, nv, ch]), [0, 3, 1, 2, 4]) as tf.Tensor5D;
+      moved = rollPad(back, zeroShifts(nv), pad);
+    } else {
+      moved = rollPad(h, velocityShifts(c), pad);
+    }
+    const hc = tf.reshape(conv2dValid(moved, p[`${pre}conv_h.weight`] as tf.Tensor4D), [b, nv, height, width, ch]);
+    const z = tf.add(hc, tf.expandDims(uc, 1));
+    return (c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z)) as tf.Tensor5D;
+  });
+}
+
+function zeroShifts(n: number): Shift2[] {
+  return Array.from({ length: n }, () => ({ dy: 0, dx: 0 }));
+}

@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Pool, Seq2SeqConfig } from './config';
+import { cellParamSpec, cellStep, zeroHidden } from './cell';
+import { countParams, disposeParams, initParams, type ParamMap, type ParamSpec } from './params';
+import { circularConv2d } from './conv';
+import { stopGradient } from './gradient';
+import type { Rng } from '../util/rng';
+
+/** A seq2seq next-frame predictor: immutable config + parameters (the reference's Seq2SeqFERNN). */
+export interface Seq2SeqModel {
+  readonly config: Seq2SeqConfig;
+  readonly params: ParamMap;
+}
+
+/** Parameter shapes; names match the reference state_dict (`decoder_conv.{0,2,..,2k}.weight`). */
+export function seq2seqParamSpec(c: Seq2SeqConfig): ParamSpec {
+  const spec = cellParamSpec(c.cell);
+  const ch = c.cell.hidden;
+  for (let i = 0; i < c.decoderLayers; i++) spec[`decoder_conv.${2 * i}.weight`] = { shape: [3, 3, ch, ch], fanIn: ch * 9 };
+  spec[`decoder_conv.${2 * c.decoderLayers}.weight`] = { shape: [3, 3, ch, c.outChannels], fanIn: ch * 9 };
+  return spec;
+}
+
+export function createSeq2Seq(config: Seq2SeqConfig, seed: number): Seq2SeqModel {
+  return { config, params: initParams(seq2seqParamSpec(config), seed) };
+}
+
+export function seq2seqParamCount(config: Seq2SeqConfig): number {
+  return countParams(seq2seqParamSpec(config));
+}
+
+export function disposeModel(m: { params: ParamMap }): void {
+  disposeParams(m.params);
+}
+
+/**
+ * Pools the velocity axis away.
+ * @param h [B, V, H, W, C]
+ * @returns [B, H, W, C]; caller disposes.
+ */
+export function poolVelocities(h: tf.Tensor5D, pool: Pool): tf.Tensor4D {
+  if (pool === 'mean') return tf.mean(h, 1);
+  if (pool === 'sum') return tf.sum(h, 1);
+  return tf.max(h, 1);
+}
+
+/**
+ * Decoder readout of a hidden state: pool over V, then k x (3x3 circular conv + relu), then 3x3 circular conv -> out.
+ * @param h [B, V, H, W, C]
+ * @returns [B, H, W, Cout]; caller disposes.
+ */
+export function readout(m: Seq2SeqModel, h: tf.Tensor5D): tf.Tensor4D {
+  return tf.tidy(() => {
+    let x = poolVelocities(h, m.config.pool);
+    for (let i = 0; i < m.config.decoderLayers; i++) x = tf.relu(circularConv2d(x, m.params[`decoder_conv.${2 * i}.weight`] as tf.Tensor4D));
+    return circularConv2d(x, m.params[`decoder_conv.${2 * m.config.decoderLayers}.weight`] as tf.Tensor4D);
+  });
+}
+
+export interface ForwardOptions {
+  /** Probability of feeding the ground-truth frame instead of the model's previous prediction (training only). */
+  teacherForcing?: number;
+  /** [B, K, H, W, C] ground truth for teacher forcing. */
+  targets?: tf.Tensor5D;
+  /** Draws the teacher-forcing coin; required when teacherForcing > 0. */
+  rng?: Rng;
+  /** Called with the hidden state after each cell step (encoder then decoder); must not dispose it. */
+  onHidden?: (h: tf.Tensor5D, phase: 'encode' | 'decode', step: number) => void;
+}
+
+/**
+ * The reference forward pass: encode the T_in input frames, then decode `predLen` frames autoregressively. The
+ * first decoder step re-reads the last input frame; each prediction is fed back (detached) as the next input.
+ * Differentiable: call inside a gradient scope for training. For inference use `predict`, which frees per step.
+ * @param inputs [B, T_in, H, W, Cin]
+ * @returns predictions [B, K, H, W, Cout]; caller disposes.
+ */
+export function forward(m: Seq2SeqModel, inputs: tf.Tensor5D, predLen: number, opts: ForwardOptions = {}): tf.Tensor5D {
+  const [b, tIn, height, width] = inputs.shape;
+  const tfRatio = opts.teacherForcing ?? 0;
+  if (tfRatio > 0 && (!opts.targets || !opts.rng)) throw new Error('teacher forcing needs targets and an rng');
+  return tf.tidy(() => {
+    let h = zeroHidden(m.config.cell, b, height, width);
+    for (let t = 0; t < tIn; t++) {
+      h = cellStep(m.config.cell, m.params, frameAt(inputs, t), h);
+      opts.onHidden?.(h, 'encode', t + 1);
+    }
+    let prev: tf.Tensor4D = frameAt(inputs, tIn - 1);
+    const outs: tf.Tensor4D[] = [];
+    for (let k = 0; k < predLen; k++) {
+      const useTruth = tfRatio > 0 && opts.rng!.next() < tfRatio;
+      const frame = useTruth ? frameAt(opts.targets!, k) : stopGradient(prev);
+      h = cellStep(m.config.cell, m.params, frame, h);
+      opts.onHidden?.(h, 'decode', k + 1);
+      const out = readout(m, h);
+      outs.push(out);
+      prev = out;
+    }
+    return tf.stack(outs, 1) as tf.Tensor5D;
+  });
+}
+
+/**
+ * Inference forward pass that frees intermediate tensors step by step (memory stays O(one step)).
+ * @param inputs [B, T_in, H, W, Cin]
+ * @returns [B, K, H, W, Cout]; caller disposes.
+ */
+export function predict(m: Seq2SeqModel, inputs: tf.Tensor5D, predLen: number): tf.Tensor5D {
+  const [b, tIn, height, width] = inputs.shape;
+  let h = zeroHidden(m.config.cell, b, height, width);
+  const advance = (frame: tf.Tensor4D): void => {
+    const next = cellStep(m.config.cell, m.params, frame, h);
+    h.dispose();
+    h = next;
+  };
+  for (let t = 0; t < tIn; t++) {
+    const u = frameAt(inputs, t);
+    advance(u);
+    u.dispose();
+  }
+  let prev = frameAt(inputs, tIn - 1);
+  const outs: tf.Tensor4D[] = [];
+  for (let k = 0; k < predLen; k++) {
+    advance(prev);
+    const out = readout(m, h);
+    outs.push(out);
+    if (k === 0) prev.dispose();
+    prev = out;
+  }
+  if (predLen === 0) prev.dispose();
+  h.dispose();
+  const res = tf.stack(outs, 1) as tf.Tensor5D;
+  outs.forEach((o) => o.dispose());
+  return res;
+}
+
+/**
+ * Frame t of a sequence.
+ * @param seq [B, T, H, W, C]
+ * @returns [B, H, W, C]; caller disposes.
+ */
+export function frameAt(seq: tf.Tensor5D, t: number): tf.Tensor4D {
+  const [b, , h, w, c] = seq.shape;
+  return tf.reshape(tf.slice(seq, [0, t, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]);
+}
