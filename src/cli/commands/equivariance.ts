@@ -1,0 +1,112 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { parseFlow } from '../../core/flows/translation';
+import { describeCell, makeCellConfig, makeSeq2SeqConfig } from '../../core/nn/config';
+import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
+import { probeEquivariance } from '../../core/metrics/equivariance';
+import { velocitySetOf } from '../../core/nn/config';
+import { createRng, uniformArray } from '../../core/util/rng';
+import { InputError } from '../../core/util/errors';
+import { selectBackend } from '../../node/backend';
+import { loadCheckpoint } from '../../node/checkpoint/load';
+import { fmtErr, info, parseFlags, table } from '../io';
+import { backendFlag, intFlag, modelFlag } from '../options';
+
+const flagsSchema = z.object({
+  model: modelFlag.default('fernn'),
+  vRange: intFlag(0, 8).optional(),
+  hidden: intFlag(1, 512).default(16),
+  decoderLayers: intFlag(0, 8).default(1),
+  height: intFlag(3, 256).default(28),
+  width: intFlag(3, 256).default(28),
+  flow: z.string().default('translate:1,0'),
+  steps: intFlag(1, 200).default(10),
+  batch: intFlag(1, 64).default(2),
+  seed: intFlag(0, 2 ** 31 - 1).default(0),
+  checkpoint: z.string().optional(),
+  backend: backendFlag,
+  json: z.boolean().default(false),
+});
+
+export function registerEquivariance(program: Command): void {
+  program
+    .command('equivariance')
+    .description('Measure flow equivariance per timestep: hidden state and readout of a model under a flow')
+    .option('--model <kind>', 'fernn | grnn | grnn-plus (fresh model; ignored with --checkpoint)')
+    .option('--v-range <R>', 'velocity set V = {-R..R}^2 (fernn, grnn-plus: default 1; grnn: 0)')
+    .option('--hidden <C>', 'hidden channels (default 16)')
+    .option('--decoder-layers <K>', 'decoder conv layers (default 1)')
+    .option('--height <H>', 'frame height (default 28)')
+    .option('--width <W>', 'frame width (default 28)')
+    .option('--flow <spec>', 'translate:VX,VY (default translate:1,0)')
+    .option('--steps <T>', 'input frames to feed (default 10)')
+    .option('--batch <B>', 'random input sequences (default 2)')
+    .option('--seed <S>', 'seed of the fresh weights and the random input (default 0)')
+    .option('--checkpoint <file>', 'a .safetensors of ours or a reference .pth (then --v-range is required)')
+    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (default auto)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (raw: Record<string, unknown>) => {
+      const f = parseFlags(flagsSchema, raw);
+      const flow = (() => {
+        try {
+          return parseFlow(f.flow);
+        } catch (e) {
+          throw new InputError('--flow', (e as Error).message);
+        }
+      })();
+      const backend = await selectBackend(f.backend);
+      if (!f.json) info(`backend: ${backend.name} — ${backend.detail}${backend.warning ? `\nnote: ${backend.warning}` : ''}`);
+      let model: Seq2SeqModel;
+      if (f.checkpoint) {
+        model = await loadCheckpoint(f.checkpoint, { vRange: f.vRange });
+      } else {
+        if (f.model === 'grnn' && f.vRange !== undefined && f.vRange !== 0) throw new InputError('--v-range', `a G-RNN has V = {0}; got ${f.vRange}`);
+        const cell = makeCellConfig({ kind: f.model, vRange: f.model === 'grnn' ? 0 : (f.vRange ?? 1), hidden: f.hidden });
+        model = createSeq2Seq(makeSeq2SeqConfig(cell, { decoderLayers: f.decoderLayers }), f.seed);
+      }
+      const cell = model.config.cell;
+      const inC = cell.inChannels;
+      const rng = createRng(f.seed + 1);
+      const x = tf.tensor5d(uniformArray(rng, f.batch * f.steps * f.height * f.width * inC, 0.5).map((v) => v + 0.5), [f.batch, f.steps, f.height, f.width, inC]);
+      try {
+        const report = await probeEquivariance(model, x, flow);
+        const vr = velocitySetOf(cell).gridRadius();
+        const out = {
+          model: cell.kind,
+          model_name: describeCell(cell),
+          v_range: vr,
+          velocities: cell.velocities.length,
+          hidden: cell.hidden,
+          params: seq2seqParamCount(model.config),
+          flow: flow.label,
+          height: f.height,
+          width: f.width,
+          steps: f.steps,
+          batch: f.batch,
+          seed: f.seed,
+          checkpoint: f.checkpoint ?? null,
+          backend: backend.name,
+          backend_detail: backend.detail,
+          per_step: report.per_step,
+          ...(report.note ? { note: report.note } : {}),
+        };
+        if (f.json) {
+          process.stdout.write(`${JSON.stringify(out)}\n`);
+        } else {
+          process.stdout.write(
+            `${out.model_name} (${out.params} parameters), flow ${out.flow}, ${f.height}x${f.width}, batch ${f.batch}, seed ${f.seed}\n` +
+              'relative error ||h\' - psi(h)|| / ||psi(h)|| per timestep t (frames consumed); readout = decoder(pool_V(h))\n\n' +
+              table(
+                ['t', 'hidden rel err', 'readout rel err', 'constrained slices'],
+                report.per_step.map((s) => [s.t, fmtErr(s.hidden_rel_err), fmtErr(s.output_rel_err), `${s.constrained_slices}/${s.total_slices}`]),
+              ) +
+              `\n${report.note ? `\nnote: ${report.note}\n` : ''}`,
+          );
+        }
+      } finally {
+        x.dispose();
+        disposeModel(model);
+      }
+    });
+}

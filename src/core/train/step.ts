@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Seq2SeqModel } from '../nn/seq2seq';
+import { forward } from '../nn/seq2seq';
+import type { Rng } from '../util/rng';
+
+export interface StepOptions {
+  /** Clip the global gradient norm to this value (reference: 1.0); 0 or undefined disables clipping. */
+  clipNorm?: number;
+  /** Teacher forcing ratio in [0, 1] (reference default 0). */
+  teacherForcing?: number;
+  rng?: Rng;
+}
+
+export interface StepResult {
+  /** MSE over the predicted frames; a scalar tensor the caller disposes (read it with await .data()). */
+  loss: tf.Scalar;
+  /** Global gradient norm before clipping; caller disposes. */
+  gradNorm: tf.Scalar;
+}
+
+/**
+ * One optimisation step of the seq2seq predictor: MSE over the K predicted frames, global-norm gradient clipping,
+ * then the optimizer's update. No GPU->CPU read happens here; the caller decides when to read the loss.
+ * @param inputs [B, T_in, H, W, C]
+ * @param targets [B, K, H, W, C]
+ */
+export function trainStep(model: Seq2SeqModel, optimizer: tf.Optimizer, inputs: tf.Tensor5D, targets: tf.Tensor5D, opts: StepOptions = {}): StepResult {
+  const vars = Object.values(model.params);
+  const names = Object.keys(model.params);
+  return tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => {
+      const preds = forward(model, inputs, targets.shape[1], { teacherForcing: opts.teacherForcing, targets, rng: opts.rng });
+      return tf.losses.meanSquaredError(targets, preds) as tf.Scalar;
+    }, vars);
+    const list = names.map((n) => grads[model.params[n].name]);
+    const gradNorm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+    let applied = list;
+    if (opts.clipNorm && opts.clipNorm > 0) {
+      const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(opts.clipNorm), tf.add(gradNorm, tf.scalar(1e-6))));
+      applied = list.map((g) => tf.mul(g, scale));
+    }
+    optimizer.applyGradients(names.map((n, i) => ({ name: model.params[n].name, tensor: applied[i] })));
+    return { loss: value, gradNorm };
+  });
+}
+
+/**
+ * Test-time MSE of a prediction batch (no gradients kept).
+ * @param preds [B, K, H, W, C]
+ * @param targets [B, K, H, W, C]
+ */
+export function mse(preds: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.squaredDifference(preds, targets)) as tf.Scalar);
+}
