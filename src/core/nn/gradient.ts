@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// Gradients of the stock ops are registered by this side-effect import (tfjs-core alone has none).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 /** Gradient of a custom op: returns one gradient per input, in input order. */
 export type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];

@@ -141,5 +141,5 @@ export function predict(m: Seq2SeqModel, inputs: tf.Tensor5D, predLen: number): 
  */
 export function frameAt(seq: tf.Tensor5D, t: number): tf.Tensor4D {
   const [b, , h, w, c] = seq.shape;
-  return tf.reshape(tf.slice(seq, [0, t, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]);
+  return tf.tidy(() => tf.reshape(tf.slice(seq, [0, t, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]));
 }

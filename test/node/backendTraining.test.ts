@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/node/backend';
+import { TOL } from '../helpers/close';
+import { makeCellConfig, makeSeq2SeqConfig, type CellKind } from '../../src/core/nn/config';
+import { createSeq2Seq, disposeModel } from '../../src/core/nn/seq2seq';
+import { trainStep } from '../../src/core/train/step';
+import { probeEquivariance } from '../../src/core/metrics/equivariance';
+import { TranslationFlow } from '../../src/core/flows/translation';
+import { clearIndexMapCache } from '../../src/core/nn/indexMap';
+
+afterAll(async () => {
+  clearIndexMapCache();
+  await tf.setBackend('cpu');
+});
+
+async function trains(kind: CellKind): Promise<number[]> {
+  const m = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind, vRange: kind === 'grnn' ? 0 : 1, hidden: 4 })), 3);
+  const x = tf.randomUniform([2, 3, 8, 8, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
+  const y = tf.randomUniform([2, 2, 8, 8, 1], 0, 1, 'float32', 2) as tf.Tensor5D;
+  const opt = tf.train.adam(1e-2);
+  const losses: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const r = trainStep(m, opt, x, y, { clipNorm: 1 });
+    losses.push((await r.loss.data())[0]);
+    r.loss.dispose();
+    r.gradNorm.dispose();
+  }
+  [x, y].forEach((t) => t.dispose());
+  opt.dispose();
+  disposeModel(m);
+  return losses;
+}
+
+// The wasm backend has no Conv2DBackpropFilter, UnsortedSegmentSum or depthwise backprop kernels: training works
+// only because our ops bring their own gradients.
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`training on ${backend}`, () => {
+    it('selects the backend and reports it', async () => {
+      clearIndexMapCache();
+      const r = await selectBackend(backend);
+      expect(r.name).toBe(backend);
+      expect(tf.getBackend()).toBe(backend);
+    });
+
+    for (const kind of ['fernn', 'grnn', 'grnn-plus'] as const) {
+      it(`${kind}: loss is finite and decreases`, async () => {
+        const losses = await trains(kind);
+        expect(losses.every(Number.isFinite)).toBe(true);
+        expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.9);
+      });
+    }
+
+    it('FERNN equivariance holds to round-off on this backend', async () => {
+      const m = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 4 })), 1);
+      const x = tf.randomUniform([1, 5, 9, 7, 1], 0, 1, 'float32', 4) as tf.Tensor5D;
+      const r = await probeEquivariance(m, x, new TranslationFlow({ vx: -1, vy: 1 }));
+      for (const s of r.per_step) expect(s.hidden_rel_err).toBeLessThan(TOL.roundOff);
+      x.dispose();
+      disposeModel(m);
+    });
+  });
+}
+
+describe('auto selection', () => {
+  it('falls back past missing tensorflow (tfjs-node) and says why', async () => {
+    clearIndexMapCache();
+    const r = await selectBackend('auto');
+    const tfNodeInstalled = r.name === 'tensorflow';
+    if (!tfNodeInstalled) {
+      const tfSkip = r.skipped.find((s) => s.name === 'tensorflow');
+      expect(tfSkip?.reason).toMatch(/tfjs-node/);
+      expect(['webgpu', 'wasm', 'cpu']).toContain(r.name);
+    }
+    expect(r.detail.length).toBeGreaterThan(0);
+  });
+});
