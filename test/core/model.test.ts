@@ -104,3 +104,26 @@ describe('training step', () => {
     disposeModel(m);
   });
 });
+
+describe('co-moving runner', () => {
+  it('forward equals the reference recurrence (cellStep in fixed coordinates) at every step, past a full wrap', async () => {
+    const { cellStep: step, zeroHidden: zero } = await import('../../src/core/nn/cell');
+    for (const [kind, vRange, act] of [['fernn', 1, 'relu'], ['fernn', 2, 'tanh'], ['grnn', 0, 'relu'], ['grnn-plus', 1, 'relu']] as const) {
+      const m = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind, vRange, hidden: 3, activation: act })), 9);
+      // 6x5 frames and 7 input frames: shifts v*t wrap around the torus (t = 5, 6 are full turns along one axis).
+      const x = tf.randomUniform([2, 7, 6, 5, 1], 0, 1, 'float32', 3) as tf.Tensor5D;
+      const seen: tf.Tensor5D[] = [];
+      const preds = forward(m, x, 3, { onHidden: (h) => seen.push(tf.keep(h.clone())) });
+      let h = zero(m.config.cell, 2, 6, 5);
+      for (let t = 0; t < 7; t++) {
+        const u = tf.tidy(() => tf.reshape(tf.slice(x, [0, t, 0, 0, 0], [2, 1, 6, 5, 1]), [2, 6, 5, 1])) as tf.Tensor4D;
+        const next = step(m.config.cell, m.params, u, h);
+        expect(maxAbsDiff(next.dataSync(), seen[t].dataSync()), `${kind} t=${t + 1}`).toBeLessThan(TOL.roundOff);
+        [u, h].forEach((k) => k.dispose());
+        h = next;
+      }
+      [h, x, preds, ...seen].forEach((k) => k.dispose());
+      disposeModel(m);
+    }
+  });
+});

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type CellConfig, shiftKernelSize } from './config';
 import type { ParamMap, ParamSpec } from './params';
-import { circularConv2d, conv2dValid, depthwiseValid } from './conv';
-import { circularPad, rollPad, type Shift2 } from './circular';
+import { circularConv2d, depthwiseValid } from './conv';
+import { circularPad, rollSlices, type Shift2 } from './circular';
 
 /** Parameter shapes of a recurrent cell (names as the reference's FERNN_Cell under `cell.`). */
 export function cellParamSpec(c: CellConfig, prefix = 'cell.'): ParamSpec {
@@ -45,26 +45,20 @@ export function cellStep(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: tf.Tenso
     const [b, nv, height, width, ch] = h.shape;
     const pre = 'cell.';
     const uc = circularConv2d(u, p[`${pre}conv_u.weight`] as tf.Tensor4D); // [B, H, W, C]
-    const kh = c.kernelH;
-    const pad = (kh - 1) / 2;
-    let moved: tf.Tensor4D; // [B*V, H+2p, W+2p, C]
+    let moved: tf.Tensor5D; // [B, V, H, W, C]
     if (c.kind === 'grnn-plus') {
       const k = shiftKernelSize(c);
       const r = (k - 1) / 2;
       // [B, V, H, W, C] -> [B, H, W, V*C]: one depthwise conv applies every slice's own kernel.
       const stacked = tf.reshape(tf.transpose(h, [0, 2, 3, 1, 4]), [b, height, width, nv * ch]) as tf.Tensor4D;
       const shifted = depthwiseValid(circularPad(stacked, r), p[`${pre}shift.weight`] as tf.Tensor4D);
-      const back = tf.transpose(tf.reshape(shifted, [b, height, width, nv, ch]), [0, 3, 1, 2, 4]) as tf.Tensor5D;
-      moved = rollPad(back, zeroShifts(nv), pad);
+      moved = tf.transpose(tf.reshape(shifted, [b, height, width, nv, ch]), [0, 3, 1, 2, 4]) as tf.Tensor5D;
     } else {
-      moved = rollPad(h, velocityShifts(c), pad);
+      const shifts = velocityShifts(c);
+      moved = shifts.every((s) => s.dy === 0 && s.dx === 0) ? h : rollSlices(h, shifts);
     }
-    const hc = tf.reshape(conv2dValid(moved, p[`${pre}conv_h.weight`] as tf.Tensor4D), [b, nv, height, width, ch]);
+    const hc = tf.reshape(circularConv2d(tf.reshape(moved, [b * nv, height, width, ch]) as tf.Tensor4D, p[`${pre}conv_h.weight`] as tf.Tensor4D), [b, nv, height, width, ch]);
     const z = tf.add(hc, tf.expandDims(uc, 1));
     return (c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z)) as tf.Tensor5D;
   });
-}
-
-function zeroShifts(n: number): Shift2[] {
-  return Array.from({ length: n }, () => ({ dy: 0, dx: 0 }));
 }

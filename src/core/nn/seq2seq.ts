@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Pool, Seq2SeqConfig } from './config';
-import { cellParamSpec, cellStep, zeroHidden } from './cell';
+import { cellParamSpec } from './cell';
+import { advance, hiddenOf, initRun } from './runner';
 import { countParams, disposeParams, initParams, type ParamMap, type ParamSpec } from './params';
 import { circularConv2d } from './conv';
 import { stopGradient } from './gradient';
@@ -64,7 +65,7 @@ export interface ForwardOptions {
   targets?: tf.Tensor5D;
   /** Draws the teacher-forcing coin; required when teacherForcing > 0. */
   rng?: Rng;
-  /** Called with the hidden state after each cell step (encoder then decoder); must not dispose it. */
+  /** Called with the hidden state h_t (reference coordinates) after each cell step; must not dispose it. */
   onHidden?: (h: tf.Tensor5D, phase: 'encode' | 'decode', step: number) => void;
 }
 
@@ -79,18 +80,20 @@ export function forward(m: Seq2SeqModel, inputs: tf.Tensor5D, predLen: number, o
   const [b, tIn, height, width] = inputs.shape;
   const tfRatio = opts.teacherForcing ?? 0;
   if (tfRatio > 0 && (!opts.targets || !opts.rng)) throw new Error('teacher forcing needs targets and an rng');
+  const cell = m.config.cell;
   return tf.tidy(() => {
-    let h = zeroHidden(m.config.cell, b, height, width);
+    let s = initRun(cell, b, height, width);
     for (let t = 0; t < tIn; t++) {
-      h = cellStep(m.config.cell, m.params, frameAt(inputs, t), h);
-      opts.onHidden?.(h, 'encode', t + 1);
+      s = advance(cell, m.params, s, frameAt(inputs, t));
+      if (opts.onHidden) opts.onHidden(hiddenOf(cell, s), 'encode', t + 1);
     }
     let prev: tf.Tensor4D = frameAt(inputs, tIn - 1);
     const outs: tf.Tensor4D[] = [];
     for (let k = 0; k < predLen; k++) {
       const useTruth = tfRatio > 0 && opts.rng!.next() < tfRatio;
       const frame = useTruth ? frameAt(opts.targets!, k) : stopGradient(prev);
-      h = cellStep(m.config.cell, m.params, frame, h);
+      s = advance(cell, m.params, s, frame);
+      const h = hiddenOf(cell, s);
       opts.onHidden?.(h, 'decode', k + 1);
       const out = readout(m, h);
       outs.push(out);
@@ -107,28 +110,31 @@ export function forward(m: Seq2SeqModel, inputs: tf.Tensor5D, predLen: number, o
  */
 export function predict(m: Seq2SeqModel, inputs: tf.Tensor5D, predLen: number): tf.Tensor5D {
   const [b, tIn, height, width] = inputs.shape;
-  let h = zeroHidden(m.config.cell, b, height, width);
-  const advance = (frame: tf.Tensor4D): void => {
-    const next = cellStep(m.config.cell, m.params, frame, h);
-    h.dispose();
-    h = next;
+  const cell = m.config.cell;
+  let s = initRun(cell, b, height, width);
+  const consume = (frame: tf.Tensor4D): void => {
+    const next = advance(cell, m.params, s, frame);
+    s.g.dispose();
+    s = next;
   };
   for (let t = 0; t < tIn; t++) {
     const u = frameAt(inputs, t);
-    advance(u);
+    consume(u);
     u.dispose();
   }
   let prev = frameAt(inputs, tIn - 1);
   const outs: tf.Tensor4D[] = [];
   for (let k = 0; k < predLen; k++) {
-    advance(prev);
-    const out = readout(m, h);
-    outs.push(out);
+    consume(prev);
     if (k === 0) prev.dispose();
+    const h = hiddenOf(cell, s);
+    const out = readout(m, h);
+    h.dispose();
+    outs.push(out);
     prev = out;
   }
   if (predLen === 0) prev.dispose();
-  h.dispose();
+  s.g.dispose();
   const res = tf.stack(outs, 1) as tf.Tensor5D;
   outs.forEach((o) => o.dispose());
   return res;
