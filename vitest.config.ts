@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // tfjs backends are process-global; one file per worker keeps them isolated.
     pool: 'forks',
+    globalSetup: ['test/globalSetup.ts'],
   },
 });

@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 export const external = ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'electron'];
 
 const entries = Object.fromEntries(
-  (process.argv.slice(2).length ? process.argv.slice(2) : ['cli=src/cli/main.ts']).map((e) => e.split('=')),
+  (process.argv.slice(2).length ? process.argv.slice(2) : ['cli=src/cli/main.ts', 'trainWorker=src/node/lab/trainWorker.ts']).map((e) => e.split('=')),
 );
 
 await build({

@@ -2,6 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../core/util/errors';
 import { registerEquivariance } from './commands/equivariance';
 import { registerPredict } from './commands/predict';
+import { registerTrain } from './commands/train';
+import { registerRuns } from './commands/runs';
+import { registerEval } from './commands/eval';
+import { registerReproduce } from './commands/reproduce';
 import { EXIT_BAD_INPUT, EXIT_FAILURE } from './io';
 
 const program = new Command();
@@ -13,6 +17,10 @@ program
   .exitOverride();
 registerEquivariance(program);
 registerPredict(program);
+registerTrain(program);
+registerEval(program);
+registerRuns(program);
+registerReproduce(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {

@@ -4,7 +4,7 @@ import { cellParamSpec } from './cell';
 import { advance, hiddenOf, initRun } from './runner';
 import { countParams, disposeParams, initParams, type ParamMap, type ParamSpec } from './params';
 import { circularConv2d } from './conv';
-import { stopGradient } from './gradient';
+import { customOp, stopGradient } from './gradient';
 import type { Rng } from '../util/rng';
 
 /** A seq2seq next-frame predictor: immutable config + parameters (the reference's Seq2SeqFERNN). */
@@ -42,7 +42,29 @@ export function disposeModel(m: { params: ParamMap }): void {
 export function poolVelocities(h: tf.Tensor5D, pool: Pool): tf.Tensor4D {
   if (pool === 'mean') return tf.mean(h, 1);
   if (pool === 'sum') return tf.sum(h, 1);
-  return tf.max(h, 1);
+  return maxOverVelocities(h);
+}
+
+/**
+ * Max over the V axis. Its stock gradient compares h with the broadcast max, and broadcasting binary ops are slow
+ * on wasm (1.1 s of a 4.3 s FERNN step); here the max is repeated to h's shape first. Ties share the gradient, as in
+ * tfjs (torch sends it to one index; ties are exact zeros of relu, whose gradient is 0 either way).
+ */
+function maxOverVelocities(h: tf.Tensor5D): tf.Tensor4D {
+  const nv = h.shape[1];
+  return customOp<tf.Tensor4D>(([x]) => {
+    const value = tf.max(x, 1) as tf.Tensor4D;
+    return {
+      value,
+      save: [x, value],
+      grad: (dy, saved) => {
+        const [xs, m] = saved;
+        // Repeat along V with one concat (tf.tile is slower still than broadcasting on wasm).
+        const tile = (t: tf.Tensor) => tf.reshape(tf.concat(new Array<tf.Tensor>(nv).fill(tf.reshape(t, [t.shape[0], 1, -1])), 1), xs.shape);
+        return [tf.mul(tf.cast(tf.equal(xs, tile(m)), 'float32'), tile(dy))];
+      },
+    };
+  })(h);
 }
 
 /**

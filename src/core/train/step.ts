@@ -25,8 +25,10 @@ export interface StepResult {
  * @param targets [B, K, H, W, C]
  */
 export function trainStep(model: Seq2SeqModel, optimizer: tf.Optimizer, inputs: tf.Tensor5D, targets: tf.Tensor5D, opts: StepOptions = {}): StepResult {
-  const vars = Object.values(model.params);
-  const names = Object.keys(model.params);
+  // Sorted: optimizers match their slots to variables by position, so the order must not depend on how the
+  // parameter map was built (fresh or loaded from a checkpoint) for a resumed run to continue exactly.
+  const names = Object.keys(model.params).sort();
+  const vars = names.map((n) => model.params[n]);
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
       const preds = forward(model, inputs, targets.shape[1], { teacherForcing: opts.teacherForcing, targets, rng: opts.rng });

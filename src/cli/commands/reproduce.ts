@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { PRESETS, SCALES, presetPlan } from '../../core/protocol/presets';
+import type { RunRecord } from '../../core/protocol/run';
+import type { EvaluationResults } from '../../core/protocol/service';
+import { followRun, openLab, runSummary } from '../lab';
+import { info, parseFlags, table } from '../io';
+import { evaluationText } from '../report';
+import { addTrainFlags, configFromFlags, trainFlagsSchema } from './train';
+import { InputError } from '../../core/util/errors';
+
+export function registerReproduce(program: Command): void {
+  addTrainFlags(
+    program
+      .command('reproduce')
+      .description(`Reproduce a paper result: ${PRESETS.join(', ')}; --scale tiny (minutes on a 2-core CPU) | small | paper (the reference protocol)`)
+      .argument('<preset>', PRESETS.join(' | ')),
+  )
+    .option('--scale <scale>', 'tiny | small | paper (default tiny)')
+    .option('--parallel <N>', 'runs trained at once (default 2; 1 at paper scale)')
+    .option('--store <dir>', 'run store folder')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (preset: string, raw: Record<string, unknown>) => {
+      if (!(PRESETS as readonly string[]).includes(preset)) throw new InputError('preset', `unknown preset "${preset}"; use ${PRESETS.join(', ')}`);
+      const f = parseFlags(
+        trainFlagsSchema.extend({
+          scale: z.enum(SCALES, { message: `must be one of ${SCALES.join(', ')}` }).default('tiny'),
+          parallel: z.coerce.number().int().min(1).max(8).optional(),
+          store: z.string().optional(),
+          json: z.boolean().default(false),
+        }),
+        raw,
+      );
+      if (f.model) throw new InputError('--model', 'is set by the preset; use fernn-lab train for a single model');
+      const plan = presetPlan(preset as (typeof PRESETS)[number], f.scale, f.seed ?? 0);
+      // Overrides apply to every run of the preset (model and velocity range stay the preset's).
+      const configs = plan.runs.map((r) => configFromFlags({ ...f, model: undefined, vRange: undefined }, r));
+      const parallel = f.parallel ?? plan.parallel;
+      const lab = await openLab(f.store);
+      const t0 = Date.now();
+      try {
+        info(`${plan.description}\nscale ${f.scale}: ${configs.length} runs, ${parallel} at a time, store ${lab.store.root}`);
+        const done: RunRecord[] = new Array(configs.length);
+        let next = 0;
+        const worker = async () => {
+          while (next < configs.length) {
+            const i = next++;
+            const rec = await lab.startRun({ config: configs[i], name: `${plan.preset} ${f.scale}` });
+            info(`started ${rec.id} (${configs[i].model} v_range ${configs[i].vRange})`);
+            done[i] = await followRun(lab, rec.id, { quiet: f.json || parallel > 1, label: rec.id });
+            info(`finished ${rec.id}: ${done[i].status}, test MSE ${done[i].results?.testMse?.toFixed(5) ?? '-'}`);
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(parallel, configs.length) }, worker));
+        const evals: (EvaluationResults | null)[] = [];
+        const kinds = [...(plan.evals.velocityRange ? (['velocity'] as const) : []), ...(plan.evals.seqLens ? (['length'] as const) : [])];
+        for (const r of done) {
+          if (r.status !== 'completed' || kinds.length === 0) {
+            evals.push(null);
+            continue;
+          }
+          info(`evaluating ${r.id} (${kinds.join(', ')})…`);
+          evals.push(await lab.evaluateRun({ id: r.id, kinds: [...kinds], sequences: plan.evals.sequences, velocityRange: plan.evals.velocityRange, seqLens: plan.evals.seqLens }));
+        }
+        const runs = done.map((r, i) => ({ ...runSummary(r, lab.store.root), velocity: evals[i]?.velocity ?? null, length: evals[i]?.length ?? null }));
+        const grnn = runs.find((r) => r.model === 'grnn');
+        const out = {
+          preset: plan.preset,
+          scale: f.scale,
+          description: plan.description,
+          wall_seconds: (Date.now() - t0) / 1000,
+          runs,
+          test_mse_ratio_vs_grnn: Object.fromEntries(runs.filter((r) => r !== grnn && grnn?.test_mse && r.test_mse !== null).map((r) => [`${r.model}-v${r.v_range}`, r.test_mse! / grnn!.test_mse!])),
+        };
+        if (f.json) {
+          process.stdout.write(`${JSON.stringify(out)}\n`);
+        } else {
+          process.stdout.write(
+            `${plan.description} — scale ${f.scale}, ${out.wall_seconds.toFixed(0)} s\n\n` +
+              table(
+                ['run', 'model', 'V', 'status', 'steps', 'ms/step', 'test MSE', 'vs G-RNN'],
+                runs.map((r) => [r.run_id, r.model, r.v_range, r.status, r.steps, r.ms_per_step_median?.toFixed(0) ?? '-', r.test_mse?.toFixed(5) ?? '-', grnn?.test_mse && r.test_mse ? `${((r.test_mse / grnn.test_mse) * 100).toFixed(0)}%` : '-']),
+              ) +
+              '\n' +
+              done.map((r, i) => (evals[i] ? `\n${r.config.model} v_range ${r.config.vRange} (${r.id})\n${evaluationText(evals[i]!)}\n` : '')).join(''),
+          );
+        }
+        if (done.some((r) => r.status === 'failed')) process.exitCode = 1;
+      } finally {
+        await lab.dispose();
+      }
+    });
+}

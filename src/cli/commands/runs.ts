@@ -1,0 +1,116 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { InputError } from '../../core/util/errors';
+import { writeFileAtomic } from '../../node/store/atomicFile';
+import { describeRun, openLab } from '../lab';
+import { info, parseFlags, table } from '../io';
+
+const storeFlags = z.object({ store: z.string().optional(), json: z.boolean().default(false) });
+const fmt = (x: number | null | undefined, d = 4): string => (x === null || x === undefined ? '-' : x.toFixed(d));
+
+export function registerRuns(program: Command): void {
+  const runs = program.command('runs').description('List, show, export and delete runs in the store');
+
+  runs
+    .command('ls')
+    .description('List runs (newest first); unreadable folders are reported and skipped')
+    .option('--store <dir>', 'run store folder')
+    .option('--json', 'print JSON')
+    .action(async (raw: Record<string, unknown>) => {
+      const f = parseFlags(storeFlags, raw);
+      const lab = await openLab(f.store);
+      try {
+        const { runs: list, problems } = await lab.listRuns();
+        if (f.json) {
+          process.stdout.write(`${JSON.stringify({ store: lab.store.root, runs: list, problems })}\n`);
+          return;
+        }
+        if (list.length === 0) info(`no runs in ${lab.store.root}`);
+        else
+          process.stdout.write(
+            `${table(
+              ['run', 'status', 'model', 'V', 'C', 'steps', 'val MSE', 'test MSE', 'backend', 'created'],
+              list.map((r) => [r.id, r.status, r.config.model, r.config.vRange, r.config.hidden, `${r.progress.step}/${r.config.steps}`, fmt(r.progress.bestValMse), fmt(r.results?.testMse), r.backend?.name ?? '-', r.createdAt.slice(0, 19)]),
+            )}\n`,
+          );
+        for (const p of problems) info(`skipped ${p.dir}: ${p.reason}`);
+      } finally {
+        await lab.dispose();
+      }
+    });
+
+  runs
+    .command('show')
+    .description('Show one run: config, progress, results, evaluations')
+    .argument('<run-id>')
+    .option('--store <dir>', 'run store folder')
+    .option('--json', 'print JSON (run record, evaluations, metrics)')
+    .action(async (id: string, raw: Record<string, unknown>) => {
+      const f = parseFlags(storeFlags, raw);
+      const lab = await openLab(f.store);
+      try {
+        const d = await lab.getRun({ id });
+        if (f.json) {
+          process.stdout.write(`${JSON.stringify(d)}\n`);
+          return;
+        }
+        const r = d.run;
+        const vals = d.metrics.filter((m) => m.kind === 'val');
+        process.stdout.write(
+          `${describeRun(r)}\n  config ${JSON.stringify(r.config)}\n  seeds init ${r.seeds.init} data ${r.seeds.data}; created ${r.createdAt}\n` +
+            (vals.length ? `\n${table(['step', 'val MSE', 'best'], vals.map((v) => [v.step, fmt(v.mse, 5), v.best ? '*' : '']))}\n` : '') +
+            (Object.keys(d.evals).length ? `\nevaluations: ${Object.keys(d.evals).join(', ')} (fernn-lab eval ${r.id} to add more)\n` : ''),
+        );
+      } finally {
+        await lab.dispose();
+      }
+    });
+
+  runs
+    .command('export')
+    .description('Export runs and their metrics as CSV (one row per metric record) or JSON')
+    .argument('<run-ids...>')
+    .option('--format <fmt>', 'csv | json (default csv)')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .option('--store <dir>', 'run store folder')
+    .action(async (ids: string[], raw: Record<string, unknown>) => {
+      const f = parseFlags(z.object({ store: z.string().optional(), format: z.enum(['csv', 'json'], { message: 'must be csv or json' }).default('csv'), out: z.string().optional() }), raw);
+      if (f.out) {
+        const dir = path.dirname(path.resolve(f.out));
+        if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) throw new InputError('--out', `folder ${dir} does not exist`);
+      }
+      const lab = await openLab(f.store);
+      try {
+        const text = await lab.store.exportRuns(ids, f.format);
+        if (f.out) {
+          await writeFileAtomic(path.resolve(f.out), text);
+          info(`wrote ${f.out}`);
+        } else process.stdout.write(text);
+      } finally {
+        await lab.dispose();
+      }
+    });
+
+  runs
+    .command('rm')
+    .description('Delete runs (a running run must be stopped first)')
+    .argument('<run-ids...>')
+    .option('--store <dir>', 'run store folder')
+    .action(async (ids: string[], raw: Record<string, unknown>) => {
+      const f = parseFlags(z.object({ store: z.string().optional() }), raw);
+      const lab = await openLab(f.store);
+      try {
+        for (const id of ids) {
+          await lab.store.get(id);
+        }
+        for (const id of ids) {
+          await lab.deleteRun({ id });
+          info(`deleted ${id}`);
+        }
+      } finally {
+        await lab.dispose();
+      }
+    });
+}

@@ -1,0 +1,122 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { trainConfigSchema, type TrainConfigInput } from '../../core/protocol/run';
+import { InputError } from '../../core/util/errors';
+import { describeRun, followRun, openLab, runSummary } from '../lab';
+import { info, parseFlags } from '../io';
+import { backendFlag, intFlag, modelFlag } from '../options';
+
+const numFlag = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : v),
+    z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') }).min(min, `must be >= ${min}`).max(max, `must be <= ${max}`),
+  );
+
+/** Model and data flags shared by train and reproduce overrides (camelCase keys = TrainConfig fields). */
+export const trainFlagsSchema = z.object({
+  model: modelFlag.optional(),
+  vRange: intFlag(0, 4).optional(),
+  hidden: intFlag(1, 256).optional(),
+  decoderLayers: intFlag(0, 8).optional(),
+  batch: intFlag(1, 512).optional(),
+  steps: intFlag(1, 10_000_000).optional(),
+  dataVRange: intFlag(0, 8).optional(),
+  imageSize: intFlag(8, 64).optional(),
+  inputFrames: intFlag(1, 50).optional(),
+  predFrames: intFlag(1, 50).optional(),
+  lr: numFlag(1e-8, 1).optional(),
+  clipNorm: numFlag(0, 1e6).optional(),
+  teacherForcing: numFlag(0, 1).optional(),
+  seed: intFlag(0, 2 ** 31 - 1).optional(),
+  valEvery: intFlag(1, 1_000_000).optional(),
+  valSequences: intFlag(1, 6000).optional(),
+  testSequences: intFlag(1, 10000).optional(),
+  earlyStop: intFlag(0, 1000).optional(),
+  backend: backendFlag.optional(),
+});
+export type TrainFlags = z.infer<typeof trainFlagsSchema>;
+
+/** Declares the model/data flags on a command. */
+export function addTrainFlags(cmd: Command): Command {
+  return cmd
+    .option('--model <kind>', 'fernn | grnn | grnn-plus')
+    .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0)')
+    .option('--hidden <C>', 'hidden channels')
+    .option('--decoder-layers <K>', 'decoder conv layers (default 1)')
+    .option('--batch <B>', 'batch size (default 16)')
+    .option('--steps <N>', 'training steps')
+    .option('--data-v-range <D>', 'digit velocities drawn from -D..D per axis (default 2)')
+    .option('--image-size <S>', 'frame side in pixels (default 28; 16 downsamples digits 2x)')
+    .option('--input-frames <T>', 'frames fed to the encoder (default 10)')
+    .option('--pred-frames <K>', 'frames predicted (default 10)')
+    .option('--lr <x>', 'Adam learning rate (default 1e-3)')
+    .option('--clip-norm <x>', 'global grad-norm clip (default 1; 0 = off)')
+    .option('--teacher-forcing <p>', 'teacher forcing ratio (default 0)')
+    .option('--seed <S>', 'seed of weights and data (default 0)')
+    .option('--val-every <N>', 'validate and checkpoint every N steps (default 100)')
+    .option('--val-sequences <N>', 'validation sequences (default 256)')
+    .option('--test-sequences <N>', 'test sequences (default 256)')
+    .option('--early-stop <N>', 'stop after N validations without improvement (default 0 = never)')
+    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (default auto)');
+}
+
+/** Flags -> validated TrainConfig; errors name the flag. */
+export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> = {}): ReturnType<typeof trainConfigSchema.parse> {
+  const { earlyStop, ...rest } = f;
+  const merged: Record<string, unknown> = { ...base };
+  const known = new Set(Object.keys(trainFlagsSchema.shape));
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined && known.has(k)) merged[k] = v;
+  if (earlyStop !== undefined) merged.earlyStopPatience = earlyStop;
+  if (merged.model === 'grnn' && f.vRange === undefined) merged.vRange = 0;
+  if (merged.model !== 'grnn' && merged.vRange === undefined) merged.vRange = 1;
+  const r = trainConfigSchema.safeParse(merged);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const key = String(issue.path[0] ?? 'arguments').replace('earlyStopPatience', 'earlyStop');
+  throw new InputError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, issue.message);
+}
+
+export function registerTrain(program: Command): void {
+  addTrainFlags(program.command('train').description('Train a model on Flowing MNIST (runs in a worker; Ctrl-C stops with a checkpoint)'))
+    .option('--name <text>', 'a name for the run')
+    .option('--store <dir>', 'run store folder (default ~/.fernn-lab/runs or $FERNN_LAB_STORE)')
+    .option('--json', 'print one JSON summary on stdout')
+    .action(async (raw: Record<string, unknown>) => {
+      const f = parseFlags(trainFlagsSchema.extend({ name: z.string().max(200).optional(), store: z.string().optional(), json: z.boolean().default(false) }), raw);
+      if (!f.model) throw new InputError('--model', 'is required (fernn, grnn or grnn-plus)');
+      if (!f.hidden) throw new InputError('--hidden', 'is required');
+      if (!f.steps) throw new InputError('--steps', 'is required');
+      const config = configFromFlags(f);
+      const lab = await openLab(f.store);
+      try {
+        const rec = await lab.startRun({ config, name: f.name });
+        info(`run ${rec.id} in ${lab.store.root}`);
+        const done = await followRun(lab, rec.id, { quiet: f.json, label: rec.id });
+        if (f.json) process.stdout.write(`${JSON.stringify(runSummary(done, lab.store.root))}\n`);
+        else process.stdout.write(`${describeRun(done)}\n`);
+        if (done.status === 'failed') process.exitCode = 1;
+      } finally {
+        await lab.dispose();
+      }
+    });
+
+  program
+    .command('resume')
+    .description('Resume an interrupted or stopped run from its last checkpoint')
+    .argument('<run-id>')
+    .option('--store <dir>', 'run store folder')
+    .option('--json', 'print one JSON summary on stdout')
+    .action(async (id: string, raw: Record<string, unknown>) => {
+      const f = parseFlags(z.object({ store: z.string().optional(), json: z.boolean().default(false) }), raw);
+      const lab = await openLab(f.store);
+      try {
+        await lab.resumeRun({ id });
+        const done = await followRun(lab, id, { quiet: f.json, label: id });
+        if (f.json) process.stdout.write(`${JSON.stringify(runSummary(done, lab.store.root))}\n`);
+        else process.stdout.write(`${describeRun(done)}\n`);
+        if (done.status === 'failed') process.exitCode = 1;
+      } finally {
+        await lab.dispose();
+      }
+    });
+}

@@ -1,0 +1,35 @@
+import type { EvaluationResults } from '../core/protocol/service';
+import { fmtErr, table } from './io';
+
+/** A velocity-generalisation grid as text: rows vy, columns vx. */
+export function velocityGridText(v: NonNullable<EvaluationResults['velocity']>): string {
+  return table(
+    ['vy \\ vx', ...v.velocities.map(String)],
+    v.mse.map((row, iy) => [String(v.velocities[iy]), ...row.map((x) => x.toFixed(4))]),
+  );
+}
+
+/** Human report of an evaluation. */
+export function evaluationText(r: EvaluationResults): string {
+  const parts: string[] = [];
+  if (r.test) parts.push(`test MSE ${r.test.mse.toFixed(5)} over ${r.test.sequences} sequences; per future step: ${r.test.perStep.map((x) => x.toFixed(4)).join(' ')}`);
+  if (r.length) {
+    for (const [len, c] of Object.entries(r.length)) {
+      const k = c.mean.length;
+      const pick = [0, 9, 19, 29, 39, 59, k - 1].filter((i, j, a) => i < k && a.indexOf(i) === j);
+      parts.push(`length generalisation, ${len}-frame sequences (${c.sequences} sequences): MSE per future step\n${table(['step', 'mean', 'std'], pick.map((i) => [i + 1, c.mean[i].toFixed(4), c.std[i].toFixed(4)]))}`);
+    }
+  }
+  if (r.velocity) parts.push(`velocity generalisation: test MSE per fixed velocity (${r.velocity.sequences} sequences per cell)\n${velocityGridText(r.velocity)}`);
+  if (r.equivariance) {
+    for (const e of r.equivariance) {
+      parts.push(
+        `equivariance under ${e.flow} (trained weights)\n${table(
+          ['t', 'hidden rel err', 'readout rel err', 'constrained'],
+          e.per_step.map((s) => [s.t, fmtErr(s.hidden_rel_err), fmtErr(s.output_rel_err), `${s.constrained_slices}/${s.total_slices}`]),
+        )}`,
+      );
+    }
+  }
+  return parts.join('\n\n');
+}

@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { CELL_KINDS } from '../nn/config';
+import type { EquivarianceReport } from '../metrics/equivariance';
+import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
+import { trainConfigSchema } from './run';
+
+/**
+ * The lab's service: what the CLI, the Electron main process (over IPC) and the web host (over HTTP + WebSocket)
+ * expose. Every argument and result is JSON; tensors never cross it. Each method's argument has a schema in
+ * `serviceSchemas`, which every transport uses to validate what it receives.
+ */
+export interface ILabService {
+  info(): Promise<LabInfo>;
+  listRuns(): Promise<RunList>;
+  getRun(req: { id: string }): Promise<RunDetail>;
+  startRun(req: StartRunRequest): Promise<RunRecord>;
+  stopRun(req: { id: string }): Promise<RunRecord>;
+  resumeRun(req: { id: string }): Promise<RunRecord>;
+  deleteRun(req: { id: string }): Promise<{ deleted: string }>;
+  evaluateRun(req: EvaluateRequest): Promise<EvaluationResults>;
+  estimateRun(req: { config: unknown }): Promise<RunEstimate>;
+  probeEquivariance(req: ProbeRequest): Promise<ProbeResult>;
+  previewFlow(req: FlowPreviewRequest): Promise<FramesDto>;
+  predictions(req: { id: string; count?: number }): Promise<PredictionsDto>;
+  listFlows(): Promise<FlowPreset[]>;
+  saveFlow(req: FlowPreset): Promise<FlowPreset[]>;
+  deleteFlow(req: { name: string }): Promise<FlowPreset[]>;
+  /** Progress of running trainings; returns an unsubscribe function. */
+  onDidProgress(listener: (e: ProgressEvent) => void): () => void;
+}
+
+export interface LabInfo {
+  version: string;
+  storeRoot: string;
+  /** Backends and whether they can be used here, with the reason when not. */
+  backends: { name: string; available: boolean; detail: string }[];
+  /** Which app shell serves the renderer, and why (e.g. the Electron binary is missing). */
+  shell: { kind: 'electron' | 'web'; note?: string };
+}
+
+export interface RunList {
+  runs: RunRecord[];
+  /** Folders in the store that are not readable runs (reported, skipped). */
+  problems: { dir: string; reason: string }[];
+}
+
+export interface RunDetail {
+  run: RunRecord;
+  metrics: MetricRecord[];
+  evals: Record<string, unknown>;
+}
+
+/** Images as flat arrays (row-major); shape names the axes. */
+export interface FramesDto {
+  /** [T, H, W] values in [0, 1] (or any float for hidden maps). */
+  shape: number[];
+  data: number[];
+}
+
+export interface PredictionsDto {
+  runId: string;
+  /** Each [N, T, H, W]. */
+  inputs: FramesDto;
+  targets: FramesDto;
+  predictions: FramesDto;
+}
+
+export interface RunEstimate {
+  backend: string;
+  backendDetail: string;
+  msPerStep: number;
+  totalSec: number;
+  /** Measured (steps timed here) or extrapolated. */
+  basis: string;
+  warning?: string;
+}
+
+export interface EvaluationResults {
+  runId: string;
+  test?: { mse: number; perStep: number[]; sequences: number };
+  length?: Record<string, { mean: number[]; std: number[]; sequences: number }>;
+  velocity?: { velocities: number[]; mse: number[][]; sequences: number };
+  equivariance?: EquivarianceReport[];
+}
+
+export interface ProbeModelResult {
+  label: string;
+  report: EquivarianceReport;
+  /** Hidden state per velocity slice over time, channel-averaged: [T, V, H, W] (the motion-stabilised view). */
+  hidden?: FramesDto;
+  velocities: { vx: number; vy: number }[];
+}
+
+export interface ProbeResult {
+  flow: string;
+  /** [T, H, W] input sequence (a moving digit), and its flowed version. */
+  input: FramesDto;
+  flowed: FramesDto;
+  models: ProbeModelResult[];
+}
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const runId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a run id (letters, digits, . _ -)');
+export const flowSpecSchema = z.string().regex(/^translate:-?\d{1,3},-?\d{1,3}$/, 'must look like translate:VX,VY');
+
+export const startRunSchema = z.object({ config: trainConfigSchema, name: z.string().max(200).optional() }).strict();
+export type StartRunRequest = z.input<typeof startRunSchema>;
+
+export const evaluateSchema = z
+  .object({
+    id: runId,
+    kinds: z.array(z.enum(['test', 'length', 'velocity', 'equivariance'])).min(1),
+    sequences: int(1, 10000).default(256),
+    velocityRange: int(1, 6).default(2),
+    seqLens: z.array(int(12, 200)).max(4).default([40, 70]),
+    flows: z.array(flowSpecSchema).max(8).default(['translate:1,0']),
+  })
+  .strict();
+export type EvaluateRequest = z.input<typeof evaluateSchema>;
+
+const probeModelSchema = z.union([
+  z.object({ kind: z.enum(CELL_KINDS), vRange: int(0, 4), hidden: int(1, 128), seed: int(0, 2 ** 31 - 1).default(0) }).strict(),
+  z.object({ runId }).strict(),
+]);
+export const probeSchema = z
+  .object({
+    models: z.array(probeModelSchema).min(1).max(4),
+    flow: flowSpecSchema,
+    steps: int(1, 40).default(10),
+    imageSize: int(8, 64).default(28),
+    digit: int(0, 9999).default(0),
+    withHidden: z.boolean().default(true),
+  })
+  .strict();
+export type ProbeRequest = z.input<typeof probeSchema>;
+
+export const flowPreviewSchema = z
+  .object({ flow: flowSpecSchema, digit: int(0, 9999).default(0), imageSize: int(8, 64).default(28), frames: int(1, 60).default(20) })
+  .strict();
+export type FlowPreviewRequest = z.input<typeof flowPreviewSchema>;
+
+export const flowPresetSchema = z
+  .object({ name: z.string().min(1).max(60).regex(/^[\w .+-]+$/, 'letters, digits, spaces and . _ + - only'), flow: flowSpecSchema, note: z.string().max(500).optional() })
+  .strict();
+export type FlowPreset = z.infer<typeof flowPresetSchema>;
+
+/** Argument schema of every method (no-argument methods take nothing). */
+export const serviceSchemas = {
+  info: null,
+  listRuns: null,
+  listFlows: null,
+  getRun: z.object({ id: runId }).strict(),
+  startRun: startRunSchema,
+  stopRun: z.object({ id: runId }).strict(),
+  resumeRun: z.object({ id: runId }).strict(),
+  deleteRun: z.object({ id: runId }).strict(),
+  evaluateRun: evaluateSchema,
+  estimateRun: z.object({ config: trainConfigSchema }).strict(),
+  probeEquivariance: probeSchema,
+  previewFlow: flowPreviewSchema,
+  predictions: z.object({ id: runId, count: int(1, 16).default(4) }).strict(),
+  saveFlow: flowPresetSchema,
+  deleteFlow: z.object({ name: z.string().min(1).max(60) }).strict(),
+} as const;
+export type ServiceMethod = keyof typeof serviceSchemas;
+export const SERVICE_METHODS = Object.keys(serviceSchemas) as ServiceMethod[];
+
+export type { TrainConfig };

@@ -1,0 +1,228 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { allIndices, FlowingMnist } from '../../core/data/flowingMnist';
+import { framesToTensor } from '../../core/data/tensor';
+import { parseFlow } from '../../core/flows/translation';
+import { probeEquivariance } from '../../core/metrics/equivariance';
+import { evaluateMse, lengthGeneralisation, velocityGeneralisation } from '../../core/metrics/evaluate';
+import { makeCellConfig, makeSeq2SeqConfig, describeCell } from '../../core/nn/config';
+import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../core/nn/seq2seq';
+import { cellStep, zeroHidden } from '../../core/nn/cell';
+import type { EvaluateRequest, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeRequest, ProbeResult, RunEstimate, FlowPreviewRequest } from '../../core/protocol/service';
+import { evaluateSchema, flowPreviewSchema, probeSchema } from '../../core/protocol/service';
+import { trainConfigSchema, type TrainConfig } from '../../core/protocol/run';
+import { trainStep } from '../../core/train/step';
+import { InputError } from '../../core/util/errors';
+import { selectBackend } from '../backend';
+import { loadModelSafetensors } from '../checkpoint/safetensors';
+import { loadMnist } from '../mnist';
+import type { RunStore } from '../store/runStore';
+import { runData, splitBatch } from './data';
+import { modelConfigOf } from './trainJob';
+
+/** Loads the best checkpoint of a run (else its last one). The caller disposes the model. */
+export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: Seq2SeqModel; which: 'best' | 'last' }> {
+  for (const which of ['best', 'last'] as const) {
+    try {
+      const m = await loadModelSafetensors(store.checkpointPath(runId, which));
+      if (m.config.arch === 'seq2seq') return { model: { config: m.config, params: m.params }, which };
+    } catch {
+      // try the next one
+    }
+  }
+  throw new InputError('run', `run ${runId} has no checkpoint yet`);
+}
+
+const toDto = async (t: tf.Tensor): Promise<FramesDto> => ({ shape: [...t.shape], data: Array.from(await t.data()) });
+
+/** Evaluations of a run's best weights; each result is also stored in evals/<kind>.json. */
+export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
+  const req = evaluateSchema.parse(raw);
+  const rec = await store.get(req.id);
+  await selectBackend(rec.config.backend);
+  const { model } = await loadRunModel(store, req.id);
+  const c = rec.config;
+  const out: EvaluationResults = { runId: req.id };
+  try {
+    const mnist = await loadMnist();
+    const testDigits = { ...mnist.test, indices: allIndices(mnist.test.images.count) };
+    const common = { sequences: req.sequences, batchSize: Math.min(64, req.sequences), seed: rec.seeds.data + 2, imageSize: c.imageSize, numDigits: c.numDigits, inputFrames: c.inputFrames, onProgress };
+    if (req.kinds.includes('test')) {
+      const data = await runData(c, rec.seeds.data);
+      out.test = await evaluateMse(model, data.test, { sequences: req.sequences, batchSize: common.batchSize, inputFrames: c.inputFrames, predFrames: c.predFrames, onProgress });
+      await store.writeEval(req.id, 'test', out.test);
+    }
+    if (req.kinds.includes('length')) {
+      const r = await lengthGeneralisation(model, testDigits, { ...common, seqLens: req.seqLens, dataVRange: c.dataVRange });
+      out.length = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v]));
+      await store.writeEval(req.id, 'length', out.length);
+    }
+    if (req.kinds.includes('velocity')) {
+      out.velocity = await velocityGeneralisation(model, testDigits, { ...common, range: req.velocityRange, predFrames: c.predFrames });
+      await store.writeEval(req.id, 'velocity', out.velocity);
+    }
+    if (req.kinds.includes('equivariance')) {
+      const test = new FlowingMnist({ numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, velocity: { kind: 'range', range: c.dataVRange } }, testDigits, rec.seeds.data + 3);
+      const x = framesToTensor(test.batch(0, 4));
+      try {
+        out.equivariance = [];
+        for (const f of req.flows) out.equivariance.push(await probeEquivariance(model, x, parseFlow(f), { predLen: c.predFrames }));
+      } finally {
+        x.dispose();
+      }
+      await store.writeEval(req.id, 'equivariance', out.equivariance);
+    }
+    return out;
+  } finally {
+    disposeModel(model);
+  }
+}
+
+/** A single test digit at rest, [1, T, S, S, 1]. */
+async function restingDigit(digit: number, imageSize: number, frames: number): Promise<tf.Tensor5D> {
+  const mnist = await loadMnist();
+  if (digit >= mnist.test.images.count) throw new InputError('digit', `must be < ${mnist.test.images.count}`);
+  const gen = new FlowingMnist({ numDigits: 1, imageSize, seqLen: frames, velocity: { kind: 'fixed', velocity: { vx: 0, vy: 0 } } }, { ...mnist.test, indices: [digit] }, 0);
+  return framesToTensor(gen.batch(0, 1));
+}
+
+/** The flow designer's preview: a test digit moved by the flow, [T, H, W]. */
+export async function previewFlowJob(raw: FlowPreviewRequest): Promise<FramesDto> {
+  const req = flowPreviewSchema.parse(raw);
+  await selectBackend('cpu');
+  const flow = parseFlow(req.flow);
+  const x = await restingDigit(req.digit, req.imageSize, req.frames);
+  const moved = flow.applyToSequence(x);
+  const out = tf.reshape(moved, [req.frames, req.imageSize, req.imageSize]);
+  const dto = await toDto(out);
+  [x, moved, out].forEach((t) => t.dispose());
+  return dto;
+}
+
+/**
+ * The equivariance inspector: a test digit at rest as input u and its flowed version; per model the error per
+ * timestep, and the hidden state of the flowed input per velocity slice over time (channel mean), where the
+ * FERNN shows the moving digit at rest in the slice of its velocity.
+ */
+export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<ProbeResult> {
+  const req = probeSchema.parse(raw);
+  await selectBackend('auto');
+  const flow = parseFlow(req.flow);
+  const x = await restingDigit(req.digit, req.imageSize, req.steps);
+  const flowed = flow.applyToSequence(x);
+  const models: ProbeModelResult[] = [];
+  try {
+    for (const spec of req.models) {
+      let model: Seq2SeqModel;
+      let label: string;
+      if ('runId' in spec) {
+        model = (await loadRunModel(store, spec.runId)).model;
+        label = `${describeCell(model.config.cell)} (run ${spec.runId})`;
+      } else {
+        model = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: spec.kind, vRange: spec.kind === 'grnn' ? 0 : spec.vRange, hidden: spec.hidden })), spec.seed);
+        label = `${describeCell(model.config.cell)}, fresh (seed ${spec.seed})`;
+      }
+      try {
+        const report = await probeEquivariance(model, x, flow);
+        const result: ProbeModelResult = { label, report, velocities: model.config.cell.velocities };
+        if (req.withHidden) {
+          const frames: tf.Tensor[] = [];
+          let h = zeroHidden(model.config.cell, 1, req.imageSize, req.imageSize);
+          for (let t = 0; t < req.steps; t++) {
+            const u = tf.tidy(() => tf.reshape(tf.slice(flowed, [0, t, 0, 0, 0], [1, 1, req.imageSize, req.imageSize, 1]), [1, req.imageSize, req.imageSize, 1])) as tf.Tensor4D;
+            const next = cellStep(model.config.cell, model.params, u, h);
+            [u, h].forEach((k) => k.dispose());
+            h = next;
+            frames.push(tf.tidy(() => tf.mean(tf.squeeze(h, [0]), 3))); // [V, H, W]
+          }
+          const stacked = tf.stack(frames);
+          result.hidden = await toDto(stacked);
+          [stacked, h, ...frames].forEach((k) => k.dispose());
+        }
+        models.push(result);
+      } finally {
+        disposeModel(model);
+      }
+    }
+    const s = req.imageSize;
+    const input = tf.reshape(x, [req.steps, s, s]);
+    const fl = tf.reshape(flowed, [req.steps, s, s]);
+    const res: ProbeResult = { flow: flow.label, input: await toDto(input), flowed: await toDto(fl), models };
+    [input, fl].forEach((k) => k.dispose());
+    return res;
+  } finally {
+    x.dispose();
+    flowed.dispose();
+  }
+}
+
+/** Input, target and predicted frames of test sequences for a run's best weights. */
+export async function predictionsJob(store: RunStore, runId: string, count: number): Promise<PredictionsDto> {
+  const rec = await store.get(runId);
+  await selectBackend(rec.config.backend);
+  const { model } = await loadRunModel(store, runId);
+  try {
+    const data = await runData(rec.config, rec.seeds.data);
+    const b = splitBatch(data.test.batch(0, count), rec.config.inputFrames);
+    const x = tf.tensor5d(b.inputs, b.inputShape);
+    const y = tf.tensor5d(b.targets, b.targetShape);
+    const p = predict(model, x, rec.config.predFrames);
+    const sq = (t: tf.Tensor5D) => tf.squeeze(t, [4]);
+    const [xi, yi, pi] = [sq(x), sq(y), sq(p)];
+    const out = { runId, inputs: await toDto(xi), targets: await toDto(yi), predictions: await toDto(pi) };
+    [x, y, p, xi, yi, pi].forEach((t) => t.dispose());
+    return out;
+  } finally {
+    disposeModel(model);
+  }
+}
+
+/** Times a few real training steps of the config on its backend and extrapolates the run's duration. */
+export async function estimateJob(raw: unknown): Promise<RunEstimate> {
+  const config: TrainConfig = trainConfigSchema.parse(raw);
+  const backend = await selectBackend(config.backend);
+  const model = createSeq2Seq(modelConfigOf(config), 0);
+  const opt = tf.train.adam(config.lr);
+  const shape = [config.batch, config.inputFrames, config.imageSize, config.imageSize, 1] as const;
+  const x = tf.randomUniform([...shape]) as tf.Tensor5D;
+  const y = tf.randomUniform([config.batch, config.predFrames, config.imageSize, config.imageSize, 1]) as tf.Tensor5D;
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const r = trainStep(model, opt, x, y, { clipNorm: config.clipNorm });
+      await r.loss.data();
+      r.loss.dispose();
+      r.gradNorm.dispose();
+      times.push(performance.now() - t0);
+      if (times[0] > 20_000) break; // one slow step is estimate enough
+    }
+  } finally {
+    [x, y].forEach((t) => t.dispose());
+    opt.dispose();
+    disposeModel(model);
+  }
+  const ms = times.length > 1 ? Math.min(...times.slice(1)) : times[0];
+  const valCost = Math.ceil(config.steps / config.valEvery) * (config.valSequences / config.batch) * ms * 0.3;
+  return {
+    backend: backend.name,
+    backendDetail: backend.detail,
+    msPerStep: ms,
+    totalSec: (config.steps * ms + valCost) / 1000,
+    basis: `${times.length} timed training step(s) on ${backend.name}, plus validation`,
+    warning: backend.warning,
+  };
+}
+
+/** Which backends can start here, each with its detail or the reason it cannot. */
+export async function backendsJob(): Promise<{ name: string; available: boolean; detail: string }[]> {
+  const out: { name: string; available: boolean; detail: string }[] = [];
+  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+    try {
+      const r = await selectBackend(name);
+      out.push({ name, available: true, detail: r.detail + (r.warning ? ` (${r.warning})` : '') });
+    } catch (e) {
+      out.push({ name, available: false, detail: (e as Error).message.replace(/^backend \w+ is not available: \w+: /, '') });
+    }
+  }
+  return out;
+}

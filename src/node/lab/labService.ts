@@ -1,0 +1,293 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ZodType } from 'zod';
+import type { ProgressEvent, RunRecord } from '../../core/protocol/run';
+import {
+  serviceSchemas,
+  type EvaluationResults,
+  type FlowPreset,
+  type FramesDto,
+  type ILabService,
+  type LabInfo,
+  type PredictionsDto,
+  type ProbeResult,
+  type RunDetail,
+  type RunEstimate,
+  type RunList,
+} from '../../core/protocol/service';
+import { flowPresetSchema } from '../../core/protocol/service';
+import { seq2seqParamCount } from '../../core/nn/seq2seq';
+import { InputError } from '../../core/util/errors';
+import { RunStore } from '../store/runStore';
+import { writeFileAtomic } from '../store/atomicFile';
+import type { FromWorker, JobKind, ToWorker } from './messages';
+import { modelConfigOf } from './trainJob';
+
+export const LAB_VERSION = '0.1.0';
+
+export interface LabServiceOptions {
+  storeRoot: string;
+  shell: LabInfo['shell'];
+  /** Built worker entry (dist/trainWorker.js); found next to this bundle or in the repo's dist/ by default. */
+  workerPath?: string;
+  /** Saved flow presets; default: flows.json next to the store folder. */
+  flowsFile?: string;
+  /** How long a stop waits for the current step and checkpoint before the worker is terminated. */
+  stopTimeoutMs?: number;
+}
+
+export type LabService = ILabService & {
+  readonly store: RunStore;
+  /** Stops every running training (checkpointed, marked interrupted) and ends the workers. */
+  dispose(): Promise<void>;
+  /** Resolves when the run's training worker has ended (immediately if none). */
+  whenIdle(id: string): Promise<void>;
+};
+
+/** Validates a transport's argument with the method's schema; the error names the field. */
+export function validateArgs<T>(method: keyof typeof serviceSchemas, raw: unknown): T {
+  const schema = serviceSchemas[method] as ZodType<T> | null;
+  if (!schema) return undefined as T;
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue.path.length ? issue.path.map(String).join('.') : 'arguments';
+  throw new InputError(field, issue.message);
+}
+
+function defaultWorkerPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'trainWorker.js')];
+  for (let dir = here, i = 0; i < 6; i++, dir = path.dirname(dir)) candidates.push(path.join(dir, 'dist', 'trainWorker.js'));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`the training worker is not built (looked for ${candidates[0]}); run npm run build`);
+  return found;
+}
+
+interface TrainingHandle {
+  worker: Worker;
+  done: Promise<void>;
+}
+
+/**
+ * The lab service on Node: a run store on disk, one worker thread per training run and per heavy job.
+ * Validates every argument (callers may be remote), so transports can pass through what they receive.
+ */
+export async function createLabService(opts: LabServiceOptions): Promise<LabService> {
+  const store = new RunStore(opts.storeRoot);
+  await store.init();
+  const workerPath = path.resolve(opts.workerPath ?? defaultWorkerPath());
+  const flowsFile = opts.flowsFile ?? path.join(path.dirname(store.root), 'flows.json');
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 120_000;
+  const listeners = new Set<(e: ProgressEvent) => void>();
+  const training = new Map<string, TrainingHandle>();
+  let backends: LabInfo['backends'] | null = null;
+
+  const emit = (e: ProgressEvent) => listeners.forEach((l) => l(e));
+
+  const spawn = (): Worker => new Worker(workerPath, { resourceLimits: { maxOldGenerationSizeMb: 8192 } });
+
+  /** Runs one job in a fresh worker and resolves with its result. */
+  const job = <T>(kind: JobKind, args: unknown): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const w = spawn();
+      let settled = false;
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'result') {
+          settled = true;
+          resolve(m.value as T);
+          void w.terminate();
+        } else if (m.type === 'error') {
+          settled = true;
+          reject(m.field ? new InputError(m.field, m.message) : new Error(m.message));
+          void w.terminate();
+        }
+      });
+      w.on('error', (e) => {
+        if (!settled) reject(e);
+        settled = true;
+      });
+      w.on('exit', (code) => {
+        if (!settled) reject(new Error(`the ${kind} worker exited with code ${code} before answering`));
+        settled = true;
+      });
+      w.postMessage({ type: 'job', storeRoot: store.root, kind, args } satisfies ToWorker);
+    });
+
+  const startTraining = (id: string, resume: boolean): void => {
+    const w = spawn();
+    let answered = false;
+    const done = new Promise<void>((resolve) => {
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'progress') emit(m.event);
+        else if (m.type === 'result' || m.type === 'error') {
+          answered = true;
+          if (m.type === 'error') void recordDeath(id, m.message);
+          void w.terminate();
+        }
+      });
+      w.on('error', (e) => {
+        if (!answered) void recordDeath(id, e.message);
+        answered = true;
+      });
+      w.on('exit', (code) => {
+        training.delete(id);
+        const finish = answered ? Promise.resolve() : recordDeath(id, `the training worker exited with code ${code}`);
+        void finish.finally(resolve);
+      });
+    });
+    training.set(id, { worker: w, done });
+    w.postMessage({ type: 'train', storeRoot: store.root, runId: id, resume } satisfies ToWorker);
+  };
+
+  /** A worker that died without releasing its run: record why, so the run never hangs as 'running'. */
+  const recordDeath = async (id: string, message: string): Promise<void> => {
+    try {
+      const r = await store.get(id);
+      if (r.status === 'running' || r.status === 'queued' || r.status === 'interrupted') {
+        const rec = await store.release(id, 'failed', /memory/i.test(message) ? 'out_of_memory' : 'worker_died', message);
+        emit({ runId: id, step: rec.progress.step, totalSteps: rec.config.steps, epoch: rec.progress.epoch, loss: null, valMse: null, bestValMse: rec.progress.bestValMse, stepsPerSec: 0, etaSec: null, status: 'failed' });
+      }
+    } catch {
+      // the run was deleted meanwhile
+    }
+  };
+
+  const stopTraining = async (id: string, interrupted: boolean): Promise<void> => {
+    const h = training.get(id);
+    if (!h) return;
+    h.worker.postMessage({ type: 'stop', interrupted } satisfies ToWorker);
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), stopTimeoutMs).unref());
+    if ((await Promise.race([h.done.then(() => 'done' as const), timeout])) === 'timeout') {
+      await h.worker.terminate();
+      await h.done;
+      const r = await store.get(id).catch(() => null);
+      if (r && (r.status === 'failed' || r.status === 'running')) {
+        await store.update(id, (x) => ({ ...x, endReason: interrupted ? 'interrupted' : 'cancelled', endMessage: `stopped by force after ${stopTimeoutMs / 1000} s; resume from the last checkpoint (step ${x.progress.checkpointStep ?? 0})` }));
+        await store.release(id, interrupted ? 'interrupted' : 'cancelled', interrupted ? 'interrupted' : 'cancelled');
+      }
+    }
+  };
+
+  const readFlows = async (): Promise<FlowPreset[]> => {
+    try {
+      const raw = JSON.parse(await readFile(flowsFile, 'utf8')) as unknown;
+      return Array.isArray(raw) ? raw.filter((f) => flowPresetSchema.safeParse(f).success) : [];
+    } catch {
+      return [];
+    }
+  };
+
+  const service: LabService = {
+    store,
+    async info() {
+      backends ??= await job<LabInfo['backends']>('backends', null);
+      return { version: LAB_VERSION, storeRoot: store.root, backends, shell: opts.shell };
+    },
+    async listRuns(): Promise<RunList> {
+      return store.list();
+    },
+    async getRun(raw): Promise<RunDetail> {
+      const { id } = validateArgs<{ id: string }>('getRun', raw);
+      const run = await store.get(id);
+      const [{ records }, evals] = await Promise.all([store.readMetrics(id), store.readEvals(id)]);
+      return { run, metrics: records, evals };
+    },
+    async startRun(raw): Promise<RunRecord> {
+      const req = validateArgs<{ config: RunRecord['config']; name?: string }>('startRun', raw);
+      const config = req.config;
+      const rec = await store.create({
+        config,
+        name: req.name,
+        seeds: { init: config.seed, data: config.seed + 1 },
+        params: seq2seqParamCount(modelConfigOf(config)),
+        versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },
+      });
+      startTraining(rec.id, false);
+      return rec;
+    },
+    async stopRun(raw): Promise<RunRecord> {
+      const { id } = validateArgs<{ id: string }>('stopRun', raw);
+      const r = await store.get(id);
+      if (!training.has(id)) {
+        if (r.status === 'running') throw new InputError('id', `run ${id} is trained by another process (pid ${r.owner?.pid}); stop it there`);
+        throw new InputError('id', `run ${id} is not running (status ${r.status})`);
+      }
+      await stopTraining(id, false);
+      return store.get(id);
+    },
+    async resumeRun(raw): Promise<RunRecord> {
+      const { id } = validateArgs<{ id: string }>('resumeRun', raw);
+      const r = await store.get(id);
+      if (training.has(id) || r.status === 'running') throw new InputError('id', `run ${id} is already running`);
+      if (r.status === 'completed') throw new InputError('id', `run ${id} has completed; start a new run to train longer`);
+      if (r.progress.checkpointStep === null) {
+        // Nothing saved yet: start over from step 0 with the same seeds.
+        startTraining(id, false);
+      } else {
+        startTraining(id, true);
+      }
+      return store.get(id);
+    },
+    async deleteRun(raw) {
+      const { id } = validateArgs<{ id: string }>('deleteRun', raw);
+      if (training.has(id)) await stopTraining(id, false);
+      await store.remove(id);
+      return { deleted: id };
+    },
+    async evaluateRun(raw): Promise<EvaluationResults> {
+      const req = validateArgs<object>('evaluateRun', raw);
+      return job<EvaluationResults>('evaluate', req);
+    },
+    async estimateRun(raw): Promise<RunEstimate> {
+      const { config } = validateArgs<{ config: unknown }>('estimateRun', raw);
+      return job<RunEstimate>('estimate', config);
+    },
+    async probeEquivariance(raw): Promise<ProbeResult> {
+      return job<ProbeResult>('probe', validateArgs<object>('probeEquivariance', raw));
+    },
+    async previewFlow(raw): Promise<FramesDto> {
+      return job<FramesDto>('preview', validateArgs<object>('previewFlow', raw));
+    },
+    async predictions(raw): Promise<PredictionsDto> {
+      const req = validateArgs<{ id: string; count: number }>('predictions', raw);
+      await store.get(req.id);
+      return job<PredictionsDto>('predictions', req);
+    },
+    async listFlows() {
+      return readFlows();
+    },
+    async saveFlow(raw) {
+      const preset = validateArgs<FlowPreset>('saveFlow', raw);
+      const flows = (await readFlows()).filter((f) => f.name !== preset.name);
+      flows.push(preset);
+      flows.sort((a, b) => a.name.localeCompare(b.name));
+      await writeFileAtomic(flowsFile, JSON.stringify(flows, null, 2));
+      return flows;
+    },
+    async deleteFlow(raw) {
+      const { name } = validateArgs<{ name: string }>('deleteFlow', raw);
+      const flows = await readFlows();
+      if (!flows.some((f) => f.name === name)) throw new InputError('name', `no saved flow named "${name}"`);
+      const rest = flows.filter((f) => f.name !== name);
+      await writeFileAtomic(flowsFile, JSON.stringify(rest, null, 2));
+      return rest;
+    },
+    onDidProgress(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async whenIdle(id) {
+      await training.get(id)?.done;
+    },
+    async dispose() {
+      await Promise.all([...training.keys()].map((id) => stopTraining(id, true)));
+      listeners.clear();
+    },
+  };
+  return service;
+}

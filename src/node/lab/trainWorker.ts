@@ -1,0 +1,61 @@
+/**
+ * Worker-thread entry of the lab service: one worker per training run or per job, so training and evaluation never
+ * stall the caller's event loop (the Electron main process, the web host, the CLI's progress bar). Tensors stay in
+ * the worker; only JSON crosses.
+ */
+import { parentPort } from 'node:worker_threads';
+import { InputError } from '../../core/util/errors';
+import { RunStore } from '../store/runStore';
+import type { FromWorker, ToWorker } from './messages';
+import { runTrainJob } from './trainJob';
+import { backendsJob, estimateJob, evaluateJob, predictionsJob, previewFlowJob, probeJob } from './jobs';
+import type { EvaluateRequest, FlowPreviewRequest, ProbeRequest } from '../../core/protocol/service';
+
+if (!parentPort) throw new Error('trainWorker must run in a worker thread');
+const port = parentPort;
+const send = (m: FromWorker): void => port.postMessage(m);
+let stop: { interrupted: boolean } | null = null;
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'stop') {
+    stop = { interrupted: m.interrupted };
+    return;
+  }
+  void handle(m).then(
+    (value) => send({ type: 'result', value }),
+    (e: unknown) =>
+      send(
+        e instanceof InputError
+          ? { type: 'error', message: e.message.slice(e.field.length + 2), field: e.field }
+          : { type: 'error', message: e instanceof Error ? e.message : String(e) },
+      ),
+  );
+});
+
+async function handle(m: Exclude<ToWorker, { type: 'stop' }>): Promise<unknown> {
+  const store = new RunStore(m.storeRoot);
+  if (m.type === 'train') {
+    return runTrainJob(store, m.runId, m.resume, {
+      emit: (event) => send({ type: 'progress', event }),
+      shouldStop: () => stop !== null,
+      interrupted: () => stop?.interrupted ?? false,
+    });
+  }
+  const onProgress = (done: number, total: number) => send({ type: 'jobProgress', done, total });
+  switch (m.kind) {
+    case 'evaluate':
+      return evaluateJob(store, m.args as EvaluateRequest, onProgress);
+    case 'probe':
+      return probeJob(store, m.args as ProbeRequest);
+    case 'preview':
+      return previewFlowJob(m.args as FlowPreviewRequest);
+    case 'predictions': {
+      const a = m.args as { id: string; count: number };
+      return predictionsJob(store, a.id, a.count);
+    }
+    case 'estimate':
+      return estimateJob(m.args);
+    case 'backends':
+      return backendsJob();
+  }
+}

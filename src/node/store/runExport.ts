@@ -1,0 +1,63 @@
+import type { MetricRecord, RunRecord } from '../../core/protocol/run';
+
+/** One exported run: its (effective) record and every valid metric line, in file order. */
+export interface RunExport {
+  run: RunRecord;
+  metrics: MetricRecord[];
+}
+
+/**
+ * CSV columns, one row per metric record. Columns that do not apply to a record's kind are empty (not 0), so a
+ * spreadsheet does not average missing values in:
+ * - run_id, model, v_range: which run (model and vRange from its config), repeated on every row for pivoting
+ * - kind: 'train' | 'val' | 'event'
+ * - step: the training step of the record
+ * - epoch, loss, grad_norm, ms_per_step: train records (loss and grad_norm empty when null, e.g. a NaN step)
+ * - mse, best: val records (best is true/false)
+ * - event, message: event records
+ * - t: ISO timestamp when the record was written
+ */
+export const CSV_COLUMNS = ['run_id', 'model', 'v_range', 'kind', 'step', 'epoch', 'loss', 'grad_norm', 'ms_per_step', 'mse', 'best', 'event', 'message', 't'] as const;
+export type CsvColumn = (typeof CSV_COLUMNS)[number];
+
+type Cell = string | number | boolean | null | undefined;
+
+/**
+ * RFC 4180 quoting: a cell with a comma, quote, CR or LF is wrapped in quotes with quotes doubled; null/undefined
+ * is an empty cell.
+ */
+export function csvCell(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+function metricRow(run: RunRecord, m: MetricRecord): Record<CsvColumn, Cell> {
+  const base = { run_id: run.id, model: run.config.model, v_range: run.config.vRange, kind: m.kind, step: m.step, t: m.t };
+  const empty = { epoch: null, loss: null, grad_norm: null, ms_per_step: null, mse: null, best: null, event: null, message: null };
+  switch (m.kind) {
+    case 'train':
+      return { ...base, ...empty, epoch: m.epoch, loss: m.loss, grad_norm: m.gradNorm, ms_per_step: m.msPerStep };
+    case 'val':
+      return { ...base, ...empty, mse: m.mse, best: m.best };
+    case 'event':
+      return { ...base, ...empty, event: m.event, message: m.message };
+  }
+}
+
+/** Header line plus one line per metric record of every run, in the order given; lines end with '\n'. */
+export function runsToCsv(runs: RunExport[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const { run, metrics } of runs) {
+    for (const m of metrics) {
+      const row = metricRow(run, m);
+      lines.push(CSV_COLUMNS.map((c) => csvCell(row[c])).join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Pretty-printed JSON array of {run, metrics}. */
+export function runsToJson(runs: RunExport[]): string {
+  return JSON.stringify(runs, null, 2) + '\n';
+}

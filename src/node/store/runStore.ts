@@ -1,0 +1,610 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { z } from 'zod';
+import { metricRecordSchema, runRecordSchema, type EndReason, type MetricRecord, type RunRecord, type RunStatus, type TrainConfig } from '../../core/protocol/run';
+import { InputError } from '../../core/util/errors';
+import { commitTempFile, isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
+import { runsToCsv, runsToJson, type RunExport } from './runExport';
+import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
+
+/**
+ * The file run store: one folder per run under a root folder.
+ *
+ *   <root>/<id>/run.json                 RunRecord, replaced atomically on every update
+ *   <root>/<id>/metrics.jsonl            MetricRecord per line, append-only, fdatasync'ed per record
+ *   <root>/<id>/checkpoints/last.safetensors, best.safetensors   written to a temp file and renamed
+ *   <root>/<id>/evals/<name>.json        evaluation results, written atomically
+ *
+ * Crash safety: every file is either replaced by rename or appended to, so a SIGKILL at any moment leaves a
+ * readable run. Its run.json still says 'running', which readers turn into 'interrupted' once the owner process is
+ * gone (runOwner.ts); claim() lets a new process take it over and resume from checkpoints/last.safetensors.
+ *
+ * Concurrency: run.json writes are serialised per run inside this process (all RunStore instances share the
+ * lanes), so concurrent update() calls never lose each other's changes. Across processes there is no lock: the
+ * owner (the training worker) is expected to be the only writer of a running run; readers in any process are safe
+ * because they only ever see whole files.
+ */
+
+export const RUN_FILE = 'run.json';
+export const METRICS_FILE = 'metrics.jsonl';
+export const CHECKPOINTS_DIR = 'checkpoints';
+export const EVALS_DIR = 'evals';
+export const CHECKPOINT_KINDS = ['last', 'best'] as const;
+export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
+
+/** Evaluation names become file names: a conservative slug. */
+const EVAL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** Files an OS drops into any folder; not worth reporting as foreign entries of the store. */
+const OS_CLUTTER = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini']);
+/** Bounds open files when listing a store with thousands of runs. */
+const LIST_CONCURRENCY = 32;
+const CREATE_ATTEMPTS = 32;
+
+export interface CreateRunOptions {
+  config: TrainConfig;
+  name?: string;
+  seeds: { init: number; data: number };
+  params: number;
+  versions: Record<string, string>;
+}
+
+/** A store entry that is not a readable run, with why; list() reports these instead of failing. */
+export interface StoreProblem {
+  dir: string;
+  reason: string;
+}
+
+/** readMetrics(): the valid records in file order, and how many non-empty lines were invalid and skipped. */
+export interface MetricsRead {
+  records: MetricRecord[];
+  skipped: number;
+}
+
+/**
+ * Validates a run id: the id pattern of runRecordSchema, and not starting with '.', which also rules out '.' and
+ * '..' (the pattern allows dots) and keeps ids apart from temporary names.
+ * @throws InputError('run', ...)
+ */
+export function validateRunId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) throw new InputError('run', 'a run id must be a non-empty string');
+  if (!runRecordSchema.shape.id.safeParse(id).success || id.startsWith('.')) {
+    throw new InputError('run', `invalid run id ${JSON.stringify(id)}: use 1-128 of A-Z a-z 0-9 . _ - , not starting with '.'`);
+  }
+  return id;
+}
+
+/** `20261127-091500-fernn-v1-ab12`: UTC time to the second, model and vRange, 4 random hex digits. */
+export function makeRunId(config: Pick<TrainConfig, 'model' | 'vRange'>, now: Date = new Date()): string {
+  const iso = now.toISOString();
+  const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`;
+  return `${stamp}-${config.model}-v${config.vRange}-${randomBytes(2).toString('hex')}`;
+}
+
+export class RunStore {
+  readonly root: string;
+
+  /** `$FERNN_LAB_STORE` when set, else ~/.fernn-lab/runs. The CLI's --store and the app's data folder override it. */
+  static defaultRoot(): string {
+    const env = process.env.FERNN_LAB_STORE;
+    return env ? resolve(env) : join(homedir(), '.fernn-lab', 'runs');
+  }
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  /** Creates the root folder (and parents) if missing. */
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+  }
+
+  /** The folder of a run; the id is validated so the path cannot leave the root. */
+  runDir(id: string): string {
+    return join(this.root, validateRunId(id));
+  }
+
+  /**
+   * Creates a queued run: a new folder (never an existing one: mkdir without `recursive` fails on EEXIST and we
+   * draw another id), empty metrics.jsonl, checkpoints/, evals/, and run.json written last, so a folder with a
+   * run.json is always complete.
+   * @throws InputError naming the field when the record would not validate (config, name, seeds, ...).
+   */
+  async create(opts: CreateRunOptions): Promise<RunRecord> {
+    await this.init();
+    const now = new Date();
+    const stamp = now.toISOString();
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const id = makeRunId(opts.config, now);
+      const record = parseOrThrow({
+        format: 'fernn-lab-run',
+        formatVersion: 1,
+        id,
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+        createdAt: stamp,
+        updatedAt: stamp,
+        status: 'queued',
+        config: opts.config,
+        seeds: opts.seeds,
+        backend: null,
+        versions: opts.versions,
+        params: opts.params,
+        owner: null,
+        progress: { step: 0, epoch: 0, lastTrainLoss: null, bestValMse: null, bestStep: null, checkpointStep: null },
+        timings: { startedAt: null, endedAt: null, trainMs: 0, msPerStepMedian: null },
+      });
+      const dir = join(this.root, id);
+      try {
+        await mkdir(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw e;
+      }
+      try {
+        await mkdir(join(dir, CHECKPOINTS_DIR));
+        await mkdir(join(dir, EVALS_DIR));
+        await (await open(join(dir, METRICS_FILE), 'wx')).close();
+        await writeFileAtomic(join(dir, RUN_FILE), serialise(record));
+      } catch (e) {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        throw e;
+      }
+      return record;
+    }
+    throw new Error(`could not find a free run id in ${this.root} after ${CREATE_ATTEMPTS} tries`);
+  }
+
+  /**
+   * The run's record with its effective status (a 'running' run whose owner is gone reads as 'interrupted';
+   * nothing is written back).
+   * @throws InputError('run', 'no run <id>') when missing; InputError('run', '<path>: ...') when run.json is corrupt.
+   */
+  async get(id: string): Promise<RunRecord> {
+    return effectiveRecord(await this.readStored(id));
+  }
+
+  /**
+   * Every run in the store, newest first (createdAt, then id, descending), with effective statuses. Anything that
+   * is not a readable run (a stray file, a leftover temp file, a folder without run.json, invalid JSON, another
+   * format, a schema mismatch, an id that does not match its folder) is reported in `problems` and skipped; a
+   * missing root is an empty store.
+   */
+  async list(): Promise<{ runs: RunRecord[]; problems: StoreProblem[] }> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(this.root, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { runs: [], problems: [] };
+      throw e;
+    }
+    const runs: RunRecord[] = [];
+    const problems: StoreProblem[] = [];
+    const candidates: string[] = [];
+    for (const ent of entries) {
+      const dir = join(this.root, ent.name);
+      if (OS_CLUTTER.has(ent.name)) continue;
+      if (isTempName(ent.name)) problems.push({ dir, reason: 'leftover temporary entry from an interrupted write or delete' });
+      else if (ent.isSymbolicLink()) problems.push({ dir, reason: 'a symbolic link, not a run folder' });
+      else if (!ent.isDirectory()) problems.push({ dir, reason: 'a file, not a run folder' });
+      else if (!isValidRunId(ent.name)) problems.push({ dir, reason: 'folder name is not a run id' });
+      else candidates.push(ent.name);
+    }
+    const now = Date.now();
+    await forEachLimit(candidates, LIST_CONCURRENCY, async (id) => {
+      const read = await readRunJson(join(this.root, id), id);
+      if (read.ok) runs.push(effectiveRecord(read.record, now));
+      else problems.push({ dir: join(this.root, id), reason: read.reason });
+    });
+    runs.sort((a, b) => (a.createdAt === b.createdAt ? cmp(b.id, a.id) : cmp(b.createdAt, a.createdAt)));
+    problems.sort((a, b) => cmp(a.dir, b.dir));
+    return { runs, problems };
+  }
+
+  /**
+   * Read-modify-write of run.json: `patch` gets a copy of the stored record (stored status, not the effective
+   * one) and returns the new record, which is validated, stamped with updatedAt and written atomically. Updates of
+   * one run from this process run one after another, so none is lost. A patch may throw to abort.
+   * @returns the record as written.
+   */
+  async update(id: string, patch: (r: RunRecord) => RunRecord): Promise<RunRecord> {
+    const dir = this.runDir(id);
+    return inLane(`run:${dir}`, async () => {
+      const current = await this.readStored(id);
+      const next = patch(structuredClone(current));
+      if (next.id !== current.id) throw new InputError('run', `an update cannot change the id (${current.id} -> ${next.id})`);
+      const record = parseOrThrow({ ...next, updatedAt: new Date().toISOString() });
+      await writeFileAtomic(join(dir, RUN_FILE), serialise(record));
+      return record;
+    });
+  }
+
+  /**
+   * Appends one metric line. Each call opens metrics.jsonl for append, writes the line, fdatasyncs and closes:
+   * chosen over a long-lived fd per run because there is nothing to leak or close on remove/exit, and the open is
+   * cheap next to the fdatasync the "flushed when written" rule needs anyway. Appends of one run are serialised
+   * in this process so lines land in call order. A last line left without its newline by a killed writer is
+   * terminated first, so the new record is not glued onto the garbage (readMetrics skips the garbled line).
+   * @throws InputError('metric', ...) for an invalid record; InputError('run', 'no run <id>') when missing.
+   */
+  async appendMetric(id: string, rec: MetricRecord): Promise<void> {
+    const dir = this.runDir(id);
+    const parsed = metricRecordSchema.safeParse(rec);
+    if (!parsed.success) throw zodToInputError('metric', parsed.error);
+    const line = Buffer.from(JSON.stringify(parsed.data) + '\n');
+    await inLane(`metrics:${dir}`, async () => {
+      let fh: FileHandle;
+      try {
+        // 'a+' rather than 'a' so the last byte can be read through the same fd.
+        fh = await open(join(dir, METRICS_FILE), 'a+');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('run', `no run ${id}`);
+        throw e;
+      }
+      try {
+        const { size } = await fh.stat();
+        let data = line;
+        if (size > 0) {
+          const last = Buffer.alloc(1);
+          await fh.read(last, 0, 1, size - 1);
+          if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from('\n'), line]);
+        }
+        // O_APPEND writes go to the end regardless of position; loop in case the kernel takes a partial write.
+        for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  /**
+   * All valid metric records in file order. Tolerates what a kill mid-write leaves (a truncated or garbled last
+   * line) and any other invalid line: such lines are skipped and counted in `skipped`; blank lines are ignored.
+   * A missing metrics.jsonl in an existing run reads as empty.
+   * @throws InputError('run', 'no run <id>') when the run folder is missing.
+   */
+  async readMetrics(id: string): Promise<MetricsRead> {
+    const dir = this.runDir(id);
+    let text: string;
+    try {
+      text = await readFile(join(dir, METRICS_FILE), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await this.assertRunFolder(id);
+      return { records: [], skipped: 0 };
+    }
+    const records: MetricRecord[] = [];
+    let skipped = 0;
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (line === '') continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        skipped++;
+        continue;
+      }
+      const parsed = metricRecordSchema.safeParse(json);
+      if (parsed.success) records.push(parsed.data);
+      else skipped++;
+    }
+    return { records, skipped };
+  }
+
+  /** checkpoints/<which>.safetensors of a run (the path may not exist yet). */
+  checkpointPath(id: string, which: CheckpointKind): string {
+    if (!(CHECKPOINT_KINDS as readonly string[]).includes(which)) throw new InputError('checkpoint', `which must be one of ${CHECKPOINT_KINDS.join(', ')}; got ${JSON.stringify(which)}`);
+    return join(this.runDir(id), CHECKPOINTS_DIR, `${which}.safetensors`);
+  }
+
+  /**
+   * Writes a checkpoint through a temporary path: `write(tmpPath)` creates the file, then it is fsynced and
+   * renamed over checkpoints/<which>.safetensors. Made to take saveModelSafetensors as is:
+   *   store.writeCheckpoint(id, 'last', (tmp) => saveModelSafetensors(tmp, model, meta))
+   * (its own temp-and-rename lands the bytes at `tmp`; this adds the fsync and the final rename). The temporary
+   * file is removed when the writer or the rename fails, and the previous checkpoint stays in place.
+   * @returns the final checkpoint path.
+   */
+  async writeCheckpoint(id: string, which: CheckpointKind, write: (tmpPath: string) => Promise<void>): Promise<string> {
+    const target = this.checkpointPath(id, which);
+    await this.assertRunFolder(id);
+    await mkdirIfMissing(join(this.runDir(id), CHECKPOINTS_DIR));
+    const tmp = tempPathFor(target);
+    try {
+      await write(tmp);
+      await commitTempFile(tmp, target);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    return target;
+  }
+
+  /**
+   * Atomic write (temp + fsync + rename) of a file inside the store.
+   * @throws InputError('path', ...) for a path outside the root.
+   */
+  async writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+    const abs = resolve(path);
+    const rel = relative(this.root, abs);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new InputError('path', `${path} is outside the run store ${this.root}`);
+    await writeFileAtomic(abs, bytes);
+  }
+
+  /**
+   * Writes evals/<name>.json atomically (pretty JSON).
+   * @throws InputError('eval', ...) for a bad name or data that is not JSON; InputError('run', ...) for no run.
+   */
+  async writeEval(id: string, name: string, data: unknown): Promise<void> {
+    if (typeof name !== 'string' || !EVAL_NAME_RE.test(name)) {
+      throw new InputError('eval', `invalid evaluation name ${JSON.stringify(name)}: use 1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit`);
+    }
+    const json = JSON.stringify(data, null, 2) as string | undefined;
+    if (json === undefined) throw new InputError('eval', `data of evaluation ${name} is not JSON-serialisable`);
+    await this.assertRunFolder(id);
+    const dir = join(this.runDir(id), EVALS_DIR);
+    await mkdirIfMissing(dir);
+    await writeFileAtomic(join(dir, `${name}.json`), json + '\n');
+  }
+
+  /**
+   * Every evaluation of a run, keyed by name. Files that are not valid JSON are skipped: writeEval never leaves
+   * one, so such a file is foreign, and one bad file should not hide the others.
+   */
+  async readEvals(id: string): Promise<Record<string, unknown>> {
+    const dir = join(this.runDir(id), EVALS_DIR);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await this.assertRunFolder(id);
+      return {};
+    }
+    const out: Record<string, unknown> = {};
+    for (const file of names.sort()) {
+      const name = file.endsWith('.json') ? file.slice(0, -'.json'.length) : '';
+      if (!EVAL_NAME_RE.test(name)) continue;
+      try {
+        out[name] = JSON.parse(await readFile(join(dir, file), 'utf8'));
+      } catch {
+        // Skipped; see above.
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Deletes a run. The folder is first renamed to a temporary name, so a delete cut short leaves a leftover that
+   * list() reports rather than a half-deleted run. Only folders with a valid run.json are removed: anything else
+   * in the store may be foreign data, to be removed by hand.
+   * @throws InputError('run', 'is running; stop it first') while the owner process is alive.
+   */
+  async remove(id: string): Promise<void> {
+    const dir = this.runDir(id);
+    await inLane(`run:${dir}`, async () => {
+      const r = effectiveRecord(await this.readStored(id));
+      if (r.status === 'running') throw new InputError('run', `${id} is running; stop it first`);
+      const doomed = tempPathFor(dir);
+      try {
+        await renameWithRetry(dir, doomed);
+      } catch {
+        // Windows refuses to rename a folder with open files; delete in place then.
+        await rm(dir, { recursive: true, force: true });
+        return;
+      }
+      await rm(doomed, { recursive: true, force: true });
+    });
+  }
+
+  /**
+   * Makes `pid` (this process by default) the owner of a run and marks it running: from queued, or to resume an
+   * interrupted/ended run. Clears endReason/endMessage/endedAt, keeps the first startedAt, and removes temporary
+   * files left by dead writers in the run's folders.
+   * @throws InputError('run', ...) when another live process owns it.
+   */
+  async claim(id: string, pid: number = process.pid): Promise<RunRecord> {
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw new InputError('pid', `must be a positive integer; got ${pid}`);
+    const host = hostname();
+    const record = await this.update(id, (r) => {
+      if (r.status === 'running' && r.owner && !(r.owner.pid === pid && r.owner.host === host) && ownerAlive(r.owner)) {
+        throw new InputError('run', `${id} is running in process ${r.owner.pid} on ${r.owner.host}; stop it first`);
+      }
+      const now = new Date().toISOString();
+      const { endReason: _reason, endMessage: _message, ...rest } = r;
+      return {
+        ...rest,
+        status: 'running',
+        owner: { pid, host, heartbeatAt: now },
+        timings: { ...r.timings, startedAt: r.timings.startedAt ?? now, endedAt: null },
+      };
+    });
+    await this.sweepDeadTempFiles(id);
+    return record;
+  }
+
+  /** Refreshes the owner's heartbeat (what other hosts use to tell a live run from a dead one). */
+  async heartbeat(id: string): Promise<RunRecord> {
+    return this.update(id, (r) => {
+      if (!r.owner) throw new InputError('run', `${id} has no owner; claim it first`);
+      return { ...r, owner: { ...r.owner, heartbeatAt: new Date().toISOString() } };
+    });
+  }
+
+  /**
+   * Ends ownership: sets the final status (and endReason/endMessage, cleared when not given), clears the owner and
+   * stamps timings.endedAt.
+   * @throws InputError('status', ...) for 'running' (use claim()).
+   */
+  async release(id: string, status: RunStatus, endReason?: EndReason, endMessage?: string): Promise<RunRecord> {
+    if (status === 'running') throw new InputError('status', 'release() ends a run; use claim() to mark it running');
+    return this.update(id, (r) => {
+      const { endReason: _reason, endMessage: _message, ...rest } = r;
+      return {
+        ...rest,
+        status,
+        ...(endReason !== undefined ? { endReason } : {}),
+        ...(endMessage !== undefined ? { endMessage } : {}),
+        owner: null,
+        timings: { ...r.timings, endedAt: new Date().toISOString() },
+      };
+    });
+  }
+
+  /**
+   * Exports runs with their metrics. 'json': a JSON array of {run, metrics}; 'csv': one row per metric record,
+   * columns CSV_COLUMNS (runExport.ts). Runs appear in the order of `ids`; records with effective statuses.
+   */
+  async exportRuns(ids: string[], format: 'csv' | 'json'): Promise<string> {
+    if (format !== 'csv' && format !== 'json') throw new InputError('format', `must be csv or json; got ${JSON.stringify(format)}`);
+    const runs: RunExport[] = [];
+    for (const id of ids) runs.push({ run: await this.get(id), metrics: (await this.readMetrics(id)).records });
+    return format === 'csv' ? runsToCsv(runs) : runsToJson(runs);
+  }
+
+  /** The stored record (status as written), validated. */
+  private async readStored(id: string): Promise<RunRecord> {
+    const dir = this.runDir(id);
+    const read = await readRunJson(dir, id);
+    if (read.ok) return read.record;
+    if (read.missing === 'folder') throw new InputError('run', `no run ${id}`);
+    throw new InputError('run', `${join(dir, RUN_FILE)}: ${read.reason}`);
+  }
+
+  private async assertRunFolder(id: string): Promise<void> {
+    try {
+      if ((await stat(this.runDir(id))).isDirectory()) return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    throw new InputError('run', `no run ${id}`);
+  }
+
+  /**
+   * Removes temporary files whose writer pid is no longer alive on this host (a kill mid-write). Only called by
+   * the new owner in claim(), when no one else should be writing the run; live writers' files are left alone.
+   */
+  private async sweepDeadTempFiles(id: string): Promise<void> {
+    const dir = this.runDir(id);
+    for (const sub of [dir, join(dir, CHECKPOINTS_DIR), join(dir, EVALS_DIR)]) {
+      let names: string[];
+      try {
+        names = await readdir(sub);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const pid = tempNamePid(name);
+        if (pid !== null && !pidAlive(pid)) await rm(join(sub, name), { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+  }
+}
+
+type RunJsonRead = { ok: true; record: RunRecord } | { ok: false; missing?: 'folder' | 'file'; reason: string };
+
+/** Reads and validates <dir>/run.json, returning why it is not a run instead of throwing. */
+async function readRunJson(dir: string, id: string): Promise<RunJsonRead> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, RUN_FILE), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const folder = await stat(dir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      return folder ? { ok: false, missing: 'file', reason: `no ${RUN_FILE} (not a run folder, or a run still being created)` } : { ok: false, missing: 'folder', reason: 'no such run folder' };
+    }
+    if (code === 'EISDIR') return { ok: false, reason: `${RUN_FILE} is a folder, not a file` };
+    return { ok: false, reason: `cannot read ${RUN_FILE}: ${(e as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: `${RUN_FILE} is not valid JSON (${(e as Error).message})` };
+  }
+  if (typeof json !== 'object' || json === null || (json as { format?: unknown }).format !== 'fernn-lab-run') {
+    const format = typeof json === 'object' && json !== null ? (json as { format?: unknown }).format : undefined;
+    return { ok: false, reason: `${RUN_FILE} is not a fernn-lab run (format ${JSON.stringify(format ?? null)}, expected "fernn-lab-run")` };
+  }
+  const parsed = runRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: `${RUN_FILE} does not match the run schema: ${issuePath(issue) || '(root)'}: ${issue.message}` };
+  }
+  if (parsed.data.id !== id) return { ok: false, reason: `${RUN_FILE} has id ${JSON.stringify(parsed.data.id)}, but the folder is ${JSON.stringify(id)}` };
+  return { ok: true, record: parsed.data };
+}
+
+function isValidRunId(id: string): boolean {
+  try {
+    validateRunId(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function serialise(r: RunRecord): string {
+  return JSON.stringify(r, null, 2) + '\n';
+}
+
+function issuePath(issue: { path: readonly PropertyKey[] }): string {
+  return issue.path.map(String).join('.');
+}
+
+function zodToInputError(prefix: string, err: z.ZodError): InputError {
+  const issue = err.issues[0];
+  const path = issuePath(issue);
+  return new InputError(path ? `${prefix}.${path}` : prefix, issue.message);
+}
+
+/** Validates a whole record before it is written; the error names the failing field (e.g. run.config.vRange). */
+function parseOrThrow(candidate: unknown): RunRecord {
+  const parsed = runRecordSchema.safeParse(candidate);
+  if (!parsed.success) throw zodToInputError('run', parsed.error);
+  return parsed.data;
+}
+
+async function mkdirIfMissing(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Per-key promise chains shared by every RunStore in the process (keyed by absolute path, so two instances on
+ * one root still serialise). Each task starts after the previous one settles, whatever its outcome.
+ */
+const lanes = new Map<string, Promise<unknown>>();
+
+function inLane<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const prev = lanes.get(key) ?? Promise.resolve();
+  const run = prev.then(task);
+  const tail = run.catch(() => undefined);
+  lanes.set(key, tail);
+  void tail.then(() => {
+    if (lanes.get(key) === tail) lanes.delete(key);
+  });
+  return run;
+}

@@ -1,0 +1,144 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLabService, type LabService } from '../../src/node/lab/labService';
+import { decodeSafetensors } from '../../src/node/checkpoint/safetensors';
+import { readFile } from 'node:fs/promises';
+import type { ProgressEvent, TrainConfigInput } from '../../src/core/protocol/run';
+import { InputError } from '../../src/core/util/errors';
+
+let dir: string;
+let lab: LabService;
+const workerPath = path.resolve('dist/trainWorker.js');
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-lab-svc-'));
+  lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath, flowsFile: path.join(dir, 'flows.json') });
+});
+afterAll(async () => {
+  await lab.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const tiny = (over: Partial<TrainConfigInput> = {}): TrainConfigInput => ({
+  model: 'fernn',
+  vRange: 1,
+  hidden: 3,
+  batch: 2,
+  steps: 8,
+  imageSize: 8,
+  inputFrames: 3,
+  predFrames: 2,
+  valEvery: 4,
+  valSequences: 4,
+  testSequences: 4,
+  backend: 'wasm',
+  ...over,
+});
+
+async function lastWeights(id: string): Promise<Record<string, number[]>> {
+  const { tensors } = decodeSafetensors(await readFile(lab.store.checkpointPath(id, 'last')));
+  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data)]));
+}
+
+describe('lab service (training in worker threads)', () => {
+  it('trains a run to completion: metrics, checkpoints, test MSE, progress events', async () => {
+    const events: ProgressEvent[] = [];
+    const off = lab.onDidProgress((e) => events.push(e));
+    const rec = await lab.startRun({ config: tiny() });
+    expect(rec.status).toBe('queued');
+    await lab.whenIdle(rec.id);
+    off();
+    const d = await lab.getRun({ id: rec.id });
+    expect(d.run.status).toBe('completed');
+    expect(d.run.backend?.name).toBe('wasm');
+    expect(d.run.results?.testMse).toBeGreaterThan(0);
+    expect(d.metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(d.metrics.filter((m) => m.kind === 'val').map((m) => m.step)).toEqual([4, 8]);
+    expect(Object.keys(d.evals)).toContain('test');
+    expect(events.at(-1)?.status).toBe('completed');
+    expect(events.every((e) => e.runId === rec.id)).toBe(true);
+  });
+
+  it('a stopped and resumed run ends with exactly the weights of an uninterrupted one', async () => {
+    const config = tiny({ steps: 12, valEvery: 4, teacherForcing: 0.5, seed: 3 });
+    const a = await lab.startRun({ config });
+    await lab.whenIdle(a.id);
+    const b = await lab.startRun({ config });
+    await new Promise<void>((resolve) => {
+      const off = lab.onDidProgress((e) => {
+        if (e.runId === b.id && e.step >= 5) {
+          off();
+          resolve();
+        }
+      });
+    });
+    const stopped = await lab.stopRun({ id: b.id });
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.progress.checkpointStep).toBeGreaterThanOrEqual(5);
+    expect(stopped.progress.checkpointStep).toBeLessThan(12);
+    await lab.resumeRun({ id: b.id });
+    await lab.whenIdle(b.id);
+    const done = await lab.getRun({ id: b.id });
+    expect(done.run.status).toBe('completed');
+    expect(done.metrics.some((m) => m.kind === 'event' && m.event === 'resumed' && /resumed at step/.test(m.message ?? '') && !/fresh optimizer/.test(m.message ?? ''))).toBe(true);
+    expect(await lastWeights(b.id)).toEqual(await lastWeights(a.id));
+  });
+
+  it('ends a diverging run as failed with the reason recorded', async () => {
+    const rec = await lab.startRun({ config: tiny({ lr: 1, divergenceFactor: 1, steps: 30 }) });
+    await lab.whenIdle(rec.id);
+    const r = await lab.store.get(rec.id);
+    expect(r.status).toBe('failed');
+    expect(['diverged', 'nan_loss']).toContain(r.endReason);
+    expect(r.endMessage).toBeTruthy();
+  });
+
+  it('records a worker that dies without answering, instead of hanging', async () => {
+    const dead = path.join(dir, 'deadWorker.mjs');
+    await writeFile(dead, 'process.exit(7);\n');
+    const lab2 = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: dead, flowsFile: path.join(dir, 'flows.json') });
+    const rec = await lab2.startRun({ config: tiny() });
+    await lab2.whenIdle(rec.id);
+    const r = await lab2.store.get(rec.id);
+    expect(r.status).toBe('failed');
+    expect(r.endReason).toBe('worker_died');
+    expect(r.endMessage).toMatch(/code 7/);
+    await lab2.dispose();
+  });
+
+  it('rejects malformed calls with the field named, and writes nothing', async () => {
+    const before = (await lab.listRuns()).runs.length;
+    await expect(lab.startRun({ config: { ...tiny(), model: 'grnn', vRange: 2 } })).rejects.toThrow(/config\.vRange/);
+    await expect(lab.startRun({ config: { ...tiny(), hidden: -1 } })).rejects.toThrow(/config\.hidden/);
+    await expect(lab.startRun({ config: { ...tiny(), bogus: 1 } as TrainConfigInput })).rejects.toThrow(InputError);
+    await expect(lab.getRun({ id: '../etc' })).rejects.toThrow(/id/);
+    await expect(lab.getRun({ id: 'no-such-run' })).rejects.toThrow(/no-such-run/);
+    await expect(lab.stopRun({ id: (await lab.listRuns()).runs[0].id })).rejects.toThrow(/not running/);
+    await expect(lab.previewFlow({ flow: 'rotate:3' })).rejects.toThrow(/flow/);
+    expect((await lab.listRuns()).runs.length).toBe(before);
+  });
+
+  it('serves the flow designer, the inspector, predictions, estimates and evaluations', async () => {
+    const prev = await lab.previewFlow({ flow: 'translate:1,-1', frames: 4, imageSize: 12 });
+    expect(prev.shape).toEqual([4, 12, 12]);
+    const flows = await lab.saveFlow({ name: 'right 1', flow: 'translate:1,0' });
+    expect(flows.map((f) => f.name)).toEqual(['right 1']);
+    expect(await lab.deleteFlow({ name: 'right 1' })).toEqual([]);
+    const probe = await lab.probeEquivariance({ models: [{ kind: 'fernn', vRange: 1, hidden: 3 }, { kind: 'grnn', vRange: 0, hidden: 3 }], flow: 'translate:1,0', steps: 4, imageSize: 12 });
+    const worst = (i: number) => Math.max(...probe.models[i].report.per_step.map((s) => s.hidden_rel_err ?? 0));
+    expect(worst(0)).toBeLessThan(1e-5);
+    expect(worst(1)).toBeGreaterThan(1e-2);
+    expect(probe.models[0].hidden?.shape).toEqual([4, 9, 12, 12]);
+    const id = (await lab.listRuns()).runs.find((r) => r.status === 'completed')!.id;
+    const pr = await lab.predictions({ id, count: 2 });
+    expect(pr.predictions.shape).toEqual([2, 2, 8, 8]);
+    const est = await lab.estimateRun({ config: tiny({ steps: 100 }) });
+    expect(est.msPerStep).toBeGreaterThan(0);
+    expect(est.totalSec).toBeGreaterThan((100 * est.msPerStep) / 1000 - 1e-9);
+    const ev = await lab.evaluateRun({ id, kinds: ['velocity', 'length'], sequences: 2, velocityRange: 1, seqLens: [12] });
+    expect(ev.velocity?.mse.length).toBe(3);
+    expect(ev.length?.['12'].mean.length).toBe(9);
+  });
+});
