@@ -90,14 +90,15 @@ export function rollSlices(x: tf.Tensor5D, shifts: readonly Shift2[]): tf.Tensor
 }
 
 /**
- * Copies one frame batch into S slices, slice s rolled by shifts[s], in one gather.
+ * Copies one frame batch into S slices, slice s rolled by shifts[s] and circularly padded, in one gather. For data:
+ * no gradient flows back into x.
  * @param x [B, H, W, C]
- * @returns [B, S, H, W, C]; caller disposes.
+ * @returns [B*S, H+2p, W+2p, C] (batch-major: row b*S + s); caller disposes.
  */
-export function rollToSlices(x: tf.Tensor4D, shifts: readonly Shift2[]): tf.Tensor5D {
+export function rollPadToSlices(x: tf.Tensor4D, shifts: readonly Shift2[], pad: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  const map = cachedIndexMap(`rs:${h}x${w}:${shiftsKey(shifts)}`, h * w, () => rollPadIndices(h, w, 0, shifts, true));
-  return tf.tidy(() => tf.reshape(map.apply(tf.reshape(x, [b, h * w, c])), [b, shifts.length, h, w, c]));
+  const map = cachedIndexMap(`rs:${h}x${w}p${pad}:${shiftsKey(shifts)}`, h * w, () => rollPadIndices(h, w, pad, shifts, true));
+  return tf.tidy(() => tf.reshape(map.apply(tf.reshape(x, [b, h * w, c]), { data: true }), [b * shifts.length, h + 2 * pad, w + 2 * pad, c]));
 }
 
 /** Shifts reduced modulo the grid, so that index maps are shared between equivalent shifts. */

@@ -61,6 +61,23 @@ export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
+ * Stride-1 'valid' convolution of data that needs no gradient (input frames: data, teacher-forced targets or
+ * detached predictions): only the filter gradient is computed, saving a convolution per step in the backward pass.
+ * @param x [N, H+k-1, W+k-1, Cin] (padded)
+ * @param w [k, k, Cin, Cout]
+ * @returns [N, H, W, Cout]; caller disposes.
+ */
+export function dataConv2dValid(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  if (filterGradPath() === 'native') return tf.conv2d(x, w, 1, 'valid');
+  const op = customOp<tf.Tensor4D>(([xi, wi]) => ({
+    value: tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'valid'),
+    save: [xi],
+    grad: (dy, saved) => [tf.zerosLike(saved[0]), convFilterGrad(saved[0] as tf.Tensor4D, dy as tf.Tensor4D)],
+  }));
+  return op(x, w);
+}
+
+/**
  * 'same'-size convolution on the torus (torch Conv2d with padding_mode='circular', padding=k//2, no bias).
  * Its input gradient is again a circular correlation (with the adjoint kernel), so no padding is differentiated.
  * @param x [N, H, W, Cin]

@@ -43,11 +43,13 @@ export class IndexMap {
    * @param x [B, N, C] with N = inSize
    * @returns [B, M, C] with M = outSize; the caller disposes it (or runs inside tidy).
    */
-  apply(x: tf.Tensor3D): tf.Tensor3D {
+  apply(x: tf.Tensor3D, opts: { data?: boolean } = {}): tf.Tensor3D {
     if (x.shape[1] !== this.inSize) throw new Error(`index map expects ${this.inSize} rows, got ${x.shape[1]}`);
     const op = customOp<tf.Tensor3D>(([xi]) => ({
       value: tf.gather(xi, this.indices, 1) as tf.Tensor3D,
       grad: (dy) => {
+        // Data (input frames, detached predictions) needs no gradient: skip the adjoint gathers.
+        if (opts.data) return [tf.zeros(x.shape)];
         const [b, , c] = dy.shape;
         const padded = tf.concat([dy, tf.zeros([b, 1, c])], 1);
         let acc: tf.Tensor = tf.gather(padded, this.adjoint[0], 1);

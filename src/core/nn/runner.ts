@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CellConfig } from './config';
 import type { ParamMap } from './params';
 import { cellStep, velocityShifts, zeroHidden } from './cell';
-import { circularConv2d } from './conv';
-import { rollSlices, rollToSlices, wrapShifts, type Shift2 } from './circular';
+import { circularConv2d, dataConv2dValid } from './conv';
+import { rollPadToSlices, rollSlices, wrapShifts, type Shift2 } from './circular';
 
 /**
  * The recurrent state while a sequence is run. For the FERNN it is kept in co-moving coordinates,
@@ -40,7 +40,8 @@ function scaledShifts(c: CellConfig, factor: number, h: number, w: number): Shif
 }
 
 /**
- * Consumes one frame.
+ * Consumes one frame. The frame is treated as data: no gradient flows into it (the seq2seq model feeds inputs,
+ * teacher-forced targets or detached predictions, as the reference does).
  * @param u [B, H, W, Cin]
  * @returns the next state (a new tensor; the caller disposes both the old and the new g).
  */
@@ -49,11 +50,9 @@ export function advance(c: CellConfig, p: ParamMap, s: RunState, u: tf.Tensor4D)
   const t1 = s.t + 1;
   const g = tf.tidy(() => {
     const [b, nv, h, w, ch] = s.g.shape;
-    const cin = u.shape[3];
-    const shifts = scaledShifts(c, -t1, h, w);
-    // With V = {0} (G-RNN) there is nothing to roll: the frame is used as it is.
-    const uRolled = (nv === 1 && isZero(shifts) ? tf.reshape(u, [b * nv, h, w, cin]) : tf.reshape(rollToSlices(u, shifts), [b * nv, h, w, cin])) as tf.Tensor4D;
-    const uc = circularConv2d(uRolled, p['cell.conv_u.weight'] as tf.Tensor4D);
+    const wu = p['cell.conv_u.weight'] as tf.Tensor4D;
+    // One gather rolls the frame for every velocity and pads it circularly; the frame needs no gradient.
+    const uc = dataConv2dValid(rollPadToSlices(u, scaledShifts(c, -t1, h, w), (wu.shape[0] - 1) / 2), wu);
     const hc = circularConv2d(tf.reshape(s.g, [b * nv, h, w, ch]) as tf.Tensor4D, p['cell.conv_h.weight'] as tf.Tensor4D);
     const z = tf.add(uc, hc);
     return tf.reshape(c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z), [b, nv, h, w, ch]) as tf.Tensor5D;
