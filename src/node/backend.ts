@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
@@ -48,7 +49,15 @@ async function tryTensorflow(): Promise<Attempt> {
 /** A software rasteriser (llvmpipe/lavapipe/SwiftShader) is slower than wasm: never chosen automatically. */
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
 
+/** Dawn reaches the GPU through the Vulkan loader on Linux; without it Dawn only prints a native warning. */
+function linuxVulkanLoaderMissing(): boolean {
+  if (process.platform !== 'linux') return false;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
+  return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
 async function tryWebgpu(explicit: boolean): Promise<Attempt> {
+  if (linuxVulkanLoaderMissing()) return { ok: false, reason: 'no Vulkan loader (libvulkan.so.1) is installed, so Dawn cannot reach a GPU' };
   let gpu: GPU;
   try {
     const mod = (await import(/* @vite-ignore */ 'webgpu')) as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
