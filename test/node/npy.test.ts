@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { expectInputError } from '../helpers/errors';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/node/npy';
-import { InputError } from '../../src/core/util/errors';
 
 /** Builds an .npy by hand, as numpy would, with any header text, version and payload. */
 function rawNpy(header: string, payload: Uint8Array, major = 1): Uint8Array {
@@ -29,17 +29,7 @@ function f32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(new Float32Array(values).buffer);
 }
 
-function expectInputError(fn: () => unknown, pattern: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as InputError).field).toBe('npy');
-  expect((err as Error).message).toMatch(pattern);
-}
+const expectFieldError = (fn: () => unknown, pattern: RegExp): void => expectInputError(fn, 'npy', pattern);
 
 describe('npy round-trip', () => {
   it('encode then parse gives the same shape and bits, for 0-d to 4-d arrays', () => {
@@ -70,7 +60,7 @@ describe('npy round-trip', () => {
   });
 
   it('rejects a shape that does not match the data', () => {
-    expectInputError(() => encodeNpy(new Float32Array(5), [2, 3]), /holds 6 values, data has 5/);
+    expectFieldError(() => encodeNpy(new Float32Array(5), [2, 3]), /holds 6 values, data has 5/);
   });
 });
 
@@ -103,23 +93,23 @@ describe('npy header variants', () => {
 
 describe('npy errors name the problem', () => {
   const good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
-  it('bad magic', () => expectInputError(() => parseNpy(new Uint8Array(64)), /magic/));
-  it('unknown version', () => expectInputError(() => parseNpy(rawNpy(good, f32Bytes([1, 2, 3, 4]), 7)), /version 7/));
+  it('bad magic', () => expectFieldError(() => parseNpy(new Uint8Array(64)), /magic/));
+  it('unknown version', () => expectFieldError(() => parseNpy(rawNpy(good, f32Bytes([1, 2, 3, 4]), 7)), /version 7/));
   it('Fortran order', () =>
-    expectInputError(() => parseNpy(rawNpy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", f32Bytes([1, 2, 3, 4]))), /Fortran/));
+    expectFieldError(() => parseNpy(rawNpy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", f32Bytes([1, 2, 3, 4]))), /Fortran/));
   it('other dtypes', () => {
     for (const d of ['>f4', '<i4', '<f2', '|u1']) {
-      expectInputError(() => parseNpy(rawNpy(`{'descr': '${d}', 'fortran_order': False, 'shape': (2, 2), }`, f32Bytes([1, 2, 3, 4]))), /dtype/);
+      expectFieldError(() => parseNpy(rawNpy(`{'descr': '${d}', 'fortran_order': False, 'shape': (2, 2), }`, f32Bytes([1, 2, 3, 4]))), /dtype/);
     }
   });
-  it('truncated data', () => expectInputError(() => parseNpy(rawNpy(good, f32Bytes([1, 2, 3]))), /truncated data/));
-  it('trailing bytes', () => expectInputError(() => parseNpy(rawNpy(good, f32Bytes([1, 2, 3, 4, 5]))), /trailing/));
+  it('truncated data', () => expectFieldError(() => parseNpy(rawNpy(good, f32Bytes([1, 2, 3]))), /truncated data/));
+  it('trailing bytes', () => expectFieldError(() => parseNpy(rawNpy(good, f32Bytes([1, 2, 3, 4, 5]))), /trailing/));
   it('truncated header', () => {
     const b = rawNpy(good, f32Bytes([1, 2, 3, 4]));
-    expectInputError(() => parseNpy(b.subarray(0, 40)), /truncated header/);
+    expectFieldError(() => parseNpy(b.subarray(0, 40)), /truncated header/);
   });
   it('malformed header', () => {
-    expectInputError(() => parseNpy(rawNpy('not a dict', new Uint8Array(0))), /malformed header/);
-    expectInputError(() => parseNpy(rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", new Uint8Array(0))), /malformed shape/);
+    expectFieldError(() => parseNpy(rawNpy('not a dict', new Uint8Array(0))), /malformed header/);
+    expectFieldError(() => parseNpy(rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", new Uint8Array(0))), /malformed shape/);
   });
 });

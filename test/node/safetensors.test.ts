@@ -1,3 +1,4 @@
+import { expectInputError } from '../helpers/errors';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,17 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function expectInputError(fn: () => unknown, pattern: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as InputError).field).toBe('checkpoint');
-  expect((err as Error).message).toMatch(pattern);
-}
+const expectFieldError = (fn: () => unknown, pattern: RegExp): void => expectInputError(fn, 'checkpoint', pattern);
 
 async function expectInputErrorAsync(p: Promise<unknown>, pattern: RegExp): Promise<void> {
   const err = await p.then(
@@ -131,47 +122,47 @@ describe('atomic write', () => {
 describe('corrupt files give InputError with a clear message', () => {
   const good = (): Uint8Array => encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } }, { format: 'x' });
 
-  it('shorter than the length prefix', () => expectInputError(() => decodeSafetensors(new Uint8Array(5)), /shorter than the 8-byte header length/));
+  it('shorter than the length prefix', () => expectFieldError(() => decodeSafetensors(new Uint8Array(5)), /shorter than the 8-byte header length/));
 
   it('truncated data', () => {
     const b = good();
-    expectInputError(() => decodeSafetensors(b.subarray(0, b.length - 3)), /tensor w: data_offsets \[0, 16\] out of range/);
+    expectFieldError(() => decodeSafetensors(b.subarray(0, b.length - 3)), /tensor w: data_offsets \[0, 16\] out of range/);
   });
 
   it('header length past the end of the file', () => {
     const b = good().slice();
     new DataView(b.buffer).setBigUint64(0, 10n ** 12n, true);
-    expectInputError(() => decodeSafetensors(b), /header length 1000000000000 exceeds/);
+    expectFieldError(() => decodeSafetensors(b), /header length 1000000000000 exceeds/);
   });
 
   it('header that is not JSON', () => {
     const b = good().slice();
     b[8] = 0x41;
-    expectInputError(() => decodeSafetensors(b), /not UTF-8 JSON/);
+    expectFieldError(() => decodeSafetensors(b), /not UTF-8 JSON/);
   });
 
   it('offsets out of range', () => {
-    expectInputError(() => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(8))), /out of range/);
-    expectInputError(() => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, new Uint8Array(8))), /out of range/);
+    expectFieldError(() => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(8))), /out of range/);
+    expectFieldError(() => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, new Uint8Array(8))), /out of range/);
   });
 
   it('overlapping tensors', () => {
     const h = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } };
-    expectInputError(() => decodeSafetensors(rawFile(h, new Uint8Array(12))), /tensors a and b overlap/);
+    expectFieldError(() => decodeSafetensors(rawFile(h, new Uint8Array(12))), /tensors a and b overlap/);
   });
 
   it('shape that does not match the byte span', () => {
-    expectInputError(() => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))), /needs 12 bytes/);
+    expectFieldError(() => decodeSafetensors(rawFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))), /needs 12 bytes/);
   });
 
   it('wrong dtype', () => {
     for (const dtype of ['F64', 'F16', 'BF16', 'I64']) {
-      expectInputError(() => decodeSafetensors(rawFile({ w: { dtype, shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))), new RegExp(`dtype "${dtype}" is not supported \\(only F32\\)`));
+      expectFieldError(() => decodeSafetensors(rawFile({ w: { dtype, shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))), new RegExp(`dtype "${dtype}" is not supported \\(only F32\\)`));
     }
   });
 
   it('non-string metadata', () => {
-    expectInputError(() => decodeSafetensors(rawFile({ __metadata__: { n: 1 } }, new Uint8Array(0))), /__metadata__\.n must be a string/);
+    expectFieldError(() => decodeSafetensors(rawFile({ __metadata__: { n: 1 } }, new Uint8Array(0))), /__metadata__\.n must be a string/);
   });
 
   it('a safetensors file that is not ours, a bad config and mismatched params', async () => {
@@ -202,6 +193,6 @@ describe('corrupt files give InputError with a clear message', () => {
     const i = text.indexOf('16]');
     const c = b.slice();
     c[8 + i + 1] = '8'.charCodeAt(0); // data_offsets [0, 18]
-    expectInputError(() => decodeSafetensors(c), /out of range|needs 16 bytes/);
+    expectFieldError(() => decodeSafetensors(c), /out of range|needs 16 bytes/);
   });
 });
