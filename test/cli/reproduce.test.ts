@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = path.resolve('bin/fernn-lab.js');
+
+describe('fernn-lab reproduce', () => {
+  it('trains the preset models on the same data and steps and reports test MSE and velocity grids (overridden to a toy size)', async () => {
+    const store = await mkdtemp(path.join(os.tmpdir(), 'fernn-repro-'));
+    try {
+      const flags = ['--steps', '4', '--hidden', '2', '--image-size', '8', '--batch', '2', '--input-frames', '3', '--pred-frames', '2', '--val-every', '2', '--val-sequences', '2', '--test-sequences', '2', '--backend', 'wasm'];
+      const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'translating-mnist', '--scale', 'tiny', ...flags, '--store', store, '--json'], { timeout: 240_000 });
+      const out = JSON.parse(stdout) as { preset: string; scale: string; runs: { model: string; v_range: number; run_id: string; test_mse: number; steps: number; velocity: { velocities: number[]; mse: number[][] } }[]; test_mse_ratio_vs_grnn: Record<string, number> };
+      expect(out.preset).toBe('translating-mnist');
+      expect(out.scale).toBe('tiny');
+      expect(out.runs.map((r) => [r.model, r.v_range])).toEqual([['grnn', 0], ['fernn', 1]]);
+      for (const r of out.runs) {
+        expect(r.steps).toBe(4);
+        expect(r.test_mse).toBeGreaterThan(0);
+        expect(r.velocity.velocities).toEqual([-2, -1, 0, 1, 2]);
+        expect(r.velocity.mse.flat().every((x) => x > 0)).toBe(true);
+      }
+      expect(out.test_mse_ratio_vs_grnn['fernn-v1']).toBeCloseTo(out.runs[1].test_mse / out.runs[0].test_mse, 10);
+    } finally {
+      await rm(store, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('rejects an unknown preset or scale with exit code 2', async () => {
+    for (const [args, pattern] of [[['nope'], /preset/], [['translating-mnist', '--scale', 'huge'], /--scale/], [['translating-mnist', '--model', 'grnn'], /--model/]] as const) {
+      const r = await run(process.execPath, [BIN, 'reproduce', ...args]).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(pattern);
+    }
+  });
+});
