@@ -1,19 +1,51 @@
 // Layer rules of docs/architecture: core imports nothing of ours and no Node/DOM/Electron; node imports core;
-// cli imports core+node (never electron); preload/renderer import only types from core/protocol.
+// cli imports core+node (never electron); main imports core+node+electron; preload/renderer import only types from
+// core/protocol (the renderer talks to the service through window.lab only).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import pluginVue from 'eslint-plugin-vue';
 import globals from 'globals';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'http', 'crypto', 'url'];
 
+/** Preload and renderer: only *types* from core/protocol; nothing from node, main, cli; no Node or tfjs. */
+const typesOnlyFromProtocol = (extra) => [
+  'error',
+  {
+    patterns: [
+      { group: ['**/core/protocol/*'], allowTypeImports: true, message: 'only types may be imported from core/protocol here' },
+      { group: ['**/core/*', '!**/core/protocol', '**/core/*/**', '!**/core/protocol/*'], message: 'only core/protocol types may be imported here' },
+      { group: ['**/node/**', '**/main/**', '**/cli/**'], message: 'this layer may not import node, main or cli code' },
+      { group: [...nodeBuiltins, 'zod', '@tensorflow/*', 'webgpu', 'ws'], message: 'no Node modules, zod or tfjs in this layer' },
+      ...extra,
+    ],
+  },
+];
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', '.gpu/**', 'test-results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bin/**', '.gpu/**', 'test-results/**', 'release/**'] },
   js.configs.recommended,
   { files: ['**/*.{js,mjs,cjs}'], languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
+  ...pluginVue.configs['flat/recommended'],
   {
-    files: ['**/*.ts'],
+    files: ['**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'], sourceType: 'module' } },
+    rules: {
+      // Formatting is not lint's job here; keep the rules that find bugs and a11y-relevant template mistakes.
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+      'vue/multiline-html-element-content-newline': 'off',
+      'vue/html-self-closing': 'off',
+      'vue/html-indent': 'off',
+      'vue/html-closing-bracket-newline': 'off',
+      'vue/attributes-order': 'off',
+      'vue/first-attribute-linebreak': 'off',
+    },
+  },
+  {
+    files: ['**/*.ts', '**/*.vue'],
     plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -26,6 +58,9 @@ export default tseslint.config(
             { target: './src/core', from: './src', except: ['./core'], message: 'core imports nothing of ours outside core' },
             { target: './src/node', from: ['./src/cli', './src/main', './src/preload', './src/renderer'], message: 'node imports core only' },
             { target: './src/cli', from: ['./src/main', './src/preload', './src/renderer'], message: 'cli imports core+node only' },
+            { target: './src/main', from: ['./src/cli', './src/preload', './src/renderer'], message: 'main imports core+node+electron only' },
+            { target: './src/preload', from: ['./src/node', './src/main', './src/cli', './src/renderer'], message: 'preload imports only types from core/protocol' },
+            { target: './src/renderer', from: ['./src/node', './src/main', './src/cli', './src/preload'], message: 'the renderer talks to window.lab only' },
           ],
         },
       ],
@@ -50,5 +85,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['electron'], message: 'cli/node never import electron' }] }],
     },
+  },
+  {
+    files: ['src/preload/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': typesOnlyFromProtocol([{ group: ['vue', 'chart.js', 'chartjs-*'], message: 'the preload exposes the service only' }]) },
+  },
+  {
+    files: ['src/renderer/**/*.{ts,vue}'],
+    languageOptions: { globals: globals.browser },
+    rules: { '@typescript-eslint/no-restricted-imports': typesOnlyFromProtocol([{ group: ['electron'], message: 'the renderer talks to window.lab only' }]) },
   },
 );

@@ -1,36 +1,103 @@
-// Bundles the Node entry points with esbuild. tfjs is bundled (its gradient registrations ship only as ESM files
-// with directory imports, which Node cannot load unbundled; tfjs keeps its engine and registries on globalThis, so
-// a tfjs-node installed beside us still registers its backend where we see it). Native and optional packages stay
-// external and resolve from node_modules at run time.
+// Builds the app. With no arguments: every product entry — the CLI, the training worker, the web host, the Electron
+// main process and preload (esbuild), and the renderer (Vite). With `name=entry` arguments: only those Node entries
+// (ESM, as before; e.g. `node scripts/build.mjs bench=scripts/bench.ts`).
+//
+// tfjs is bundled into the Node entries (its gradient registrations ship only as ESM files with directory imports,
+// which Node cannot load unbundled; tfjs keeps its engine and registries on globalThis, so a tfjs-node installed
+// beside us still registers its backend where we see it). Native and optional packages stay external and resolve
+// from node_modules at run time.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 export const external = ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'electron'];
+const root = fileURLToPath(new URL('..', import.meta.url));
 
-const entries = Object.fromEntries(
-  (process.argv.slice(2).length ? process.argv.slice(2) : ['cli=src/cli/main.ts', 'trainWorker=src/node/lab/trainWorker.ts']).map((e) => e.split('=')),
-);
+// CommonJS code inside an ESM bundle (tfjs backends, emscripten) expects require and __dirname.
+const esmBanner = [
+  "import { createRequire as __cr } from 'node:module';",
+  "import { fileURLToPath as __fu } from 'node:url';",
+  "import { dirname as __dn } from 'node:path';",
+  'const require = __cr(import.meta.url);',
+  'const __filename = __fu(import.meta.url);',
+  'const __dirname = __dn(__filename);',
+].join(' ');
 
-await build({
-  entryPoints: entries,
-  outdir: 'dist',
-  outExtension: { '.js': '.js' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  mainFields: ['module', 'main'],
-  external,
-  // CommonJS code inside the bundle (tfjs backends, emscripten) expects require and __dirname.
-  banner: {
-    js: [
-      "import { createRequire as __cr } from 'node:module';",
-      "import { fileURLToPath as __fu } from 'node:url';",
-      "import { dirname as __dn } from 'node:path';",
-      'const require = __cr(import.meta.url);',
-      'const __filename = __fu(import.meta.url);',
-      'const __dirname = __dn(__filename);',
-    ].join(' '),
-  },
-  sourcemap: true,
-  logLevel: 'warning',
-});
+/** Node entries, ESM (the worker, the web host, the CLI and Electron's main process all load ESM). */
+async function buildNode(entries) {
+  await build({
+    absWorkingDir: root,
+    entryPoints: entries,
+    outdir: 'dist',
+    outExtension: { '.js': '.js' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    external,
+    banner: { js: esmBanner },
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
+
+/** The sandboxed preload: one CommonJS file whose only require is 'electron'. */
+async function buildPreload() {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { preload: 'src/preload/preload.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'chrome130',
+    external: ['electron'],
+    sourcemap: 'inline',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+  const foreign = imports.filter((p) => p !== 'electron');
+  if (foreign.length) throw new Error(`the sandboxed preload may require only 'electron', not: ${foreign.join(', ')}`);
+}
+
+/** The renderer (Vue 3) into dist/renderer, with relative asset paths so both the app:// scheme and the web host serve it. */
+async function buildRenderer() {
+  const { build: viteBuild } = await import('vite');
+  const { default: vue } = await import('@vitejs/plugin-vue');
+  await viteBuild({
+    configFile: false,
+    root: `${root}src/renderer`,
+    base: './',
+    logLevel: 'warn',
+    plugins: [vue()],
+    build: {
+      outDir: `${root}dist/renderer`,
+      emptyOutDir: true,
+      target: 'chrome120',
+      // Everything is local; inlining assets as data: URLs would need a looser CSP.
+      assetsInlineLimit: 0,
+      modulePreload: { polyfill: false },
+      sourcemap: false,
+      reportCompressedSize: false,
+      chunkSizeWarningLimit: 2000,
+      rolldownOptions: { checks: { pluginTimings: false } },
+    },
+  });
+}
+
+const args = process.argv.slice(2);
+if (args.length) {
+  await buildNode(Object.fromEntries(args.map((e) => e.split('='))));
+} else {
+  const entries = {
+    cli: 'src/cli/main.ts',
+    trainWorker: 'src/node/lab/trainWorker.ts',
+    webHost: 'src/node/web/main.ts',
+    main: 'src/main/main.ts',
+  };
+  for (const [name, file] of Object.entries(entries)) if (!existsSync(`${root}${file}`)) throw new Error(`missing entry ${name}: ${file}`);
+  await Promise.all([buildNode(entries), buildPreload(), buildRenderer()]);
+}

@@ -21,6 +21,7 @@ import { modelConfigOf } from './trainJob';
 
 /** Loads the best checkpoint of a run (else its last one). The caller disposes the model. */
 export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: Seq2SeqModel; which: 'best' | 'last' }> {
+  await store.get(runId); // "no run X" rather than "no checkpoint" for a missing run
   for (const which of ['best', 'last'] as const) {
     try {
       const m = await loadModelSafetensors(store.checkpointPath(runId, which));

@@ -1,0 +1,268 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ProgressEvent } from '../../core/protocol/run';
+import type { ILabService } from '../../core/protocol/service';
+import { dispatchCall, type WireError } from '../transport/call';
+
+/**
+ * The lab service over HTTP + WebSocket for the browser shell, bound to 127.0.0.1 only.
+ *
+ * - `POST /api/<method>` with the JSON argument as body; `Authorization: Bearer <token>`. Replies `{result}` or
+ *   `{error: {code, field?, message}}` with 400 (bad argument), 404 (missing run / unknown method), 401 (token).
+ * - `GET /api/events` upgraded to a WebSocket; the browser cannot set headers there, so the token travels as the
+ *   subprotocol `bearer.<token>` next to `fernn-lab.v1`. Progress events arrive as `{type: 'progress', event}`.
+ * - Everything else is the built renderer (static files, no token: they hold no data). The token reaches the page
+ *   in the URL fragment, which browsers never send to a server.
+ * - DNS rebinding: requests whose Host is not this loopback address and port are refused (421); cross-origin API
+ *   calls fail because we answer no CORS preflight and require a JSON content type.
+ */
+export interface WebHostOptions {
+  service: ILabService;
+  /** Built renderer folder (dist/renderer); absent: the API only. */
+  rendererDir?: string;
+  /** 0 (default): an ephemeral port. */
+  port?: number;
+  /** Random per launch by default. */
+  token?: string;
+}
+
+export interface WebHost {
+  readonly server: Server;
+  readonly port: number;
+  readonly token: string;
+  /** The page address with the token in the fragment. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export const LOOPBACK = '127.0.0.1';
+export const WS_PROTOCOL = 'fernn-lab.v1';
+const MAX_BODY = 1 << 20;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/** The renderer's Content-Security-Policy: our own files only; the WebSocket back to this host. */
+export function contentSecurityPolicy(port: number): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    `connect-src 'self' ws://${LOOPBACK}:${port} ws://localhost:${port}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
+  const token = opts.token ?? randomBytes(32).toString('base64url');
+  const tokenDigest = digest(token);
+  const tokenOk = (candidate: string | undefined): boolean => candidate !== undefined && timingSafeEqual(digest(candidate), tokenDigest);
+  const rendererDir = opts.rendererDir ? resolve(opts.rendererDir) : undefined;
+  const sockets = new Set<WebSocket>();
+  let port = 0;
+
+  const hostOk = (req: IncomingMessage): boolean => req.headers.host === `${LOOPBACK}:${port}` || req.headers.host === `localhost:${port}`;
+  const originOk = (req: IncomingMessage): boolean => {
+    const o = req.headers.origin;
+    return o === undefined || o === `http://${LOOPBACK}:${port}` || o === `http://localhost:${port}`;
+  };
+
+  const securityHeaders = (res: ServerResponse) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  };
+
+  const sendJson = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...extra });
+    res.end(text);
+  };
+  const sendError = (res: ServerResponse, status: number, error: WireError, extra: Record<string, string> = {}) => sendJson(res, status, { error }, extra);
+
+  const readBody = (req: IncomingMessage): Promise<string | null> =>
+    new Promise((resolveBody, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY) {
+          resolveBody(null);
+          req.destroy();
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+
+  const handleApi = async (req: IncomingMessage, res: ServerResponse, method: string) => {
+    const auth = req.headers.authorization;
+    const bearer = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
+    if (!tokenOk(bearer)) {
+      sendError(res, 401, { code: 'bad_argument', field: 'token', message: 'missing or wrong token: send Authorization: Bearer <token> (printed when the lab starts)' }, { 'WWW-Authenticate': 'Bearer realm="fernn-lab"' });
+      return;
+    }
+    if (req.method !== 'POST') {
+      sendError(res, 405, { code: 'bad_argument', message: `use POST /api/${method}` }, { Allow: 'POST' });
+      return;
+    }
+    const body = await readBody(req);
+    if (body === null) {
+      sendError(res, 413, { code: 'bad_argument', field: 'body', message: `the request body exceeds ${MAX_BODY} bytes` });
+      return;
+    }
+    let arg: unknown = undefined;
+    if (body.trim() !== '') {
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+        sendError(res, 415, { code: 'bad_argument', field: 'body', message: 'the body must be JSON (Content-Type: application/json)' });
+        return;
+      }
+      try {
+        arg = JSON.parse(body);
+      } catch (e) {
+        sendError(res, 400, { code: 'bad_argument', field: 'body', message: `body: not valid JSON (${(e as Error).message})` });
+        return;
+      }
+    }
+    const reply = await dispatchCall(opts.service, method, arg);
+    if (reply.ok) sendJson(res, 200, { result: reply.result });
+    else sendError(res, reply.error.code === 'internal' ? 500 : reply.error.code === 'bad_argument' ? 400 : 404, reply.error);
+  };
+
+  const serveStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (!rendererDir) {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('no renderer is served by this host\n');
+      return;
+    }
+    let rel: string;
+    try {
+      rel = decodeURIComponent(pathname);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = normalize(join(rendererDir, rel));
+    if (!file.startsWith(rendererDir + sep) || rel.split('/').some((p) => p.startsWith('.'))) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      const st = await stat(file);
+      if (!st.isFile()) throw new Error('not a file');
+      const data = await readFile(file);
+      res.writeHead(200, {
+        'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+        'Content-Length': String(data.length),
+        'Cache-Control': extname(file) === '.html' ? 'no-store' : 'no-cache',
+        'Content-Security-Policy': contentSecurityPolicy(port),
+      });
+      res.end(req.method === 'HEAD' ? undefined : data);
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
+    }
+  };
+
+  const server = createServer((req, res) => {
+    securityHeaders(res);
+    if (!hostOk(req)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`this lab answers only on http://${LOOPBACK}:${port}\n`);
+      return;
+    }
+    const pathname = new URL(req.url ?? '/', `http://${LOOPBACK}`).pathname;
+    const api = /^\/api\/([^/]*)$/.exec(pathname);
+    const done = api ? handleApi(req, res, api[1]) : serveStatic(req, res, pathname);
+    done.catch((e: unknown) => {
+      if (!res.headersSent) sendError(res, 500, { code: 'internal', message: e instanceof Error ? e.message : String(e) });
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // long calls (evaluations, probes) can take minutes
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 4096,
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  const refuseUpgrade = (socket: Duplex, status: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  server.on('upgrade', (req, socket, head) => {
+    const pathname = new URL(req.url ?? '/', `http://${LOOPBACK}`).pathname;
+    if (!hostOk(req) || !originOk(req)) return refuseUpgrade(socket, '403 Forbidden');
+    if (pathname !== '/api/events') return refuseUpgrade(socket, '404 Not Found');
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
+    const bearer = offered.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length);
+    if (!tokenOk(bearer) || !offered.includes(WS_PROTOCOL)) return refuseUpgrade(socket, '401 Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      ws.on('error', () => sockets.delete(ws));
+      ws.send(JSON.stringify({ type: 'hello' }));
+    });
+  });
+
+  const unsubscribe = opts.service.onDidProgress((event: ProgressEvent) => {
+    const msg = JSON.stringify({ type: 'progress', event });
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(msg);
+  });
+  const keepAlive = setInterval(() => sockets.forEach((ws) => ws.ping()), 25_000);
+  keepAlive.unref();
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 0, LOOPBACK, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    server,
+    port,
+    token,
+    url: `http://${LOOPBACK}:${port}/#token=${token}`,
+    async close() {
+      unsubscribe();
+      clearInterval(keepAlive);
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import type { ProgressEvent } from '../core/protocol/run';
+import type { ILabService } from '../core/protocol/service';
+
+/**
+ * The lab service in a browser: ILabService over the web host's HTTP API (`POST /api/<method>`, bearer token) and
+ * its WebSocket for progress. The Electron shell never loads this: its preload sets `window.lab` over IPC.
+ */
+type CallMethod = Exclude<keyof ILabService, 'onDidProgress'>;
+
+/** Every callable method; `satisfies` plus the check below keep this list equal to the interface. */
+const METHODS = [
+  'info', 'listRuns', 'getRun', 'startRun', 'stopRun', 'resumeRun', 'deleteRun', 'evaluateRun', 'estimateRun',
+  'probeEquivariance', 'previewFlow', 'predictions', 'listFlows', 'saveFlow', 'deleteFlow',
+] as const satisfies readonly CallMethod[];
+type Missing = Exclude<CallMethod, (typeof METHODS)[number]>;
+const allMethodsListed: Missing extends never ? true : Missing = true;
+void allMethodsListed;
+
+const TOKEN_KEY = 'fernn-lab.token';
+const WS_PROTOCOL = 'fernn-lab.v1';
+
+/** An error the service (or the transport) returned; `field` names the argument that was wrong. */
+export class LabError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly field?: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'LabError';
+  }
+}
+
+/**
+ * Takes the token from the page address (`#token=…`, put there by the host at launch) into sessionStorage and
+ * removes it from the address bar and history. Returns the token to use, or null when there is none.
+ */
+export function takeToken(): string | null {
+  const m = /(?:^#|&)token=([A-Za-z0-9_-]{16,128})/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem(TOKEN_KEY, m[1]);
+    const rest = location.hash.replace(/(^#|&)token=[A-Za-z0-9_-]+&?/, '$1').replace(/^#$/, '');
+    history.replaceState(null, '', `${location.pathname}${location.search}${rest && rest !== '#' ? rest : '#/runs'}`);
+    return m[1];
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function forgetToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export function createWebLabClient(token: string, origin: string = location.origin): ILabService {
+  const call = async (method: CallMethod, arg?: unknown): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(`${origin}/api/${method}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, ...(arg === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: arg === undefined ? undefined : JSON.stringify(arg),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      throw new LabError('the lab host does not answer: was `npm start` stopped? Start it again and open the new address.', 'unreachable');
+    }
+    let body: { result?: unknown; error?: { code: string; field?: string; message: string } };
+    try {
+      body = (await res.json()) as typeof body;
+    } catch {
+      throw new LabError(`the lab host answered ${res.status} without JSON`, 'internal', undefined, res.status);
+    }
+    if (res.status === 401) {
+      throw new LabError('access token rejected: the lab was restarted. Open the address `npm start` printed last.', 'unauthorized', 'token', 401);
+    }
+    if (!res.ok || body.error) {
+      const e = body.error ?? { code: 'internal', message: `HTTP ${res.status}` };
+      throw new LabError(e.message, e.code, e.field, res.status);
+    }
+    return body.result;
+  };
+
+  const listeners = new Set<(e: ProgressEvent) => void>();
+  let ws: WebSocket | null = null;
+  let retry = 1000;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const connect = () => {
+    if (ws || listeners.size === 0) return;
+    const socket = new WebSocket(`${origin.replace(/^http/, 'ws')}/api/events`, [WS_PROTOCOL, `bearer.${token}`]);
+    ws = socket;
+    socket.onopen = () => {
+      retry = 1000;
+    };
+    socket.onmessage = (m) => {
+      let msg: { type?: string; event?: ProgressEvent };
+      try {
+        msg = JSON.parse(String(m.data)) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg.type === 'progress' && msg.event) for (const l of listeners) l(msg.event);
+    };
+    socket.onclose = () => {
+      ws = null;
+      if (listeners.size === 0) return;
+      timer = setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 10_000);
+    };
+  };
+
+  const client = {} as Record<CallMethod, (arg?: unknown) => Promise<unknown>>;
+  for (const m of METHODS) client[m] = (arg?: unknown) => call(m, arg);
+  return {
+    ...(client as unknown as Omit<ILabService, 'onDidProgress'>),
+    onDidProgress(listener) {
+      listeners.add(listener);
+      connect();
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) {
+          if (timer) clearTimeout(timer);
+          ws?.close();
+          ws = null;
+        }
+      };
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { reactive } from 'vue';
+import type { ProgressEvent, RunRecord } from '../core/protocol/run';
+import type { FlowPreset, LabInfo } from '../core/protocol/service';
+import { errorMessage, lab } from './lab';
+
+/** What several views share: lab info, the run list with live status, saved flows. */
+export const state = reactive({
+  info: null as LabInfo | null,
+  infoError: '',
+  runs: [] as RunRecord[],
+  problems: [] as { dir: string; reason: string }[],
+  runsError: '',
+  runsLoaded: false,
+  flows: [] as FlowPreset[],
+  flowsError: '',
+  /** Latest progress event per run id (speed, ETA). */
+  live: {} as Record<string, ProgressEvent>,
+});
+
+const ACTIVE = new Set(['queued', 'running']);
+export const isActive = (r: Pick<RunRecord, 'status'>): boolean => ACTIVE.has(r.status);
+
+export async function refreshInfo(): Promise<void> {
+  try {
+    state.info = await lab().info();
+    state.infoError = '';
+  } catch (e) {
+    state.infoError = errorMessage(e);
+  }
+}
+
+export async function refreshRuns(): Promise<void> {
+  try {
+    const list = await lab().listRuns();
+    state.runs = list.runs;
+    state.problems = list.problems;
+    state.runsError = '';
+  } catch (e) {
+    state.runsError = errorMessage(e);
+  } finally {
+    state.runsLoaded = true;
+  }
+}
+
+export async function refreshFlows(): Promise<void> {
+  try {
+    state.flows = await lab().listFlows();
+    state.flowsError = '';
+  } catch (e) {
+    state.flowsError = errorMessage(e);
+  }
+}
+
+const progressListeners = new Set<(e: ProgressEvent) => void>();
+
+/** Progress events for views (already applied to `state.runs`); returns the unsubscribe function. */
+export function onProgress(fn: (e: ProgressEvent) => void): () => void {
+  progressListeners.add(fn);
+  return () => progressListeners.delete(fn);
+}
+
+function apply(e: ProgressEvent): void {
+  state.live[e.runId] = e;
+  const r = state.runs.find((x) => x.id === e.runId);
+  if (!r) {
+    void refreshRuns();
+  } else {
+    r.status = e.status;
+    r.progress.step = e.step;
+    r.progress.epoch = e.epoch;
+    if (e.loss !== null) r.progress.lastTrainLoss = e.loss;
+    if (e.bestValMse !== null) r.progress.bestValMse = e.bestValMse;
+    if (!isActive(r)) void refreshRuns();
+  }
+  for (const l of progressListeners) l(e);
+}
+
+let started = false;
+/** Subscribes once to the service's progress and polls while a run is active (covers missed events). */
+export function startLiveUpdates(): void {
+  if (started) return;
+  started = true;
+  lab().onDidProgress(apply);
+  setInterval(() => {
+    if (state.runs.some(isActive)) void refreshRuns();
+  }, 5000);
+}

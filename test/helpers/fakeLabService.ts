@@ -1,0 +1,122 @@
+import type { ProgressEvent, RunRecord } from '../../src/core/protocol/run';
+import { trainConfigSchema } from '../../src/core/protocol/run';
+import type { FlowPreset, ILabService } from '../../src/core/protocol/service';
+import { InputError } from '../../src/core/util/errors';
+
+/**
+ * An in-memory ILabService for transport tests (HTTP, IPC): it answers instantly and records calls, so the tests
+ * check what the transports do — validation, errors, auth, events — not training. Never used by the product.
+ */
+export interface FakeLabService extends ILabService {
+  calls: { method: string; arg: unknown }[];
+  emit(e: ProgressEvent): void;
+  listenerCount(): number;
+}
+
+export function createFakeLabService(): FakeLabService {
+  const listeners = new Set<(e: ProgressEvent) => void>();
+  const calls: { method: string; arg: unknown }[] = [];
+  const runs = new Map<string, RunRecord>();
+  let flows: FlowPreset[] = [];
+  const record = (method: string, arg?: unknown) => calls.push({ method, arg });
+  const get = (id: string) => {
+    const r = runs.get(id);
+    if (!r) throw new InputError('run', `no run ${id}`);
+    return r;
+  };
+  return {
+    calls,
+    emit: (e) => listeners.forEach((l) => l(e)),
+    listenerCount: () => listeners.size,
+    async info() {
+      record('info');
+      return { version: 'fake', storeRoot: '/nowhere', backends: [{ name: 'cpu', available: true, detail: 'fake' }], shell: { kind: 'web' } };
+    },
+    async listRuns() {
+      record('listRuns');
+      return { runs: [...runs.values()], problems: [] };
+    },
+    async getRun(req) {
+      record('getRun', req);
+      return { run: get(req.id), metrics: [], evals: {} };
+    },
+    async startRun(req) {
+      record('startRun', req);
+      const now = new Date().toISOString();
+      const rec: RunRecord = {
+        format: 'fernn-lab-run',
+        formatVersion: 1,
+        id: `fake-${runs.size + 1}`,
+        createdAt: now,
+        updatedAt: now,
+        status: 'queued',
+        config: trainConfigSchema.parse(req.config),
+        seeds: { init: 0, data: 1 },
+        backend: null,
+        versions: {},
+        params: 0,
+        owner: null,
+        progress: { step: 0, epoch: 0, lastTrainLoss: null, bestValMse: null, bestStep: null, checkpointStep: null },
+        timings: { startedAt: null, endedAt: null, trainMs: 0, msPerStepMedian: null },
+      };
+      runs.set(rec.id, rec);
+      return rec;
+    },
+    async stopRun(req) {
+      record('stopRun', req);
+      return { ...get(req.id), status: 'cancelled' };
+    },
+    async resumeRun(req) {
+      record('resumeRun', req);
+      return { ...get(req.id), status: 'running' };
+    },
+    async deleteRun(req) {
+      record('deleteRun', req);
+      get(req.id);
+      runs.delete(req.id);
+      return { deleted: req.id };
+    },
+    async evaluateRun(req) {
+      record('evaluateRun', req);
+      get(req.id);
+      return { runId: req.id };
+    },
+    async estimateRun(req) {
+      record('estimateRun', req);
+      return { backend: 'cpu', backendDetail: 'fake', msPerStep: 1, totalSec: 1, basis: 'fake' };
+    },
+    async probeEquivariance(req) {
+      record('probeEquivariance', req);
+      return { flow: req.flow, input: { shape: [1, 1, 1], data: [0] }, flowed: { shape: [1, 1, 1], data: [0] }, models: [] };
+    },
+    async previewFlow(req) {
+      record('previewFlow', req);
+      return { shape: [1, 1, 1], data: [0] };
+    },
+    async predictions(req) {
+      record('predictions', req);
+      get(req.id);
+      const empty = { shape: [0, 0, 1, 1], data: [] };
+      return { runId: req.id, inputs: empty, targets: empty, predictions: empty };
+    },
+    async listFlows() {
+      record('listFlows');
+      return flows;
+    },
+    async saveFlow(req) {
+      record('saveFlow', req);
+      flows = [...flows.filter((f) => f.name !== req.name), req];
+      return flows;
+    },
+    async deleteFlow(req) {
+      record('deleteFlow', req);
+      if (!flows.some((f) => f.name === req.name)) throw new InputError('name', `no saved flow named "${req.name}"`);
+      flows = flows.filter((f) => f.name !== req.name);
+      return flows;
+    },
+    onDidProgress(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
