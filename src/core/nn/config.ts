@@ -93,6 +93,10 @@ export function makeSeq2SeqConfig(cell: CellConfig, opts: { decoderLayers?: numb
   });
 }
 
+export function makeClassifierConfig(cell: CellConfig, numClasses: number, opts: { pool?: Pool } = {}): ClassifierConfig {
+  return classifierConfigSchema.parse({ arch: 'classifier', cell, pool: opts.pool ?? 'max', numClasses });
+}
+
 export function velocitySetOf(cell: CellConfig): VelocitySet {
   return VelocitySet.fromList(cell.velocities);
 }
