@@ -61,6 +61,18 @@ describe('lab service (training in worker threads)', () => {
     expect(events.every((e) => e.runId === rec.id)).toBe(true);
   });
 
+  it('a short real training run on Flowing MNIST lowers the loss', async () => {
+    const rec = await lab.startRun({ config: tiny({ model: 'grnn', vRange: 0, hidden: 6, imageSize: 12, batch: 8, steps: 60, valEvery: 30, lr: 1e-2 }) });
+    await lab.whenIdle(rec.id);
+    const d = await lab.getRun({ id: rec.id });
+    expect(d.run.status).toBe('completed');
+    const losses = d.metrics.flatMap((m) => (m.kind === 'train' && m.loss !== null ? [m.loss] : []));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(losses).toHaveLength(60);
+    // Per-batch losses are noisy: compare the first and last ten steps.
+    expect(mean(losses.slice(-10))).toBeLessThan(0.85 * mean(losses.slice(0, 10)));
+  });
+
   it('a stopped and resumed run ends with exactly the weights of an uninterrupted one', async () => {
     const config = tiny({ steps: 12, valEvery: 4, teacherForcing: 0.5, seed: 3 });
     const a = await lab.startRun({ config });
