@@ -66,24 +66,20 @@ export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D
       h = nh;
       hf = nhf;
       const time = t - 1 + offset;
-      const row = tf.tidy(() => {
-        let hidden: tf.Scalar | null;
-        let constrained: number;
-        if (spatialOnly) {
-          const [bb, , hh, ww, c] = h.shape;
-          const expected = flow.applyToFrame(tf.reshape(h, [bb, hh, ww, c]), time);
-          hidden = relErr(tf.reshape(hf, [bb, hh, ww, c]), expected);
-          constrained = 1;
-        } else {
-          const act = flow.applyToLifted(h, axis, time);
-          const idx = act.constrained.flatMap((ok, i) => (ok ? [i] : []));
-          constrained = idx.length;
-          hidden = idx.length ? relErr(tf.gather(hf, idx, 1), tf.gather(act.expected, idx, 1)) : null;
-        }
-        const out = relErr(readout(model, hf), flow.applyToFrame(readout(model, h), time));
-        return { hidden: hidden ?? tf.scalar(Number.NaN), out, constrained };
-      });
-      pending.push({ t, hidden: row.constrained > 0 ? row.hidden : (row.hidden.dispose(), null), out: row.out, constrained: row.constrained });
+      const out = tf.tidy(() => relErr(readout(model, hf), flow.applyToFrame(readout(model, h), time)));
+      let hidden: tf.Scalar | null = null;
+      let constrained = 1;
+      if (spatialOnly) {
+        const [bb, , hh, ww, c] = h.shape;
+        hidden = tf.tidy(() => relErr(tf.reshape(hf, [bb, hh, ww, c]), flow.applyToFrame(tf.reshape(h, [bb, hh, ww, c]), time)));
+      } else {
+        const act = flow.applyToLifted(h, axis, time);
+        const idx = act.constrained.flatMap((ok, i) => (ok ? [i] : []));
+        constrained = idx.length;
+        if (idx.length) hidden = tf.tidy(() => relErr(tf.gather(hf, idx, 1), tf.gather(act.expected, idx, 1)));
+        act.expected.dispose();
+      }
+      pending.push({ t, hidden, out, constrained });
     }
     const perStep: EquivarianceStep[] = [];
     for (const p of pending) {

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import os from 'node:os';
 import { makeCellConfig, makeSeq2SeqConfig } from '../../core/nn/config';
 import { createSeq2Seq, disposeModel, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import type { EndReason, ProgressEvent, RunRecord, RunStatus, TrainConfig } from '../../core/protocol/run';
@@ -52,7 +51,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
   let model: Seq2SeqModel | null = null;
   let optimizer: tf.Optimizer | null = null;
   const sessionStart = Date.now();
-  let stepTimes: number[] = [];
+  const stepTimes: number[] = [];
   const finish = async (status: RunStatus, reason?: EndReason, message?: string): Promise<RunRecord> => {
     await store.update(runId, (r) => ({
       ...r,
@@ -202,7 +201,5 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
   } finally {
     if (model) disposeModel(model);
     optimizer?.dispose();
-    stepTimes = [];
-    void os; // host name comes from the store's claim
   }
 }
