@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { classify, type ClassifierModel } from '../nn/classifier';
+import { InputError } from '../util/errors';
+
+export interface ClassifyStepOptions {
+  /** Clip the global gradient norm to this value (reference: 1.0); 0 or undefined disables clipping. */
+  clipNorm?: number;
+}
+
+export interface ClassifyStepResult {
+  /** Mean softmax cross-entropy over the batch; a scalar the caller disposes (read it with await .data()). */
+  loss: tf.Scalar;
+  /** Global gradient norm before clipping; caller disposes. */
+  gradNorm: tf.Scalar;
+  /** Fraction of the batch whose argmax logit is the label, from the same forward pass (before the update);
+   *  caller disposes. */
+  accuracy: tf.Scalar;
+}
+
+/**
+ * One optimisation step of the sequence classifier: softmax cross-entropy of `classify`'s logits, global-norm
+ * gradient clipping, then the optimizer's update, applied in sorted parameter-name order (as `trainStep`, so a
+ * resumed optimizer matches its slots to the same variables). No GPU->CPU read happens here.
+ * @param clips [B, T, H, W, Cin]
+ * @param labels [B] class ids in 0..numClasses-1: an Int32Array (checked here) or an int32 tensor (only its shape is
+ *   checked, reading its values would sync; an out-of-range id would count as a zero target). Not disposed here.
+ */
+export function classifyTrainStep(
+  model: ClassifierModel,
+  optimizer: tf.Optimizer,
+  clips: tf.Tensor5D,
+  labels: Int32Array | tf.Tensor1D,
+  opts: ClassifyStepOptions = {},
+): ClassifyStepResult {
+  const b = clips.shape[0];
+  const numClasses = model.config.numClasses;
+  checkLabels(labels, b, numClasses);
+  if (opts.clipNorm !== undefined && !(opts.clipNorm >= 0)) throw new InputError('clipNorm', `must be >= 0, got ${opts.clipNorm}`);
+  const names = Object.keys(model.params).sort();
+  const vars = names.map((n) => model.params[n]);
+  return tf.tidy(() => {
+    const y = labels instanceof Int32Array ? tf.tensor1d(labels, 'int32') : labels;
+    const out: { accuracy?: tf.Scalar } = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = classify(model, clips);
+      // The gradient's forward pass runs in its own scope; keep the accuracy of these logits past it.
+      out.accuracy = tf.keep(accuracyOf(logits, y));
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), logits) as tf.Scalar;
+    }, vars);
+    const list = names.map((n) => grads[model.params[n].name]);
+    const gradNorm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+    let applied = list;
+    if (opts.clipNorm && opts.clipNorm > 0) {
+      const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(opts.clipNorm), tf.add(gradNorm, tf.scalar(1e-6))));
+      applied = list.map((g) => tf.mul(g, scale));
+    }
+    optimizer.applyGradients(names.map((n, i) => ({ name: model.params[n].name, tensor: applied[i] })));
+    if (!out.accuracy) throw new Error('the forward pass did not run');
+    return { loss: value, gradNorm, accuracy: out.accuracy };
+  });
+}
+
+/**
+ * Fraction of rows whose largest logit is at the label (ties go to the lowest class, as tf.argMax).
+ * @param logits [B, classes]
+ * @param labels [B] int32
+ * @returns a scalar in [0, 1]; caller disposes.
+ */
+export function accuracyOf(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'float32')) as tf.Scalar);
+}
+
+function checkLabels(labels: Int32Array | tf.Tensor1D, b: number, numClasses: number): void {
+  if (labels instanceof Int32Array) {
+    if (labels.length !== b) throw new InputError('labels', `has ${labels.length} entries for a batch of ${b} clips`);
+    for (let i = 0; i < b; i++) {
+      const k = labels[i];
+      if (k < 0 || k >= numClasses) throw new InputError('labels', `entry ${i} is ${k}, outside 0..${numClasses - 1}`);
+    }
+    return;
+  }
+  if (labels.rank !== 1 || labels.shape[0] !== b) throw new InputError('labels', `has shape [${labels.shape.join(', ')}], expected [${b}]`);
+  if (labels.dtype !== 'int32') throw new InputError('labels', `must be int32, got ${labels.dtype}`);
+}
