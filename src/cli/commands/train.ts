@@ -21,6 +21,11 @@ export const trainFlagsSchema = z.object({
   batch: intFlag(1, 512).optional(),
   steps: intFlag(1, 10_000_000).optional(),
   dataVRange: intFlag(0, 8).optional(),
+  dataVelocities: z
+    .string()
+    .regex(/^\s*-?\d+\s*,\s*-?\d+\s*(;\s*-?\d+\s*,\s*-?\d+\s*)*$/, 'must be a list like "1,0;0,-1" (vx,vy pairs separated by ;)')
+    .transform((t) => t.split(';').map((p) => { const [vx, vy] = p.split(',').map(Number); return { vx, vy }; }))
+    .optional(),
   imageSize: intFlag(8, 64).optional(),
   inputFrames: intFlag(1, 50).optional(),
   predFrames: intFlag(1, 50).optional(),
@@ -46,6 +51,7 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--batch <B>', 'batch size (default 16)')
     .option('--steps <N>', 'training steps')
     .option('--data-v-range <D>', 'digit velocities drawn from -D..D per axis (default 2)')
+    .option('--data-velocities <list>', 'instead: each digit moves with one of these, e.g. "1,0;0,-1" (vx,vy;…)')
     .option('--image-size <S>', 'frame side in pixels (default 28; 16 downsamples digits 2x)')
     .option('--input-frames <T>', 'frames fed to the encoder (default 10)')
     .option('--pred-frames <K>', 'frames predicted (default 10)')

@@ -25,6 +25,15 @@ export const trainConfigSchema = z
     teacherForcing: z.number().min(0).max(1).default(0),
     /** Each digit's integer velocity components are drawn from -D..D. */
     dataVRange: int(0, 8).default(2),
+    /**
+     * Instead of the range: each digit moves with one of these velocities (e.g. saved flows of the flow designer),
+     * drawn uniformly per digit. Test sequences use the same motions.
+     */
+    dataVelocities: z
+      .array(z.object({ vx: z.number().int().min(-8).max(8), vy: z.number().int().min(-8).max(8) }).strict())
+      .min(1)
+      .max(64)
+      .optional(),
     imageSize: int(8, 64).default(28),
     numDigits: int(1, 4).default(2),
     inputFrames: int(1, 50).default(10),

@@ -18,7 +18,9 @@ export async function runData(config: TrainConfig, dataSeed: number): Promise<Ru
     numDigits: config.numDigits,
     imageSize: config.imageSize,
     seqLen: config.inputFrames + config.predFrames,
-    velocity: { kind: 'range' as const, range: config.dataVRange },
+    velocity: config.dataVelocities
+      ? { kind: 'list' as const, velocities: config.dataVelocities }
+      : { kind: 'range' as const, range: config.dataVRange },
   };
   return {
     train: new FlowingMnist(gen, { ...mnist.train, indices: split.train }, dataSeed),
