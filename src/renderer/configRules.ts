@@ -57,3 +57,34 @@ export function checkConfigForm(model: string, values: Record<string, string>): 
   if (model === 'grnn' && !errors.vRange && Number(values.vRange) !== 0) errors.vRange = 'a G-RNN has V = {0}: the velocity range must be 0';
   return errors;
 }
+
+/** A training data velocity (the service's `dataVelocities` entries: whole pixels per frame in -8..8). */
+export interface DataVelocity {
+  vx: number;
+  vy: number;
+}
+export const DATA_VELOCITY_MAX = 8;
+export const DATA_VELOCITIES_MAX_COUNT = 64;
+
+/** The velocity of a saved flow's text (`translate:VX,VY`), or null when it is not a translation. */
+export function flowVelocity(flow: string): DataVelocity | null {
+  const m = /^translate:(-?\d+),(-?\d+)$/.exec(flow);
+  return m ? { vx: Number(m[1]), vy: Number(m[2]) } : null;
+}
+
+/**
+ * The message for the flows chosen as data motion, or null when they can be sent as `dataVelocities`:
+ * at least one, at most 64, each a translation within -8..8 px per frame.
+ */
+export function checkDataFlows(flows: { name: string; flow: string }[]): string | null {
+  if (!flows.length) return 'choose at least one saved flow';
+  if (flows.length > DATA_VELOCITIES_MAX_COUNT) return `choose at most ${DATA_VELOCITIES_MAX_COUNT} flows`;
+  for (const f of flows) {
+    const v = flowVelocity(f.flow);
+    if (!v) return `flow "${f.name}" (${f.flow}) is not a translation`;
+    if (Math.abs(v.vx) > DATA_VELOCITY_MAX || Math.abs(v.vy) > DATA_VELOCITY_MAX) {
+      return `flow "${f.name}" (${f.flow}) is too fast for training data: each component must be within -${DATA_VELOCITY_MAX}..${DATA_VELOCITY_MAX}`;
+    }
+  }
+  return null;
+}

@@ -179,6 +179,36 @@ describe('the lab in the browser', () => {
     await expect.poll(() => text('[data-testid=detail-status]'), { timeout: 30_000 }).toBe('completed');
   });
 
+  it('trains on a saved flow as data motion', async () => {
+    await go('#/new');
+    await page.click('[data-preset=tiny]');
+    await page.selectOption('select[name=backend]', 'wasm');
+    await page.fill('input[name=name]', 'e2e flow data');
+    await page.check('input[name=dataMotion][value=flows]');
+    expect(await text('[data-error-for=dataVelocities]')).toMatch(/at least one saved flow/);
+    expect(await page.locator('button[type=submit]').isDisabled()).toBe(true);
+    // The flow list is a keyboard-operable checkbox list.
+    await page.focus('input[name=dataFlow][data-flow=diagonal]');
+    await page.keyboard.press('Space');
+    expect(await page.locator('input[name=dataFlow][data-flow=diagonal]').isChecked()).toBe(true);
+    expect(await text('[data-error-for=dataVelocities]')).toBe('');
+    await expect.poll(() => text('[data-estimate=total]'), { timeout: 60_000 }).not.toBe('—');
+    await shot('new-run-flows');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/runs\/.+/, { timeout: 30_000 });
+    const id = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
+    const started = (await host.call('getRun', { id })).body.result as RunDetail;
+    expect(started.run.config.dataVelocities).toEqual([{ vx: 2, vy: 1 }]);
+    await expect.poll(() => text('[data-testid=detail-motion]'), { timeout: 10_000 }).toBe('velocities (2, 1)');
+    // Trains and validates on the flow's motion (first validation at step 10); then make room for the next runs.
+    await waitRun(id, (r) => r.progress.bestValMse !== null || r.status === 'completed', 60_000);
+    await host.call('stopRun', { id });
+    const stopped = await waitRun(id, (r) => r.status === 'cancelled' || r.status === 'completed', 60_000);
+    expect(stopped.progress.step).toBeGreaterThanOrEqual(10);
+    await go('#/runs');
+    expect((await host.call('deleteRun', { id })).status).toBe(200);
+  });
+
   it('shows a missing run as such', async () => {
     await go('#/runs/no-such-run');
     await expect.poll(() => text('.notice.error')).toMatch(/Run not found:.*no run no-such-run/);
