@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { clippedUpdate } from './clippedUpdate';
 import { classify, type ClassifierModel } from '../nn/classifier';
 import { InputError } from '../util/errors';
 
@@ -36,27 +37,22 @@ export function classifyTrainStep(
   const numClasses = model.config.numClasses;
   checkLabels(labels, b, numClasses);
   if (opts.clipNorm !== undefined && !(opts.clipNorm >= 0)) throw new InputError('clipNorm', `must be >= 0, got ${opts.clipNorm}`);
-  const names = Object.keys(model.params).sort();
-  const vars = names.map((n) => model.params[n]);
   return tf.tidy(() => {
     const y = labels instanceof Int32Array ? tf.tensor1d(labels, 'int32') : labels;
     const out: { accuracy?: tf.Scalar } = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = classify(model, clips);
-      // The gradient's forward pass runs in its own scope; keep the accuracy of these logits past it.
-      out.accuracy = tf.keep(accuracyOf(logits, y));
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), logits) as tf.Scalar;
-    }, vars);
-    const list = names.map((n) => grads[model.params[n].name]);
-    const gradNorm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
-    let applied = list;
-    if (opts.clipNorm && opts.clipNorm > 0) {
-      const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(opts.clipNorm), tf.add(gradNorm, tf.scalar(1e-6))));
-      applied = list.map((g) => tf.mul(g, scale));
-    }
-    optimizer.applyGradients(names.map((n, i) => ({ name: model.params[n].name, tensor: applied[i] })));
+    const { loss, gradNorm } = clippedUpdate(
+      model.params,
+      optimizer,
+      () => {
+        const logits = classify(model, clips);
+        // The gradient's forward pass runs in its own scope; keep the accuracy of these logits past it.
+        out.accuracy = tf.keep(accuracyOf(logits, y));
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), logits) as tf.Scalar;
+      },
+      opts.clipNorm,
+    );
     if (!out.accuracy) throw new Error('the forward pass did not run');
-    return { loss: value, gradNorm, accuracy: out.accuracy };
+    return { loss, gradNorm, accuracy: out.accuracy };
   });
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { clippedUpdate } from './clippedUpdate';
 import type { Seq2SeqModel } from '../nn/seq2seq';
 import { forward } from '../nn/seq2seq';
 import type { Rng } from '../util/rng';
@@ -25,25 +26,17 @@ export interface StepResult {
  * @param targets [B, K, H, W, C]
  */
 export function trainStep(model: Seq2SeqModel, optimizer: tf.Optimizer, inputs: tf.Tensor5D, targets: tf.Tensor5D, opts: StepOptions = {}): StepResult {
-  // Sorted: optimizers match their slots to variables by position, so the order must not depend on how the
-  // parameter map was built (fresh or loaded from a checkpoint) for a resumed run to continue exactly.
-  const names = Object.keys(model.params).sort();
-  const vars = names.map((n) => model.params[n]);
-  return tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => {
-      const preds = forward(model, inputs, targets.shape[1], { teacherForcing: opts.teacherForcing, targets, rng: opts.rng });
-      return tf.losses.meanSquaredError(targets, preds) as tf.Scalar;
-    }, vars);
-    const list = names.map((n) => grads[model.params[n].name]);
-    const gradNorm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
-    let applied = list;
-    if (opts.clipNorm && opts.clipNorm > 0) {
-      const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(opts.clipNorm), tf.add(gradNorm, tf.scalar(1e-6))));
-      applied = list.map((g) => tf.mul(g, scale));
-    }
-    optimizer.applyGradients(names.map((n, i) => ({ name: model.params[n].name, tensor: applied[i] })));
-    return { loss: value, gradNorm };
-  });
+  return tf.tidy(() =>
+    clippedUpdate(
+      model.params,
+      optimizer,
+      () => {
+        const preds = forward(model, inputs, targets.shape[1], { teacherForcing: opts.teacherForcing, targets, rng: opts.rng });
+        return tf.losses.meanSquaredError(targets, preds) as tf.Scalar;
+      },
+      opts.clipNorm,
+    ),
+  );
 }
 
 /**
