@@ -1,5 +1,6 @@
+import { mod } from '../util/math';
 import { z } from 'zod';
-import { createRng, type Rng } from '../util/rng';
+import { createRng, type Rng, streamSeed } from '../util/rng';
 import { InputError } from '../util/errors';
 import type { Velocity2 } from '../flows/velocity';
 
@@ -336,17 +337,4 @@ function clipSegment(segment: FrameSegment, t: number): [number, number] {
   return [s, Math.min(e, t - 1)];
 }
 
-function streamSeed(seed: number, k: number, salt: number): number {
-  let h = Math.imul(0x811c9dc5 ^ salt, 0x01000193);
-  for (const word of [seed >>> 0, Math.floor(seed / 4294967296) >>> 0, k >>> 0, Math.floor(k / 4294967296) >>> 0]) {
-    h = Math.imul(h ^ word, 0x9e3779b1);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x85ebca77);
-    h ^= h >>> 13;
-  }
-  return h >>> 0;
-}
 
-function mod(a: number, n: number): number {
-  return ((a % n) + n) % n;
-}

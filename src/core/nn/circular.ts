@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cachedIndexMap } from './indexMap';
+import { mod } from '../util/math';
 
 /** A spatial shift in (rows, columns): torch.roll(x, shifts=(dy, dx), dims=(H, W)) semantics. */
 export interface Shift2 {
@@ -7,7 +8,6 @@ export interface Shift2 {
   readonly dx: number;
 }
 
-const mod = (a: number, n: number): number => ((a % n) + n) % n;
 
 /**
  * Index map for S slices of an H x W grid: slice s is rolled by shifts[s] (roll(x)[i, j] = x[i - dy, j - dx] on the

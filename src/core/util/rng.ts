@@ -59,3 +59,18 @@ export function uniformArray(rng: Rng, n: number, bound: number): Float32Array {
   for (let i = 0; i < n; i++) out[i] = (rng.next() * 2 - 1) * bound;
   return out;
 }
+
+/**
+ * A 32-bit seed for stream k of a seeded source, hashing all 53 bits of seed and index so that neighbouring seeds
+ * or indices give unrelated streams (createRng only sees 32 bits). `salt` separates streams of one source.
+ */
+export function streamSeed(seed: number, k: number, salt: number): number {
+  let h = Math.imul(0x811c9dc5 ^ salt, 0x01000193);
+  for (const word of [seed >>> 0, Math.floor(seed / 4294967296) >>> 0, k >>> 0, Math.floor(k / 4294967296) >>> 0]) {
+    h = Math.imul(h ^ word, 0x9e3779b1);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x85ebca77);
+    h ^= h >>> 13;
+  }
+  return h >>> 0;
+}
