@@ -14,7 +14,7 @@ const typesOnlyFromProtocol = (extra) => [
   'error',
   {
     patterns: [
-      { group: ['**/core/protocol/*'], allowTypeImports: true, message: 'only types may be imported from core/protocol here' },
+      { group: ['**/core/protocol/*', '!**/core/protocol/methods'], allowTypeImports: true, message: 'only types (and the dependency-free method list) may be imported from core/protocol here' },
       { group: ['**/core/*', '!**/core/protocol', '**/core/*/**', '!**/core/protocol/*'], message: 'only core/protocol types may be imported here' },
       { group: ['**/node/**', '**/main/**', '**/cli/**'], message: 'this layer may not import node, main or cli code' },
       { group: [...nodeBuiltins, 'zod', '@tensorflow/*', 'webgpu', 'ws'], message: 'no Node modules, zod or tfjs in this layer' },

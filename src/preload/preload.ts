@@ -1,20 +1,14 @@
 /**
  * Sandboxed preload: exposes exactly the lab service as `window.lab`, nothing else. Each method forwards to one IPC
  * channel `lab:<method>` from a fixed list (no channel name comes from the page); progress arrives on `lab:progress`.
- * Only types come from the protocol, so this bundle requires nothing but 'electron'.
+ * From the protocol come only types and the dependency-free method list, so this bundle requires nothing but
+ * 'electron'.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { ProgressEvent } from '../core/protocol/run';
 import type { ILabService } from '../core/protocol/service';
+import { LAB_METHODS, type CallMethod } from '../core/protocol/methods';
 
-type CallMethod = Exclude<keyof ILabService, 'onDidProgress'>;
-const METHODS = [
-  'info', 'listRuns', 'getRun', 'startRun', 'stopRun', 'resumeRun', 'deleteRun', 'evaluateRun', 'estimateRun',
-  'probeEquivariance', 'previewFlow', 'predictions', 'listFlows', 'saveFlow', 'deleteFlow',
-] as const satisfies readonly CallMethod[];
-type Missing = Exclude<CallMethod, (typeof METHODS)[number]>;
-const allMethodsListed: Missing extends never ? true : Missing = true;
-void allMethodsListed;
 
 const PROGRESS_CHANNEL = 'lab:progress';
 
@@ -28,7 +22,7 @@ function fail(error: { code: string; field?: string; message: string }): never {
 }
 
 const api = {} as Record<CallMethod, (arg?: unknown) => Promise<unknown>>;
-for (const method of METHODS) {
+for (const method of LAB_METHODS) {
   api[method] = async (arg?: unknown) => {
     const reply = (await ipcRenderer.invoke(`lab:${method}`, arg)) as Reply;
     if (!reply.ok) fail(reply.error);

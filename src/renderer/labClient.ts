@@ -1,20 +1,11 @@
 import type { ProgressEvent } from '../core/protocol/run';
 import type { ILabService } from '../core/protocol/service';
+import { LAB_METHODS, type CallMethod } from '../core/protocol/methods';
 
 /**
  * The lab service in a browser: ILabService over the web host's HTTP API (`POST /api/<method>`, bearer token) and
  * its WebSocket for progress. The Electron shell never loads this: its preload sets `window.lab` over IPC.
  */
-type CallMethod = Exclude<keyof ILabService, 'onDidProgress'>;
-
-/** Every callable method; `satisfies` plus the check below keep this list equal to the interface. */
-const METHODS = [
-  'info', 'listRuns', 'getRun', 'startRun', 'stopRun', 'resumeRun', 'deleteRun', 'evaluateRun', 'estimateRun',
-  'probeEquivariance', 'previewFlow', 'predictions', 'listFlows', 'saveFlow', 'deleteFlow',
-] as const satisfies readonly CallMethod[];
-type Missing = Exclude<CallMethod, (typeof METHODS)[number]>;
-const allMethodsListed: Missing extends never ? true : Missing = true;
-void allMethodsListed;
 
 const TOKEN_KEY = 'fernn-lab.token';
 const WS_PROTOCOL = 'fernn-lab.v1';
@@ -110,7 +101,7 @@ export function createWebLabClient(token: string, origin: string = location.orig
   };
 
   const client = {} as Record<CallMethod, (arg?: unknown) => Promise<unknown>>;
-  for (const m of METHODS) client[m] = (arg?: unknown) => call(m, arg);
+  for (const m of LAB_METHODS) client[m] = (arg?: unknown) => call(m, arg);
   return {
     ...(client as unknown as Omit<ILabService, 'onDidProgress'>),
     onDidProgress(listener) {
