@@ -33,6 +33,18 @@ export function frameRange(f: Frame): [number, number] {
   return [lo, hi];
 }
 
+/** The value range shared by several frames (so a strip uses one grey scale). */
+export function framesRange(frames: readonly Frame[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const f of frames) {
+    const [a, b] = frameRange(f);
+    lo = Math.min(lo, a);
+    hi = Math.max(hi, b);
+  }
+  return [lo, hi];
+}
+
 /**
  * Draws a frame into a canvas of the frame's size (CSS scales it up with pixelated rendering).
  * @param range value mapped to black..white; default [0, 1]
