@@ -9,8 +9,8 @@
  * a crash.
  *
  * Build + run: `npm run bench [-- flags]` (bundles to dist/bench.js; tfjs gradients need the bundle, not tsx).
- * Flags: --json, --backends a,b, --configs a,b, --quick, --steps N, --warmup N, --timeout-s N, --no-torch, --torch-steps N,
- *        --torch-device auto|cpu|cuda, --torch-script PATH, --list.
+ * Flags: --json, --backends a,b, --configs a,b, --quick, --targets, --steps N, --warmup N, --timeout-s N, --wasm-threads N,
+ *        --no-torch, --torch-steps N, --torch-device auto|cpu|cuda, --torch-script PATH, --list.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn, spawnSync } from 'node:child_process';
@@ -39,12 +39,26 @@ interface BenchConfig {
   /** Part of the --quick set. */
   small: boolean;
   note: string;
+  /** Measured steps when --steps is not given (the big configurations take several seconds per step). */
+  steps?: number;
+  /** The performance issue's limit on ms/step relative to PyTorch in the same run (--targets selects these). */
+  targetRatio?: number;
 }
 
 /** Decoder depth of every config (the reference's default is 4; compute.md's measurements use 1). */
 const DECODER_LAYERS = 1;
 
-const cfg = (name: string, model: 'fernn' | 'grnn', hidden: number, vRange: number, batch: number, size: number, small: boolean, note: string): BenchConfig => ({
+const cfg = (
+  name: string,
+  model: 'fernn' | 'grnn',
+  hidden: number,
+  vRange: number,
+  batch: number,
+  size: number,
+  small: boolean,
+  note: string,
+  extra: { steps?: number; targetRatio?: number } = {},
+): BenchConfig => ({
   name,
   model,
   hidden,
@@ -55,12 +69,13 @@ const cfg = (name: string, model: 'fernn' | 'grnn', hidden: number, vRange: numb
   tOut: 10,
   small,
   note,
+  ...extra,
 });
 
 export const CONFIGS: BenchConfig[] = [
-  cfg('fernn-c32-v1-b16-28', 'fernn', 32, 1, 16, 28, false, 'compute.md config A: FERNN-V1 (|V|=9), hidden 32, batch 16, 28x28'),
-  cfg('grnn-c32-b16-28', 'grnn', 32, 0, 16, 28, false, 'compute.md G-RNN column: hidden 32, batch 16, 28x28'),
-  cfg('fernn-c16-v1-b16-28', 'fernn', 16, 1, 16, 28, false, 'FERNN-V1 (|V|=9), hidden 16, batch 16, 28x28'),
+  cfg('fernn-c32-v1-b16-28', 'fernn', 32, 1, 16, 28, false, 'compute.md config A: FERNN-V1 (|V|=9), hidden 32, batch 16, 28x28', { steps: 2, targetRatio: 8 }),
+  cfg('grnn-c32-b16-28', 'grnn', 32, 0, 16, 28, false, 'compute.md G-RNN column: hidden 32, batch 16, 28x28', { targetRatio: 8 }),
+  cfg('fernn-c16-v1-b16-28', 'fernn', 16, 1, 16, 28, false, 'FERNN-V1 (|V|=9), hidden 16, batch 16, 28x28', { steps: 2, targetRatio: 8 }),
   cfg('grnn-c16-b16-28', 'grnn', 16, 0, 16, 28, false, 'G-RNN, hidden 16, batch 16, 28x28'),
   cfg('fernn-c16-v1-b16-16', 'fernn', 16, 1, 16, 16, true, 'FERNN-V1 (|V|=9), hidden 16, batch 16, 16x16 frames'),
   cfg('grnn-c16-b16-16', 'grnn', 16, 0, 16, 16, true, 'G-RNN, hidden 16, batch 16, 16x16 frames'),
@@ -77,6 +92,8 @@ interface ChildRequest {
   backend: BackendName;
   steps: number;
   warmup: number;
+  /** XNNPACK threads for wasm (undefined: the backend's default). */
+  wasmThreads?: number;
   /** Only select the backend and report it (availability probe). */
   probe?: boolean;
 }
@@ -89,9 +106,11 @@ interface ChildResult {
   ms_per_step?: number;
   best_ms?: number;
   step_ms?: number[];
+  cpu_ms_per_step?: number;
   warmup_ms?: number[];
   peak_rss_mb?: number;
   peak_tf_mb?: number | null;
+  wasm_heap_mb?: number | null;
 }
 
 function emit(r: ChildResult): void {
@@ -127,7 +146,7 @@ async function runChild(req: ChildRequest): Promise<void> {
   let detail: string;
   let warning: string | undefined;
   try {
-    const rep = await selectBackend(req.backend);
+    const rep = await selectBackend(req.backend, { wasmThreads: req.wasmThreads });
     detail = rep.detail;
     warning = rep.warning;
   } catch (e) {
@@ -146,11 +165,15 @@ async function runChild(req: ChildRequest): Promise<void> {
   const inputs = tf.randomUniform([c.batch, c.tIn, c.size, c.size, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
   const targets = tf.randomUniform([c.batch, c.tOut, c.size, c.size, 1], 0, 1, 'float32', 2) as tf.Tensor5D;
 
+  const cpuMs: number[] = [];
   const step = async (): Promise<number> => {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const { loss, gradNorm } = trainStep(model, opt, inputs, targets, { clipNorm: 1 });
     const [l] = await loss.data(); // syncs the backend (GPU queues included)
     const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
     loss.dispose();
     gradNorm.dispose();
     if (!Number.isFinite(l)) throw new Error(`loss is ${l}`);
@@ -168,11 +191,13 @@ async function runChild(req: ChildRequest): Promise<void> {
     });
   }
   const times: number[] = [];
+  cpuMs.length = 0;
   for (let i = 0; i < req.steps; i++) {
     times.push(await step());
     process.stderr.write(`    step ${i + 1}/${req.steps}: ${times[i].toFixed(1)} ms\n`);
   }
   const peakRss = rssMb();
+  const heap = wasmHeapMb();
   inputs.dispose();
   targets.dispose();
   opt.dispose();
@@ -184,10 +209,23 @@ async function runChild(req: ChildRequest): Promise<void> {
     ms_per_step: times.length ? round(median(times), 1) : undefined,
     best_ms: times.length ? round(Math.min(...times), 1) : undefined,
     step_ms: times.map((t) => round(t, 1)),
+    cpu_ms_per_step: cpuMs.length ? round(median(cpuMs), 1) : undefined,
     warmup_ms: warmupMs.map((t) => round(t, 1)),
     peak_rss_mb: peakRss,
     peak_tf_mb: peakBytes === null ? null : round(peakBytes / 2 ** 20, 1),
+    wasm_heap_mb: heap,
   });
+}
+
+/**
+ * The wasm module's memory: it only grows, so after the steps it is the high-water mark of what the backend held
+ * (at most 4 GiB). Unlike tf.memory().numBytes, which counts every tensor's bytes, also for tensors that share one
+ * buffer (reshapes, saved copies), this is memory actually taken. null on other backends.
+ */
+function wasmHeapMb(): number | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+  return heap ? round(heap.length / 2 ** 20, 1) : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -300,6 +338,7 @@ function findTorchScript(explicit?: string): string | null {
 interface TorchResult {
   ms_per_step: number | null;
   best_ms: number | null;
+  cpu_ms_per_step?: number | null;
   device: string;
   threads: number | null;
   torch_version: string;
@@ -317,7 +356,13 @@ interface ResultRow {
   /** Fastest measured step: on a machine shared with other work, closer to the uncontended cost than the median. */
   best_ms: number | null;
   step_ms: number[] | null;
+  /**
+   * Median CPU time of the process per measured step (all threads). For single-threaded wasm it is close to the
+   * wall time of an idle machine even when other work shares the cores (wall time then also counts waiting).
+   */
+  cpu_ms_per_step: number | null;
   torch_ms_per_step: number | null;
+  torch_cpu_ms_per_step: number | null;
   torch_best_ms: number | null;
   torch_device: string | null;
   /** ms_per_step / torch_ms_per_step (> 1: tfjs is slower). */
@@ -326,12 +371,18 @@ interface ResultRow {
   ratio_best: number | null;
   peak_rss_mb: number | null;
   peak_tf_mb: number | null;
+  /** wasm rows: the wasm heap after the steps (its high-water mark). */
+  wasm_heap_mb: number | null;
   torch_peak_rss_mb: number | null;
   torch_peak_cuda_mb: number | null;
   wall_s: number | null;
-  /** 1-minute load average when the measurement started (and torch's): other work on the machine skews timings. */
+  /** 1-minute load average when the measurement started and ended (and torch's): other work on the machine skews timings. */
   loadavg_1m: number | null;
+  loadavg_1m_end: number | null;
   torch_loadavg_1m: number | null;
+  /** The issue's limit on `ratio` for this configuration, and whether this row meets it (null: no limit or no ratio). */
+  target_ratio: number | null;
+  target_met: boolean | null;
 }
 
 function machineInfo(): Record<string, unknown> {
@@ -351,9 +402,11 @@ const USAGE = `usage: npm run bench -- [flags]
   --backends a,b       tfjs backends to measure (default: ${BACKENDS.join(',')}); unavailable ones are reported
   --configs a,b        configurations (default: all; --list shows them)
   --quick              only the small (16x16) configurations
-  --steps N            measured steps per measurement (default 3; the median is reported)
+  --targets            only the configurations with a target ratio (the performance issue's three 28x28 ones)
+  --steps N            measured steps per measurement (default 3, 2 for the big FERNN configs; the median is reported)
   --warmup N           warm-up steps before them (default 1; the tf.memory peak is taken over these)
   --timeout-s N        limit per measurement, child start-up included (default 600)
+  --wasm-threads N     XNNPACK threads for wasm (default: FERNN_WASM_THREADS, else 1)
   --no-torch           do not run the PyTorch side
   --torch-steps N      measured steps of the PyTorch side (default: --steps; it is cheap, and more steps steady
                        the median on a busy machine)
@@ -369,7 +422,9 @@ async function main(): Promise<void> {
       backends: { type: 'string' },
       configs: { type: 'string' },
       quick: { type: 'boolean', default: false },
-      steps: { type: 'string', default: '3' },
+      targets: { type: 'boolean', default: false },
+      steps: { type: 'string' },
+      'wasm-threads': { type: 'string' },
       warmup: { type: 'string', default: '1' },
       'timeout-s': { type: 'string', default: '600' },
       'no-torch': { type: 'boolean', default: false },
@@ -396,14 +451,20 @@ async function main(): Promise<void> {
     return;
   }
   if (values.list) {
-    for (const c of CONFIGS) console.log(`${c.name.padEnd(22)} ${c.small ? 'quick ' : '      '}${c.note}; ${c.tIn}+${c.tOut} frames, decoder layers ${DECODER_LAYERS}`);
+    for (const c of CONFIGS) {
+      const target = c.targetRatio ? `; target <= ${c.targetRatio}x PyTorch` : '';
+      console.log(`${c.name.padEnd(22)} ${c.small ? 'quick ' : '      '}${c.note}; ${c.tIn}+${c.tOut} frames, decoder layers ${DECODER_LAYERS}${target}`);
+    }
     return;
   }
 
-  const steps = posInt(values.steps, '--steps', 0);
+  const stepsFlag = values.steps === undefined ? undefined : posInt(values.steps, '--steps', 0);
+  const stepsFor = (c: BenchConfig): number => stepsFlag ?? c.steps ?? 3;
   const warmup = posInt(values.warmup, '--warmup', 0);
   const timeoutS = posInt(values['timeout-s'], '--timeout-s', 1);
-  const torchSteps = values['torch-steps'] === undefined ? steps : posInt(values['torch-steps'], '--torch-steps', 1);
+  const torchStepsFlag = values['torch-steps'] === undefined ? undefined : posInt(values['torch-steps'], '--torch-steps', 1);
+  const torchStepsFor = (c: BenchConfig): number => torchStepsFlag ?? Math.max(1, stepsFor(c));
+  const wasmThreads = values['wasm-threads'] === undefined ? undefined : posInt(values['wasm-threads'], '--wasm-threads', 1);
   const torchDevice = values['torch-device'];
   if (!['auto', 'cpu', 'cuda'].includes(torchDevice)) throw new Error(`--torch-device must be auto, cpu or cuda, got ${torchDevice}`);
   const backends = (values.backends ? values.backends.split(',').map((s) => s.trim()).filter(Boolean) : [...BACKENDS]) as BackendName[];
@@ -415,6 +476,7 @@ async function main(): Promise<void> {
     configs = CONFIGS.filter((c) => names.includes(c.name));
   }
   if (values.quick) configs = configs.filter((c) => c.small);
+  if (values.targets) configs = configs.filter((c) => c.targetRatio !== undefined);
   if (!configs.length) throw new Error('no configuration selected');
 
   const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -425,7 +487,7 @@ async function main(): Promise<void> {
   // Backend availability, one probe child per backend.
   const available = new Map<BackendName, { ok: boolean; detail: string | null; reason: string | null; warning: string | null }>();
   for (const b of backends) {
-    const req: ChildRequest = { config: configs[0], backend: b, steps: 0, warmup: 0, probe: true };
+    const req: ChildRequest = { config: configs[0], backend: b, steps: 0, warmup: 0, wasmThreads, probe: true };
     const s = await run(process.execPath, [self, '--child', JSON.stringify(req)], Math.min(timeoutS, 300), false);
     const r = lastJson<ChildResult>(s.stdout, CHILD_MARK);
     if (r?.status === 'ok') available.set(b, { ok: true, detail: r.backend_detail ?? null, reason: null, warning: r.backend_warning ?? null });
@@ -455,7 +517,7 @@ async function main(): Promise<void> {
       const args = [
         torch.script, '--model', c.model, '--hidden', String(c.hidden), '--v-range', String(c.vRange), '--batch', String(c.batch),
         '--size', String(c.size), '--t-in', String(c.tIn), '--t-out', String(c.tOut), '--decoder-layers', String(DECODER_LAYERS),
-        '--steps', String(torchSteps), '--warmup', String(warmup), '--device', torchDevice,
+        '--steps', String(torchStepsFor(c)), '--warmup', String(warmup), '--device', torchDevice,
       ];
       const s = await run(torch.env.python, args, timeoutS, true);
       tr = lastJson<TorchResult>(s.stdout);
@@ -469,17 +531,18 @@ async function main(): Promise<void> {
     for (const b of backends) {
       const a = available.get(b)!;
       const row: ResultRow = {
-        config: c.name, backend: b, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null,
-        torch_ms_per_step: tr?.ms_per_step ?? null, torch_best_ms: tr?.best_ms ?? null, torch_device: tr?.device ?? null, ratio: null, ratio_best: null, peak_rss_mb: null, peak_tf_mb: null,
-        torch_peak_rss_mb: tr?.peak_rss_mb ?? null, torch_peak_cuda_mb: tr?.peak_cuda_mb ?? null, wall_s: null,
-        loadavg_1m: null, torch_loadavg_1m: tr ? torchLoad : null,
+        config: c.name, backend: b, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
+        torch_ms_per_step: tr?.ms_per_step ?? null, torch_cpu_ms_per_step: tr?.cpu_ms_per_step ?? null, torch_best_ms: tr?.best_ms ?? null, torch_device: tr?.device ?? null, ratio: null, ratio_best: null, peak_rss_mb: null, peak_tf_mb: null,
+        torch_peak_rss_mb: tr?.peak_rss_mb ?? null, torch_peak_cuda_mb: tr?.peak_cuda_mb ?? null, wall_s: null, wasm_heap_mb: null,
+        loadavg_1m: null, loadavg_1m_end: null, torch_loadavg_1m: tr ? torchLoad : null, target_ratio: c.targetRatio ?? null, target_met: null,
       };
       if (a.ok) {
         row.loadavg_1m = load1();
         log(`[${c.name}] tfjs ${b} (load ${row.loadavg_1m}) ...`);
-        const req: ChildRequest = { config: c, backend: b, steps, warmup };
+        const req: ChildRequest = { config: c, backend: b, steps: stepsFor(c), warmup, wasmThreads };
         const s = await run(process.execPath, [self, '--child', JSON.stringify(req)], timeoutS, true);
         row.wall_s = round(s.wallMs / 1000, 1);
+        row.loadavg_1m_end = load1();
         const r = lastJson<ChildResult>(s.stdout, CHILD_MARK);
         if (r) {
           row.status = r.status;
@@ -488,8 +551,10 @@ async function main(): Promise<void> {
           row.ms_per_step = r.ms_per_step ?? null;
           row.best_ms = r.best_ms ?? null;
           row.step_ms = r.step_ms ?? null;
+          row.cpu_ms_per_step = r.cpu_ms_per_step ?? null;
           row.peak_rss_mb = r.peak_rss_mb ?? null;
           row.peak_tf_mb = r.peak_tf_mb ?? null;
+          row.wasm_heap_mb = r.wasm_heap_mb ?? null;
           // A wasm abort surfaces as a caught error; it is a crash of the backend, and the why is on stderr.
           if (r.status === 'error' && /^Aborted\(/.test(r.reason ?? '')) {
             row.status = 'crashed';
@@ -502,6 +567,7 @@ async function main(): Promise<void> {
         }
         if (row.ms_per_step !== null && row.torch_ms_per_step) row.ratio = round(row.ms_per_step / row.torch_ms_per_step, 2);
         if (row.best_ms !== null && row.torch_best_ms) row.ratio_best = round(row.best_ms / row.torch_best_ms, 2);
+        if (row.target_ratio !== null && row.ratio !== null) row.target_met = row.ratio <= row.target_ratio;
         log(`[${c.name}] ${b}: ${row.status === 'ok' ? `${row.ms_per_step} ms/step${row.ratio !== null ? ` (${row.ratio}x torch)` : ''}` : `${row.status}: ${row.reason}`}`);
       }
       results.push(row);
@@ -511,13 +577,20 @@ async function main(): Promise<void> {
   const out = {
     machine: { ...machine, loadavg_at_end: os.loadavg().map((x) => round(x, 2)) },
     settings: {
-      steps, torch_steps: torchSteps, warmup, timeout_s: timeoutS, decoder_layers: DECODER_LAYERS, optimizer: 'adam 1e-3', clip_norm: 1, loss: 'mse',
+      steps: Object.fromEntries(configs.map((c) => [c.name, stepsFor(c)])), torch_steps: Object.fromEntries(configs.map((c) => [c.name, torchStepsFor(c)])),
+      warmup, timeout_s: timeoutS, wasm_threads: wasmThreads ?? 'backend default', decoder_layers: DECODER_LAYERS, optimizer: 'adam 1e-3', clip_norm: 1, loss: 'mse',
       frames: '10 input + 10 predicted (autoregressive)', ms_per_step: 'median over the measured steps, loss read back (synchronised)',
       ratio: 'tfjs ms_per_step / torch ms_per_step (medians); ratio_best: the same for the fastest steps',
+      memory: 'peak_rss_mb: the process; wasm_heap_mb: the wasm heap (high-water); peak_tf_mb: tf.memory().numBytes, which counts buffers shared by several tensors more than once',
     },
     backends: Object.fromEntries([...available].map(([b, a]) => [b, a])),
     torch: torch.env ? { ...torch.env, script: torch.script, runs: torchRuns } : { available: false, reason: torch.reason },
-    configs: Object.fromEntries(configs.map((c) => [c.name, { model: c.model, hidden: c.hidden, v_range: c.vRange, velocities: (2 * c.vRange + 1) ** 2, batch: c.batch, size: c.size, t_in: c.tIn, t_out: c.tOut, decoder_layers: DECODER_LAYERS }])),
+    configs: Object.fromEntries(
+      configs.map((c) => [
+        c.name,
+        { model: c.model, hidden: c.hidden, v_range: c.vRange, velocities: (2 * c.vRange + 1) ** 2, batch: c.batch, size: c.size, t_in: c.tIn, t_out: c.tOut, decoder_layers: DECODER_LAYERS, target_ratio: c.targetRatio ?? null },
+      ]),
+    ),
     results,
   };
   if (values.json) {
@@ -528,11 +601,12 @@ async function main(): Promise<void> {
 }
 
 function printTable(rows: ResultRow[]): void {
-  const head = ['config', 'backend', 'status', 'ms/step', 'best', 'torch ms/step', 'torch best', 'ratio', 'best ratio', 'peak RSS MB', 'peak tf MB', 'torch RSS MB', 'load', 'note'];
+  const head = ['config', 'backend', 'status', 'ms/step', 'best', 'cpu ms/step', 'torch ms/step', 'torch best', 'torch cpu ms', 'ratio', 'best ratio', 'target', 'peak RSS MB', 'wasm heap MB', 'peak tf MB', 'torch RSS MB', 'load', 'note'];
   const fmt = (x: number | null, d = 1): string => (x === null ? '—' : x.toFixed(d));
   const body = rows.map((r) => [
-    r.config, r.backend, r.status, fmt(r.ms_per_step), fmt(r.best_ms), fmt(r.torch_ms_per_step), fmt(r.torch_best_ms), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`, r.ratio_best === null ? '—' : `${r.ratio_best.toFixed(2)}x`,
-    fmt(r.peak_rss_mb, 0), fmt(r.peak_tf_mb, 0), fmt(r.torch_peak_rss_mb, 0), fmt(r.loadavg_1m, 1), r.status === 'ok' ? (r.backend_detail ?? '') : (r.reason ?? '').slice(0, 120),
+    r.config, r.backend, r.status, fmt(r.ms_per_step), fmt(r.best_ms), fmt(r.cpu_ms_per_step), fmt(r.torch_ms_per_step), fmt(r.torch_best_ms), fmt(r.torch_cpu_ms_per_step), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`, r.ratio_best === null ? '—' : `${r.ratio_best.toFixed(2)}x`,
+    r.target_ratio === null ? '—' : `<=${r.target_ratio}x ${r.target_met === null ? '?' : r.target_met ? 'met' : 'missed'}`,
+    fmt(r.peak_rss_mb, 0), fmt(r.wasm_heap_mb, 0), fmt(r.peak_tf_mb, 0), fmt(r.torch_peak_rss_mb, 0), r.loadavg_1m === null ? '—' : `${r.loadavg_1m.toFixed(1)}-${fmt(r.loadavg_1m_end, 1)}`, r.status === 'ok' ? (r.backend_detail ?? '') : (r.reason ?? '').slice(0, 120),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');

@@ -64,6 +64,8 @@ export function runSummary(r: RunRecord, storeRoot: string) {
     status: r.status,
     end_reason: r.endReason ?? null,
     end_message: r.endMessage ?? null,
+    task: r.config.task,
+    dataset: r.config.dataset,
     model: r.config.model,
     v_range: r.config.vRange,
     hidden: r.config.hidden,
@@ -76,9 +78,13 @@ export function runSummary(r: RunRecord, storeRoot: string) {
     final_train_loss: r.progress.lastTrainLoss,
     val_mse: r.results?.valMse ?? r.progress.bestValMse,
     test_mse: r.results?.testMse ?? null,
+    val_accuracy: r.results?.valAccuracy ?? r.progress.bestValAccuracy ?? null,
+    test_accuracy: r.results?.testAccuracy ?? null,
     store: storeRoot,
   };
 }
+
+const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 
 /** Human one-screen summary of a finished run. */
 export function describeRun(r: RunRecord): string {
@@ -86,7 +92,9 @@ export function describeRun(r: RunRecord): string {
     `run ${r.id}: ${r.status}${r.endReason ? ` (${r.endReason}${r.endMessage ? `: ${r.endMessage}` : ''})` : ''}`,
     `  model ${r.config.model} v_range ${r.config.vRange} hidden ${r.config.hidden}, ${r.params} parameters, backend ${r.backend?.name ?? '-'}`,
     `  steps ${r.progress.step}/${r.config.steps}, median ${r.timings.msPerStepMedian?.toFixed(0) ?? '-'} ms/step, ${(r.timings.trainMs / 1000).toFixed(1)} s training`,
-    `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${r.results?.testMse?.toFixed(5) ?? '-'}`,
+    r.config.task === 'classification'
+      ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${pct(r.results?.testAccuracy)}`
+      : `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${r.results?.testMse?.toFixed(5) ?? '-'}`,
   ];
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { backendChoiceSchema } from '../node/backend';
 import { CELL_KINDS } from '../core/nn/config';
+import { DATASETS, MODEL_KINDS, TASKS } from '../core/protocol/run';
 
 /** Integer flag given as text by commander: blank text is not 0, and a missing required flag says so. */
 export const intFlag = (min: number, max: number) =>
@@ -14,4 +15,8 @@ export const intFlag = (min: number, max: number) =>
   );
 
 export const modelFlag = z.enum(CELL_KINDS, { message: `must be one of ${CELL_KINDS.join(', ')}` });
+/** Models a run can train: the cells, plus the 3D-CNN classification baseline. */
+export const trainModelFlag = z.enum(MODEL_KINDS, { message: `must be one of ${MODEL_KINDS.join(', ')}` });
+export const taskFlag = z.enum(TASKS, { message: `must be one of ${TASKS.join(', ')}` });
+export const datasetFlag = z.enum(DATASETS, { message: `must be one of ${DATASETS.join(', ')}` });
 export const backendFlag = backendChoiceSchema.default('auto');

@@ -20,6 +20,28 @@ export function evaluationText(r: EvaluationResults): string {
       parts.push(`length generalisation, ${len}-frame sequences (${c.sequences} sequences): MSE per future step\n${table(['step', 'mean', 'std'], pick.map((i) => [i + 1, c.mean[i].toFixed(4), c.std[i].toFixed(4)]))}`);
     }
   }
+  if (r.testAccuracy) {
+    const t = r.testAccuracy;
+    parts.push(
+      `test accuracy ${(100 * t.accuracy).toFixed(1)}% over ${t.sequences} clips; confusion (rows true, columns predicted)\n${table(
+        ['true \\ pred', ...t.confusion.map((_, i) => String(i))],
+        t.confusion.map((row, i) => [String(i), ...row.map(String)]),
+      )}`,
+    );
+  }
+  if (r.velocityAccuracy) {
+    const v = r.velocityAccuracy;
+    parts.push(
+      `velocity generalisation: test accuracy per fixed velocity (${v.sequences} clips per cell)\n${table(
+        ['vy \\ vx', ...v.velocities.map(String)],
+        v.accuracy.map((row, iy) => [String(v.velocities[iy]), ...row.map((x) => `${(100 * x).toFixed(1)}%`)]),
+      )}`,
+    );
+  }
+  if (r.angular) {
+    const a = r.angular;
+    parts.push(`angular-velocity generalisation: test MSE per fixed omega (${a.sequences} sequences each)\n${table(['omega (deg/frame)', 'MSE'], a.omegas.map((o, i) => [String(o), a.mse[i].toFixed(4)]))}`);
+  }
   if (r.velocity) parts.push(`velocity generalisation: test MSE per fixed velocity (${r.velocity.sequences} sequences per cell)\n${velocityGridText(r.velocity)}`);
   if (r.equivariance) {
     for (const e of r.equivariance) {

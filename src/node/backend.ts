@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
+import { enableWasmThreads, withCoreCount } from './wasmThreads';
 
 /** tfjs backends the lab can train on, in order of preference (../shared/docs/compute.md). */
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -80,16 +81,52 @@ async function tryWebgpu(explicit: boolean): Promise<Attempt> {
   return { ok: true, detail: `WebGPU (Dawn) on ${name}`, warning: software ? `${name} is a software adapter: expect it to be slower than wasm` : undefined };
 }
 
-async function tryWasm(): Promise<Attempt> {
+/**
+ * Threads for tfjs wasm (XNNPACK) when the caller does not say: FERNN_WASM_THREADS (at most 8), else 1. XNNPACK's
+ * pool spin-waits: on a machine whose cores are busy with other work, 2 threads made a G-RNN step 2x slower.
+ */
+export function defaultWasmThreads(): number {
+  const env = Number(process.env.FERNN_WASM_THREADS);
+  return Number.isInteger(env) && env >= 1 ? Math.min(env, 8) : 1;
+}
+
+let wasmThreadsInUse: number | null = null;
+
+async function tryWasm(threads: number): Promise<Attempt> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const dir = path.join(path.dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
-    wasm.setWasmPaths(dir);
-    if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm backend did not start' };
-    return { ok: true, detail: `WebAssembly (${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD'}, single thread)` };
+    // A process starts the wasm module once: the first thread count sticks.
+    if (wasmThreadsInUse === null) {
+      wasm.setWasmPaths(dir);
+      shareIdentityOnWasm();
+      if (threads > 1) enableWasmThreads();
+      wasm.setThreadsCount(threads);
+    }
+    const started = await withCoreCount(threads, () => tf.setBackend('wasm'));
+    if (!started) return { ok: false, reason: 'the wasm backend did not start' };
+    wasmThreadsInUse = wasm.getThreadsCount();
+    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
+    return { ok: true, detail: `WebAssembly (${simd}, ${wasmThreadsInUse === 1 ? 'single thread' : `${wasmThreadsInUse} threads`})` };
   } catch (e) {
     return { ok: false, reason: `wasm failed: ${(e as Error).message.split('\n')[0]}` };
   }
+}
+
+/**
+ * tfjs's wasm Identity copies its input, and Identity is how tfjs keeps tensors for the backward pass (engine.clone):
+ * on wasm every saved tensor was a second copy (in a FERNN training step, 2 of every 3 hidden-state-sized buffers
+ * alive at the end of the forward pass). Tensors are immutable in tfjs, so sharing the buffer is exact, as the cpu
+ * backend's Identity and wasm's own Reshape do (the wasm backend counts references per buffer).
+ */
+function shareIdentityOnWasm(): void {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend }) => {
+    const x = inputs.x as tf.TensorInfo;
+    (backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  tf.unregisterKernel(tf.Identity, 'wasm');
+  tf.registerKernel({ kernelName: tf.Identity, backendName: 'wasm', kernelFunc });
 }
 
 async function tryCpu(): Promise<Attempt> {
@@ -100,15 +137,16 @@ async function tryCpu(): Promise<Attempt> {
 /**
  * Activates a tfjs backend. 'auto' tries tensorflow > webgpu (hardware adapter) > wasm > cpu and reports why each
  * earlier one was skipped; a named backend is used or the call fails with the reason.
+ * @param opts.wasmThreads XNNPACK threads for wasm (default `defaultWasmThreads()`); fixed at the first wasm start
  */
-export async function selectBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
+export async function selectBackend(choice: BackendChoice = 'auto', opts: { wasmThreads?: number } = {}): Promise<BackendReport> {
   // PROD silences tfjs's console advice ("install tfjs-node"); we report the backend and why ourselves.
   tf.env().set('PROD', true);
   const order: BackendName[] = choice === 'auto' ? [...BACKENDS] : [choice];
   const skipped: BackendReport['skipped'] = [];
   for (const name of order) {
     const r =
-      name === 'tensorflow' ? await tryTensorflow() : name === 'webgpu' ? await tryWebgpu(choice === 'webgpu') : name === 'wasm' ? await tryWasm() : await tryCpu();
+      name === 'tensorflow' ? await tryTensorflow() : name === 'webgpu' ? await tryWebgpu(choice === 'webgpu') : name === 'wasm' ? await tryWasm(opts.wasmThreads ?? defaultWasmThreads()) : await tryCpu();
     if (r.ok) {
       await tf.ready();
       let warning = r.warning;

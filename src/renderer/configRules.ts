@@ -1,4 +1,5 @@
-import type { TrainConfigInput } from '../core/protocol/run';
+import type { Dataset, Task, TrainConfigInput } from '../core/protocol/run';
+import { angularSpan } from './format';
 
 /**
  * Inline hints for the New run form: the numeric ranges of TrainConfig, so a wrong field is flagged as it is typed.
@@ -14,25 +15,100 @@ export interface NumberRule {
   max: number;
   int: boolean;
   help: string;
+  /** The field belongs to this task only (the form hides it, and does not send it, for the other). */
+  task?: Task;
+  /** Blank is allowed and means "not sent" (the service's default applies). */
+  optional?: boolean;
+  /** Label and help of the field in a classification run's form, where they differ. */
+  classification?: { label: string; help: string };
+  /** The field belongs to rotation cells only (the form hides it, and does not send it, for the others). */
+  rotationOnly?: boolean;
+  /** Label and help of the field in a rotation cell's form (Rotating MNIST), where they differ. */
+  rotation?: { label: string; help: string };
 }
 
 export const NUMBER_RULES: NumberRule[] = [
-  { key: 'vRange', label: 'Velocity range r (model)', min: 0, max: 4, int: true, help: 'V = {-r..r}²; 0 for the G-RNN' },
-  { key: 'hidden', label: 'Hidden channels', min: 1, max: 256, int: true, help: 'C, channels per velocity slice' },
-  { key: 'dataVRange', label: 'Data velocity range', min: 0, max: 8, int: true, help: 'digits move with integer velocities in -D..D' },
+  {
+    key: 'vRange',
+    label: 'Velocity range r (model)',
+    min: 0,
+    max: 4,
+    int: true,
+    help: 'V = {-r..r}²; 0 for the G-RNN',
+    classification: { label: 'Velocity range r (model)', help: 'V = {-r..r}²; 0 for the G-RNN and the 3D-CNN' },
+    rotation: { label: 'Angular velocity range r (model)', help: 'Ω = {-r..r} × omega step; 0 for the rotation G-RNN' },
+  },
+  { key: 'hidden', label: 'Hidden channels', min: 1, max: 256, int: true, help: 'C, channels per velocity slice', rotation: { label: 'Hidden fields', help: 'F, C_N fields per angular velocity (N orientation channels each)' } },
+  { key: 'group', label: 'Group order N', min: 1, max: 72, int: true, help: 'C_N: N orientations of 360/N degrees; reference 36, tiny 8', rotationOnly: true },
+  { key: 'omegaStep', label: 'Omega step (deg/frame)', min: 0, minExclusive: true, max: 180, int: false, help: 'degrees per frame of one velocity step; reference 10', rotationOnly: true },
+  {
+    key: 'dataVRange',
+    label: 'Data velocity range',
+    min: 0,
+    max: 8,
+    int: true,
+    help: 'digits move with integer velocities in -D..D',
+    classification: { label: 'Train velocity range', help: 'training and validation clips move with integer velocities in -D..D' },
+    rotation: { label: 'Data angular velocity range D', help: 'digits turn with ω ∈ {-D..D} × omega step' },
+  },
+  { key: 'testDataVRange', label: 'Test velocity range', min: 0, max: 8, int: true, help: 'test clips move with velocities in -D..D; blank: as in training', task: 'classification', optional: true },
   { key: 'steps', label: 'Training steps', min: 1, max: 10_000_000, int: true, help: 'optimizer steps' },
   { key: 'batch', label: 'Batch', min: 1, max: 512, int: true, help: 'sequences per step' },
   { key: 'seed', label: 'Seed', min: 0, max: 2 ** 31 - 1, int: true, help: 'same seed, same data, init and curve' },
   { key: 'imageSize', label: 'Frame size (px)', min: 8, max: 64, int: true, help: 'square frames; 28 is MNIST size' },
   { key: 'lr', label: 'Learning rate', min: 0, minExclusive: true, max: 1, int: false, help: 'Adam' },
   { key: 'valEvery', label: 'Validate every', min: 1, max: 1_000_000, int: true, help: 'steps between validations' },
-  { key: 'decoderLayers', label: 'Decoder layers', min: 0, max: 8, int: true, help: 'conv + relu layers before the readout' },
-  { key: 'inputFrames', label: 'Input frames', min: 1, max: 50, int: true, help: 'frames encoded' },
-  { key: 'predFrames', label: 'Predicted frames', min: 1, max: 50, int: true, help: 'frames predicted' },
-  { key: 'numDigits', label: 'Digits per sequence', min: 1, max: 4, int: true, help: 'summed and clamped' },
-  { key: 'valSequences', label: 'Validation sequences', min: 1, max: 6000, int: true, help: 'per validation' },
-  { key: 'testSequences', label: 'Test sequences', min: 1, max: 10000, int: true, help: 'for the final test MSE' },
+  { key: 'decoderLayers', label: 'Decoder layers', min: 0, max: 8, int: true, help: 'conv + relu layers before the readout', task: 'prediction' },
+  { key: 'inputFrames', label: 'Input frames', min: 1, max: 50, int: true, help: 'frames encoded', classification: { label: 'Clip frames', help: 'frames per clip the model classifies' } },
+  { key: 'predFrames', label: 'Predicted frames', min: 1, max: 50, int: true, help: 'frames predicted', task: 'prediction' },
+  { key: 'numDigits', label: 'Digits per sequence', min: 1, max: 4, int: true, help: 'summed and clamped', task: 'prediction' },
+  { key: 'valSequences', label: 'Validation sequences', min: 1, max: 6000, int: true, help: 'per validation', classification: { label: 'Validation clips', help: 'per validation (accuracy)' } },
+  { key: 'testSequences', label: 'Test sequences', min: 1, max: 10000, int: true, help: 'for the final test MSE', classification: { label: 'Test clips', help: 'for the final test accuracy' } },
 ];
+
+/** The rotation cells (core ROTATION_CELL_KINDS): C_N group convolutions, an angular-velocity axis, Rotating MNIST only. */
+export const ROTATION_MODELS: readonly string[] = ['fernn-rot', 'grnn-rot'];
+export const isRotationModelId = (model: string): boolean => ROTATION_MODELS.includes(model);
+
+/**
+ * The rules of the fields a run of `task` has, with that task's labels; `rotation`: the model is a rotation cell
+ * (its group order and omega step are fields, and the velocity ranges are angular).
+ */
+export function rulesFor(task: Task, rotation = false): NumberRule[] {
+  return NUMBER_RULES.filter((r) => (!r.task || r.task === task) && (!r.rotationOnly || rotation)).map((r) => {
+    if (rotation && r.rotation) return { ...r, ...r.rotation };
+    return task === 'classification' && r.classification ? { ...r, ...r.classification } : r;
+  });
+}
+
+/**
+ * A rotation run's velocity range in degrees per frame, as the form explains it: the model's "V2 = −20..20 deg/frame"
+ * (vRange), the data's "ω ∈ −40..40 deg/frame" (dataVRange); '' while either number is not valid.
+ */
+export function angularHint(key: 'vRange' | 'dataVRange', values: Record<string, string | undefined>): string {
+  const r = Number((values[key] ?? '').trim());
+  const step = Number((values.omegaStep ?? '').trim());
+  if ((values[key] ?? '').trim() === '' || !Number.isInteger(r) || r < 0 || !(step > 0) || step > 180) return '';
+  const span = angularSpan(r, step);
+  return key === 'vRange' ? `V${r} = ${span}` : `ω ∈ ${span}`;
+}
+
+/** The choices of the form that are not numbers. */
+export interface FormChoice {
+  model: string;
+  /** Default: prediction. */
+  task?: Task;
+  /** Default: flowing-mnist. */
+  dataset?: Dataset;
+  /** The KTH folder as typed. */
+  dataDir?: string;
+  /** The data motion comes from saved flows (dataVelocities). */
+  flowMotion?: boolean;
+}
+
+/** Models without a velocity axis: their velocity range must be 0. */
+export const UNLIFTED_MODELS: Record<string, string> = { grnn: 'a G-RNN has V = {0}', cnn3d: 'a 3D-CNN has no velocity axis', 'grnn-rot': 'a rotation G-RNN has Ω = {0}' };
+export const DATA_DIR_MAX = 4096;
 
 /** The message for a value of a rule, or null when it is fine. `raw` is the input's text. */
 export function checkNumber(rule: NumberRule, raw: string): string | null {
@@ -46,15 +122,41 @@ export function checkNumber(rule: NumberRule, raw: string): string | null {
   return null;
 }
 
-/** Field -> message for every problem of the form (numbers as typed, plus the G-RNN's V = {0}). */
-export function checkConfigForm(model: string, values: Record<string, string>): Record<string, string> {
+/**
+ * Field -> message for every problem of the form: numbers as typed (the fields of the chosen task and model), and the
+ * schema's cross-field rules (V = {0} for the G-RNN and the 3D-CNN, Ω = {0} for the rotation G-RNN; the 3D-CNN and
+ * KTH only for classification; KTH needs its folder and draws its motion from the velocity range; rotation cells and
+ * Rotating MNIST only together, for frame prediction, with motion from the angular range).
+ */
+export function checkConfigForm(choice: FormChoice, values: Record<string, string>): Record<string, string> {
+  const task = choice.task ?? 'prediction';
+  const dataset = choice.dataset ?? 'flowing-mnist';
+  const rotation = isRotationModelId(choice.model);
   const errors: Record<string, string> = {};
-  for (const rule of NUMBER_RULES) {
+  for (const rule of rulesFor(task, rotation)) {
     if (!(rule.key in values)) continue;
+    if (rule.optional && values[rule.key].trim() === '') continue;
     const msg = checkNumber(rule, values[rule.key]);
     if (msg) errors[rule.key] = msg;
   }
-  if (model === 'grnn' && !errors.vRange && Number(values.vRange) !== 0) errors.vRange = 'a G-RNN has V = {0}: the velocity range must be 0';
+  const unlifted = UNLIFTED_MODELS[choice.model];
+  if (unlifted && !errors.vRange && Number(values.vRange) !== 0) errors.vRange = `${unlifted}: the velocity range must be 0`;
+  if (task === 'prediction') {
+    if (choice.model === 'cnn3d') errors.model = 'the 3D-CNN is a classification baseline: choose the classification task';
+    if (dataset === 'kth') errors.dataset = 'KTH is a classification dataset: choose the classification task';
+  }
+  if (dataset === 'kth') {
+    const dir = (choice.dataDir ?? '').trim();
+    if (!dir) errors.dataDir = 'KTH folder is required: the folder with one sub-folder per action';
+    else if (dir.length > DATA_DIR_MAX) errors.dataDir = `KTH folder must be at most ${DATA_DIR_MAX} characters`;
+    if (choice.flowMotion) errors.dataVelocities = 'moving-KTH draws its motion from the velocity range: saved flows are for Flowing MNIST';
+  }
+  if (rotation && dataset !== 'rotating-mnist') errors.dataset = `${choice.model} is a rotation cell: train it on Rotating MNIST`;
+  if (!rotation && dataset === 'rotating-mnist' && !errors.model) errors.model = 'Rotating MNIST is for rotation cells: choose fernn-rot or grnn-rot';
+  if (dataset === 'rotating-mnist') {
+    if (task !== 'prediction') errors.task = 'Rotating MNIST runs are frame prediction: choose the frame prediction task';
+    if (choice.flowMotion) errors.dataVelocities = 'Rotating MNIST draws its angular velocities from the data range × omega step: saved flows are for Flowing MNIST';
+  }
   return errors;
 }
 

@@ -1,9 +1,32 @@
 import type { RunRecord } from '../core/protocol/run';
 
-export const MODEL_LABELS: Record<string, string> = { fernn: 'FERNN', grnn: 'G-RNN', 'grnn-plus': 'G-RNN+' };
+export const MODEL_LABELS: Record<string, string> = { fernn: 'FERNN', grnn: 'G-RNN', 'grnn-plus': 'G-RNN+', cnn3d: '3D-CNN', 'fernn-rot': 'FERNN', 'grnn-rot': 'G-RNN' };
 
-export function modelLabel(c: Pick<RunRecord['config'], 'model' | 'vRange'>): string {
-  return c.model === 'grnn' ? 'G-RNN' : `${MODEL_LABELS[c.model]}-V${c.vRange}`;
+/** "FERNN-V1", "G-RNN", and for rotation cells as the core names them: "FERNN-V2 (rot, C8)", "G-RNN (rot, C4)", "FERNN-V1 (rot, C4, step 90)". */
+export function modelLabel(c: Pick<RunRecord['config'], 'model' | 'vRange'> & Partial<Pick<RunRecord['config'], 'group' | 'omegaStep'>>): string {
+  if (c.model === 'fernn-rot' || c.model === 'grnn-rot') {
+    const g = `C${c.group ?? '?'}`;
+    if (c.model === 'grnn-rot') return `G-RNN (rot, ${g})`;
+    const step = c.omegaStep ?? 10;
+    return step === 10 || c.vRange === 0 ? `FERNN-V${c.vRange} (rot, ${g})` : `FERNN-V${c.vRange} (rot, ${g}, step ${step})`;
+  }
+  return c.model === 'grnn' || c.model === 'cnn3d' ? MODEL_LABELS[c.model] : `${MODEL_LABELS[c.model] ?? c.model}-V${c.vRange}`;
+}
+
+/** A Rotating-MNIST run (rotation cells, angular velocities). */
+export function isRotating(c: Pick<RunRecord['config'], 'dataset'>): boolean {
+  return c.dataset === 'rotating-mnist';
+}
+
+/** The angular velocities {-r..r} * step of a rotating run's range r, in words: "−40..40 deg/frame". */
+export function angularSpan(r: number, step: number): string {
+  const top = Number((r * step).toFixed(3));
+  return top === 0 ? '0 deg/frame' : `−${top}..${top} deg/frame`;
+}
+
+/** A classification run (runs written before tasks existed are prediction runs). */
+export function isClassification(c: Pick<RunRecord['config'], 'task'>): boolean {
+  return c.task === 'classification';
 }
 
 export function runLabel(r: RunRecord): string {
@@ -15,6 +38,12 @@ export function num(x: number | null | undefined, digits = 4): string {
   if (x === 0) return '0';
   const a = Math.abs(x);
   return a < 1e-3 || a >= 1e5 ? x.toExponential(2) : x.toPrecision(digits);
+}
+
+/** An accuracy in [0, 1] as a percentage. */
+export function percent(x: number | null | undefined, digits = 1): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  return `${(100 * x).toFixed(digits)} %`;
 }
 
 export function duration(sec: number | null | undefined): string {

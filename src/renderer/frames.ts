@@ -92,3 +92,53 @@ export function rollFrame(f: Frame, dy: number, dx: number): Frame {
   for (let i = 0; i < f.h; i++) for (let j = 0; j < f.w; j++) out[i * f.w + j] = f.data[f.offset + mod(i - dy, f.h) * f.w + mod(j - dx, f.w)];
   return { h: f.h, w: f.w, data: out, offset: 0 };
 }
+
+/** cos and sin of `degrees`, exact (0, ±1) at multiples of 90 degrees, as the core's rotation grid. */
+function cosSinDegrees(deg: number): { cos: number; sin: number } {
+  const quarter = deg / 90;
+  if (Number.isInteger(quarter)) return [{ cos: 1, sin: 0 }, { cos: 0, sin: 1 }, { cos: -1, sin: 0 }, { cos: 0, sin: -1 }][((quarter % 4) + 4) % 4];
+  const r = (deg * Math.PI) / 180;
+  return { cos: Math.cos(r), sin: Math.sin(r) };
+}
+
+/**
+ * A frame rotated by `deg` degrees counterclockwise as displayed about its centre ((H-1)/2, (W-1)/2), bilinear, zero
+ * outside — the core's convention (core/flows/rotationGrid.ts; a unit test keeps the two equal):
+ *   out[i, j] = in(cy + (j - cx) sin + (i - cy) cos, cx + (j - cx) cos - (i - cy) sin).
+ * Multiples of 90 degrees are exact permutations on square frames.
+ */
+export function rotateFrame(f: Frame, deg: number): Frame {
+  const { cos, sin } = cosSinDegrees(deg);
+  const cy = (f.h - 1) / 2;
+  const cx = (f.w - 1) / 2;
+  const out = new Float32Array(f.h * f.w);
+  const at = (y: number, x: number) => (y < 0 || y >= f.h || x < 0 || x >= f.w ? 0 : f.data[f.offset + y * f.w + x]);
+  for (let i = 0; i < f.h; i++) {
+    for (let j = 0; j < f.w; j++) {
+      const y = cy + (j - cx) * sin + (i - cy) * cos;
+      const x = cx + (j - cx) * cos - (i - cy) * sin;
+      const y0 = Math.floor(y);
+      const x0 = Math.floor(x);
+      const fy = y - y0;
+      const fx = x - x0;
+      let v = 0;
+      if (fy < 1 && fx < 1) v += (1 - fy) * (1 - fx) * at(y0, x0);
+      if (fy > 0 && fx < 1) v += fy * (1 - fx) * at(y0 + 1, x0);
+      if (fy < 1 && fx > 0) v += (1 - fy) * fx * at(y0, x0 + 1);
+      if (fy > 0 && fx > 0) v += fy * fx * at(y0 + 1, x0 + 1);
+      out[i * f.w + j] = v;
+    }
+  }
+  return { h: f.h, w: f.w, data: out, offset: 0 };
+}
+
+/** A hand-drawn digit turned by a rotation flow: frame t = rotateFrame(img, omega * t), for the designer's preview. */
+export function rotateSequence(img: Float32Array, size: number, omega: number, frames: number): FramesDto {
+  const data: number[] = new Array(frames * size * size);
+  const still: Frame = { h: size, w: size, data: img, offset: 0 };
+  for (let t = 0; t < frames; t++) {
+    const f = rotateFrame(still, omega * t);
+    for (let k = 0; k < size * size; k++) data[t * size * size + k] = f.data[k];
+  }
+  return { shape: [frames, size, size], data };
+}

@@ -70,6 +70,7 @@ function apply(e: ProgressEvent): void {
     r.progress.epoch = e.epoch;
     if (e.loss !== null) r.progress.lastTrainLoss = e.loss;
     if (e.bestValMse !== null) r.progress.bestValMse = e.bestValMse;
+    if (e.bestValAccuracy !== undefined && e.bestValAccuracy !== null) r.progress.bestValAccuracy = e.bestValAccuracy;
     if (!isActive(r)) void refreshRuns();
   }
   for (const l of progressListeners) l(e);

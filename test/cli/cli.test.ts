@@ -288,7 +288,7 @@ const equivarianceErrors: [string, string[], RegExp][] = [
   ['--v-range (empty)', ['--v-range', ''], /--v-range.*number/],
   ['--seed (blank)', ['--seed', ' '], /--seed.*number/],
   ['--hidden 0', ['--hidden', '0'], /--hidden/],
-  ['--flow rotate:3', ['--flow', 'rotate:3'], /--flow.*rotate:3/],
+  ['--flow spin:3', ['--flow', 'spin:3'], /--flow.*spin:3/],
   ['--flow translate:1', ['--flow', 'translate:1'], /--flow.*translate:1/],
   ['--steps 0', ['--steps', '0'], /--steps/],
   ['grnn with --v-range 2', ['--model', 'grnn', '--v-range', '2'], /--v-range/],

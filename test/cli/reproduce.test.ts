@@ -30,8 +30,41 @@ describe('fernn-lab reproduce', () => {
     }
   }, 300_000);
 
+  it('flowing-mnist-classification: trains G-RNN and FERNN classifiers at rest and reports accuracy per test velocity, at rest and moving', async () => {
+    const store = await mkdtemp(path.join(os.tmpdir(), 'fernn-repro-cls-'));
+    try {
+      const flags = ['--steps', '2', '--hidden', '2', '--image-size', '8', '--batch', '2', '--input-frames', '2', '--val-every', '2', '--val-sequences', '2', '--test-sequences', '2', '--backend', 'wasm'];
+      const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'flowing-mnist-classification', ...flags, '--store', store, '--json'], { timeout: 240_000 });
+      type Grid = { velocities: number[]; accuracy: number[][] };
+      const out = JSON.parse(stdout) as {
+        preset: string;
+        runs: { task: string; model: string; v_range: number; test_accuracy: number; velocity_accuracy: Grid }[];
+        velocity_accuracy_summary: Record<string, { trained: number; unseen: number }>;
+      };
+      expect(out.preset).toBe('flowing-mnist-classification');
+      expect(out.runs.map((r) => [r.task, r.model, r.v_range])).toEqual([['classification', 'grnn', 0], ['classification', 'fernn', 1]]);
+      for (const r of out.runs) {
+        expect(r.test_accuracy).toBeGreaterThanOrEqual(0);
+        expect(r.velocity_accuracy.velocities).toEqual([-1, 0, 1]);
+        const g = r.velocity_accuracy.accuracy;
+        // Trained at rest: the summary's "trained" is the centre cell, "unseen" the mean of the 8 moving ones.
+        const s = out.velocity_accuracy_summary[`${r.model}-v${r.v_range}`];
+        expect(s.trained).toBeCloseTo(g[1][1], 10);
+        expect(s.unseen).toBeCloseTo((g.flat().reduce((a, b) => a + b, 0) - g[1][1]) / 8, 10);
+      }
+    } finally {
+      await rm(store, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('rejects an unknown preset or scale with exit code 2', async () => {
-    for (const [args, pattern] of [[['nope'], /preset/], [['translating-mnist', '--scale', 'huge'], /--scale/], [['translating-mnist', '--model', 'grnn'], /--model/]] as const) {
+    for (const [args, pattern] of [
+      [['nope'], /preset/],
+      [['translating-mnist', '--scale', 'huge'], /--scale/],
+      [['translating-mnist', '--model', 'grnn'], /--model/],
+      [['kth'], /--data.*docs\/kth\.md/],
+      [['translating-mnist', '--data', '/tmp'], /--data/],
+    ] as const) {
       const r = await run(process.execPath, [BIN, 'reproduce', ...args]).then(
         () => ({ code: 0, stderr: '' }),
         (e: { code: number; stderr: string }) => e,

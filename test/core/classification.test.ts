@@ -142,7 +142,7 @@ describe('classifyTrainStep (softmax cross-entropy, clipped, sorted update order
     expect(relErr([tiny.moved], [lr * 1e-3])).toBeLessThan(TOL.visibleFailure);
   });
 
-  it('rejects labels of the wrong length or outside the classes, naming the field', () => {
+  it('rejects labels of the wrong length or outside the classes, and clips of the wrong channel count, naming the field', () => {
     const m = model('grnn', 2, 1);
     const { x } = toyTask();
     const opt = tf.train.sgd(0.1);
@@ -152,6 +152,9 @@ describe('classifyTrainStep (softmax cross-entropy, clipped, sorted update order
     const wrong = tf.tensor1d([0, 1, 0, 1], 'float32');
     expectInputError(() => classifyTrainStep(m, opt, x, wrong), 'labels', /int32/);
     wrong.dispose();
+    const twoChannels = tf.concat([x, x], 4) as tf.Tensor5D;
+    expectInputError(() => classifyTrainStep(m, opt, twoChannels, Int32Array.from([0, 1, 0, 1])), 'clips', /must be \[B, T, H, W, 1\], got \[4, .*, 2\]/);
+    twoChannels.dispose();
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
     opt.dispose();

@@ -14,7 +14,7 @@ const batch = (fill?: number): HostBatch => {
 };
 
 function opts(over: Partial<FitOptions> = {}): FitOptions {
-  return { steps: 8, startStep: 0, epochSize: 100, batch: 2, clipNorm: 1, teacherForcing: 0, seed: 1, valEvery: 4, earlyStopPatience: 0, divergenceFactor: 1e4, bestValMse: null, bestStep: null, ...over };
+  return { steps: 8, startStep: 0, epochSize: 100, batch: 2, clipNorm: 1, teacherForcing: 0, seed: 1, valEvery: 4, earlyStopPatience: 0, divergenceFactor: 1e4, bestScore: null, bestStep: null, ...over };
 }
 
 function hooks(over: Partial<FitHooks> = {}): FitHooks & { log: string[] } {

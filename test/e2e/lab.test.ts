@@ -25,6 +25,7 @@ let page: Page;
 const consoleProblems: string[] = [];
 let runA = '';
 let runB = '';
+let runC = '';
 
 async function shot(name: string) {
   await mkdir(SHOTS, { recursive: true });
@@ -250,6 +251,95 @@ describe('the lab in the browser', () => {
     expect(await page.locator('[data-action=evaluate-missing]').isDisabled()).toBe(true);
   });
 
+  it('configures a classification run: task fields, KTH and 3D-CNN rules', async () => {
+    await go('#/new');
+    expect(await page.locator('input[name=testDataVRange]').count()).toBe(0);
+    await page.check('input[name=task][value=classification]');
+    // Prediction-only fields go; the clip length and the test motion are basic settings.
+    for (const gone of ['predFrames', 'decoderLayers', 'numDigits']) expect(await page.locator(`input[name=${gone}]`).count(), gone).toBe(0);
+    expect(await page.locator('input[name=testDataVRange]').isVisible()).toBe(true);
+    expect(await page.locator('input[name=inputFrames]').isVisible()).toBe(true);
+    await page.selectOption('select[name=dataset]', 'kth');
+    expect(await text('[data-error-for=dataDir]')).toMatch(/^KTH folder is required/);
+    expect(await page.locator('input[name=dataMotion][value=flows]').isDisabled()).toBe(true);
+    await page.selectOption('select[name=model]', 'cnn3d');
+    expect(await page.locator('input[name=vRange]').inputValue()).toBe('0');
+    expect(await page.locator('button[type=submit]').isDisabled()).toBe(true);
+    await page.fill('input[name=testDataVRange]', '9');
+    expect(await text('[data-error-for=testDataVRange]')).toMatch(/^Test velocity range must be ≥ 0 and ≤ 8/);
+    await shot('new-run-classification-error');
+    // Back to prediction: the 3D-CNN is not offered there.
+    await page.check('input[name=task][value=prediction]');
+    expect(await page.locator('select[name=model] option[value=cnn3d]').count()).toBe(0);
+    expect(await page.locator('select[name=model]').inputValue()).toBe('fernn');
+  });
+
+  it('trains a tiny classification run started from the form and shows its accuracy and confusion matrix', async () => {
+    await go('#/new');
+    await page.check('input[name=task][value=classification]');
+    await page.click('summary:has-text("More settings")');
+    const fields = { vRange: '1', hidden: '3', dataVRange: '1', testDataVRange: '2', inputFrames: '3', steps: '20', batch: '4', imageSize: '8', valEvery: '10', valSequences: '8', testSequences: '16' };
+    for (const [k, v] of Object.entries(fields)) await page.fill(`input[name=${k}]`, v);
+    await page.selectOption('select[name=backend]', 'wasm');
+    await page.fill('input[name=name]', 'e2e classifier');
+    expect(await text('[data-hint=test-motion]')).toMatch(/−2\.\.2/);
+    await expect.poll(() => text('[data-estimate=total]'), { timeout: 60_000 }).not.toBe('—');
+    await shot('new-run-classification');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/runs\/.+/, { timeout: 30_000 });
+    runC = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
+    const started = (await host.call('getRun', { id: runC })).body.result as RunDetail;
+    expect(started.run.config).toMatchObject({ task: 'classification', dataset: 'flowing-mnist', model: 'fernn', inputFrames: 3, testDataVRange: 2, imageSize: 8 });
+    await waitRun(runC, (r) => r.status === 'completed', 90_000);
+    await expect.poll(() => text('[data-testid=detail-status]'), { timeout: 30_000 }).toBe('completed');
+    await expect.poll(() => text('[data-stat=test-accuracy]'), { timeout: 10_000 }).toMatch(/^\d+\.\d %$/);
+    expect(await text('[data-stat=best-val-accuracy]')).toMatch(/^\d+\.\d %$/);
+    expect(await text('[data-stat=val-accuracy]')).toMatch(/^\d+\.\d %$/);
+    expect(await text('[data-testid=detail-test-motion]')).toBe('velocities −2..2');
+    // The confusion matrix: digits 0-9 as rows (true) and columns (predicted); its counts are the 16 test clips.
+    expect(await page.locator('[data-testid=confusion] tbody tr').count()).toBe(10);
+    expect(await text('[data-testid=confusion] tbody tr[data-class="9"] th')).toBe('9');
+    const counts = await page.locator('[data-testid=confusion] tbody td.num:not(:last-child)').allTextContents();
+    expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBe(16);
+    expect(await text(`[data-run-summary="${runC}"]`)).toMatch(/^classification · test acc\. \d+\.\d %$/);
+    expect(await text(`[data-run-summary="${runA}"]`)).toMatch(/^prediction · test MSE \d/);
+    // Prediction-only views are not offered for a classifier.
+    expect(await page.locator('a.button:has-text("Predictions")').count()).toBe(0);
+    await shot('runs-classification');
+  });
+
+  it('evaluates the classifier per velocity and compares it with a prediction run', async () => {
+    await page.fill('input[name=sequences]', '8');
+    await page.fill('input[name=velocityRange]', '2');
+    await page.click('[data-action=evaluate-velocity]');
+    await page.waitForSelector('[data-testid=velocity-accuracy] canvas', { timeout: 60_000 });
+    expect(await text('[data-testid=velocity-accuracy] [data-legend=hi]')).toBe('100 %');
+    expect(await text('[data-testid=velocity-accuracy] .heat-legend')).toMatch(/test accuracy, higher is better/);
+    const d = (await host.call('getRun', { id: runC })).body.result as RunDetail;
+    expect((d.evals['velocity-accuracy'] as { velocities: number[] }).velocities).toEqual([-2, -1, 0, 1, 2]);
+    await shot('runs-classification-velocity');
+
+    await go(`#/compare?ids=${runA},${runC}`);
+    await expect.poll(() => page.locator(`table[aria-label="classification comparison table"] tr[data-row="${runC}"]`).count(), { timeout: 20_000 }).toBe(1);
+    expect(await text('.notice.info')).toMatch(/Different tasks:/);
+    expect(await page.locator('table[aria-label="comparison table"] tbody tr').count()).toBe(1);
+    expect(await text(`tr[data-row="${runC}"] [data-col=test-accuracy]`)).toMatch(/^\d+\.\d %$/);
+    expect(await page.locator('.heatmaps[data-measure=accuracy] figure').count()).toBe(1);
+    expect(await page.locator('.heatmaps[data-measure=mse] figure').count()).toBe(1);
+    const downloads: string[] = [];
+    page.on('download', async (dl) => downloads.push(await readFile((await dl.path())!, 'utf8')));
+    await page.click('[data-action=export-csv]');
+    await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(2);
+    const summary = downloads.find((x) => x.startsWith('run_id,model'))!;
+    expect(summary.split('\n')[0]).toContain('test_accuracy');
+    expect(summary.split('\n').find((l) => l.startsWith(runC))).toMatch(/,classification,completed,/);
+    const curves = downloads.find((x) => x.startsWith('run_id,series'))!;
+    expect(curves).toContain('velocity_accuracy');
+    expect(curves).toContain('val_accuracy');
+    page.removeAllListeners('download');
+    await shot('compare-classification');
+  });
+
   it('inspects equivariance: FERNN far below G-RNN', async () => {
     await go('#/inspect');
     await page.waitForSelector('[data-probe-row="1"]', { timeout: 60_000 });
@@ -309,6 +399,138 @@ describe('the lab in the browser', () => {
   });
 
   it('kept the console free of errors (CSP included)', () => {
+    expect(consoleProblems).toEqual([]);
+  });
+});
+
+describe('rotation flows end to end', () => {
+  let rotRun = '';
+
+  it('designs, previews and saves rotation flows', async () => {
+    await go('#/flows');
+    await page.check('input[name=kind][value=rotation]');
+    expect(await page.locator('input[name=vx]').count()).toBe(0);
+    await page.fill('input[name=omega]', '400');
+    expect(await text('#omega-err')).toMatch(/within −360\.\.360/);
+    expect(await page.locator('button:has-text("Save flow")').isDisabled()).toBe(true);
+    await page.click('[data-omega="30"]');
+    expect(await page.locator('input[name=omega]').inputValue()).toBe('30');
+    expect(await page.locator('input[name=omegaSlider]').inputValue()).toBe('30');
+    await expect.poll(() => text('#preview-h'), { timeout: 20_000 }).toBe('Preview rotate:30');
+    expect(await page.locator('.panel .strip-frames canvas').count()).toBe(20);
+    await page.fill('input[name=flowName]', 'spin30');
+    await page.click('text=Save flow rotate:30');
+    await page.waitForSelector('tr[data-flow=spin30]');
+    expect(await page.locator('tr[data-flow=spin30]').getAttribute('data-kind')).toBe('rotation');
+    expect(await text('tr[data-flow=spin30] [data-col=motion]')).toBe('rotation 30°/frame ↺');
+    // A quarter turn per frame: the slider moves the number too.
+    await page.locator('input[name=omegaSlider]').fill('90');
+    expect(await page.locator('input[name=omega]').inputValue()).toBe('90');
+    await page.fill('input[name=flowName]', 'quarter-turn');
+    await page.click('text=Save flow rotate:90');
+    await page.waitForSelector('tr[data-flow=quarter-turn]');
+    await expect.poll(() => text('#preview-h'), { timeout: 20_000 }).toBe('Preview rotate:90');
+    await shot('flows-rotation');
+    const saved = (await host.call('listFlows')).body.result as { name: string; flow: string }[];
+    expect(saved.filter((f) => f.flow.startsWith('rotate:')).map((f) => f.flow).sort()).toEqual(['rotate:30', 'rotate:90']);
+  });
+
+  it('inspects a quarter-turn flow: the rotation FERNN (C4, omegas ±90) is exact, the rotation G-RNN is not', async () => {
+    await page.click('tr[data-flow=quarter-turn] button:has-text("Probe")');
+    await page.waitForURL(/#\/inspect\?flow=rotate%3A90$/);
+    // Rotation models with orientations aligned to the flow: C4, omega step 90, r = 1 (omegas -90, 0, 90).
+    expect(await page.locator('select[aria-label="model 1 kind"]').inputValue()).toBe('fernn-rot');
+    expect(await page.locator('select[aria-label="model 2 kind"]').inputValue()).toBe('grnn-rot');
+    expect(await page.locator('input[aria-label="model 1 group order"]').inputValue()).toBe('4');
+    expect(await page.locator('input[aria-label="model 1 omega step"]').inputValue()).toBe('90');
+    expect(await page.locator('input[aria-label="model 1 velocity range"]').inputValue()).toBe('1');
+    await page.fill('input[name=imageSize]', '16');
+    await page.fill('input[name=steps]', '6');
+    await page.click('form[aria-label="probe settings"] button[type=submit]');
+    // The opening probe ran 10 steps at 28 px; this one 6 at 16 px.
+    await expect.poll(() => page.locator('.strip.hit canvas').count(), { timeout: 60_000 }).toBe(6);
+    expect(await text('[data-probe-row="0"] td')).toMatch(/^FERNN-V1 \(rot, C4, step 90\)/);
+    const fernn = Number(await text('[data-probe-row="0"] [data-col=hidden]'));
+    const grnn = Number(await text('[data-probe-row="1"] [data-col=hidden]'));
+    expect(await text('[data-probe-row="1"] td')).toMatch(/^G-RNN \(rot, C4\)/);
+    expect(fernn).toBeLessThan(1e-4);
+    expect(grnn).toBeGreaterThan(1e-2);
+    // The hidden strip is labelled by the angular velocities of the model's axis; the flow's omega is the highlighted slice.
+    expect(await page.locator('[data-slice^="h[ω="]').evaluateAll((els) => els.map((e) => e.getAttribute('data-slice')))).toEqual(['h[ω=−90°]', 'h[ω=0°]', 'h[ω=90°]']);
+    expect(await page.locator('.strip.hit').getAttribute('data-slice')).toBe('h[ω=90°]');
+    expect(await text('label:has(input[name=comoving])')).toMatch(/rotating frame/);
+    await shot('inspect-rotation');
+    // A translation-lifted FERNN cannot be probed with a rotation: said at the model, before asking the service.
+    await page.selectOption('select[aria-label="model 2 kind"]', 'fernn');
+    expect(await text('[data-error-for="models.1"]')).toMatch(/probe it with a translation flow/);
+    expect(await page.locator('form[aria-label="probe settings"] button[type=submit]').isDisabled()).toBe(true);
+  });
+
+  it('trains a tiny Rotating-MNIST run from the form and shows its angular-velocity curve', async () => {
+    await go('#/new');
+    await page.selectOption('select[name=dataset]', 'rotating-mnist');
+    expect(await page.locator('select[name=model]').inputValue()).toBe('fernn-rot');
+    expect(await page.locator('select[name=model] option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value))).toEqual(['fernn-rot', 'grnn-rot']);
+    expect(await page.locator('input[name=dataMotion][value=flows]').isDisabled()).toBe(true);
+    await page.fill('input[name=group]', '0');
+    expect(await text('[data-error-for=group]')).toMatch(/^Group order N must be ≥ 1 and ≤ 72/);
+    await page.selectOption('select[name=model]', 'grnn-rot');
+    expect(await page.locator('input[name=vRange]').inputValue()).toBe('0');
+    await page.selectOption('select[name=model]', 'fernn-rot');
+    await page.click('summary:has-text("More settings")');
+    const fields = { vRange: '1', hidden: '1', group: '4', omegaStep: '10', dataVRange: '1', steps: '6', batch: '2', imageSize: '8', inputFrames: '2', predFrames: '2', valEvery: '3', valSequences: '4', testSequences: '4' };
+    for (const [k, v] of Object.entries(fields)) await page.fill(`input[name=${k}]`, v);
+    expect(await text('[data-hint-for=vRange]')).toMatch(/V1 = −10\.\.10 deg\/frame$/);
+    expect(await text('[data-hint-for=dataVRange]')).toMatch(/ω ∈ −10\.\.10 deg\/frame$/);
+    expect(await text('[data-hint=angular-motion]')).toMatch(/ω ∈ −10\.\.10 deg\/frame/);
+    await page.selectOption('select[name=backend]', 'wasm');
+    await page.fill('input[name=name]', 'e2e rotation');
+    await expect.poll(() => text('[data-estimate=total]'), { timeout: 60_000 }).not.toBe('—');
+    await shot('new-run-rotation');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/#\/runs\/.+/, { timeout: 30_000 });
+    rotRun = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
+    const started = (await host.call('getRun', { id: rotRun })).body.result as RunDetail;
+    expect(started.run.config).toMatchObject({ dataset: 'rotating-mnist', model: 'fernn-rot', group: 4, omegaStep: 10, vRange: 1, dataVRange: 1, hidden: 1, imageSize: 8, inputFrames: 2, predFrames: 2 });
+    await waitRun(rotRun, (r) => r.status === 'completed', 90_000);
+    await expect.poll(() => text('[data-testid=detail-status]'), { timeout: 30_000 }).toBe('completed');
+    expect(await text(`[data-run-summary="${rotRun}"]`)).toMatch(/^prediction · Rotating MNIST · test MSE \d/);
+    expect(await text('[data-testid=detail-motion]')).toBe('angular velocities −10..10 deg/frame');
+    expect(await text('[data-testid=detail-model]')).toMatch(/^FERNN-V1 \(rot, C4\) · Ω = −10\.\.10 deg\/frame · 1 field of 4 orientations · \d+ parameters$/);
+    // The grid covers the training range and one step beyond: R = D + 1 = 2, omegas -20..20.
+    expect(await page.locator('input[name=velocityRange]').inputValue()).toBe('2');
+    expect(await text('[data-hint-for=velocityRange]')).toBe('ω = −20..20 deg/frame, step 10');
+    await page.fill('input[name=sequences]', '4');
+    await page.click('[data-action=evaluate-angular]');
+    await page.waitForSelector('[data-testid=angular-velocity] canvas', { timeout: 60_000 });
+    const d = (await host.call('getRun', { id: rotRun })).body.result as RunDetail;
+    const angular = d.evals['angular-velocity'] as { omegas: number[]; mse: number[] };
+    expect(angular.omegas).toEqual([-20, -10, 0, 10, 20]);
+    expect(angular.mse.every((m) => Number.isFinite(m) && m >= 0)).toBe(true);
+    expect(await page.locator('[data-action=evaluate-angular]').count()).toBe(0);
+    await shot('runs-rotation');
+  });
+
+  it('shows a rotating run’s predictions and overlays its angular curve in Compare', async () => {
+    await go(`#/predictions/${rotRun}`);
+    await page.waitForSelector('[data-sample="3"]', { timeout: 60_000 });
+    expect(await page.locator('[data-sample="0"] .strip').count()).toBe(3);
+    expect(await page.locator('[data-sample="0"] .strip').first().locator('canvas').count()).toBe(2);
+    await go(`#/compare?ids=${rotRun}`);
+    await page.waitForSelector('[data-testid=compare-angular] canvas', { timeout: 20_000 });
+    expect(await page.locator('.heatmaps[data-measure=mse]').count()).toBe(0);
+    const downloads: string[] = [];
+    page.on('download', async (dl) => downloads.push(await readFile((await dl.path())!, 'utf8')));
+    await page.click('[data-action=export-csv]');
+    await expect.poll(() => downloads.length, { timeout: 10_000 }).toBe(2);
+    const curves = downloads.find((x) => x.startsWith('run_id,series'))!;
+    expect(curves.split('\n').filter((l) => l.includes(',angular_velocity_mse,'))).toHaveLength(5);
+    expect(downloads.find((x) => x.startsWith('run_id,model'))!.split('\n')[1]).toMatch(/,rotating-mnist$/);
+    page.removeAllListeners('download');
+    await shot('compare-rotation');
+  });
+
+  it('kept the console free of errors', () => {
     expect(consoleProblems).toEqual([]);
   });
 });

@@ -8,6 +8,9 @@ export const TOL = {
   parity: 1e-4,
   /** A relative error this large means the property visibly fails. */
   visibleFailure: 1e-2,
+  /** 100x round-off: an exact property (invariance, equivariance) that moves a result this much does not hold, even
+   *  where the effect is small (a randomly initialised G-RNN with spatial mean pooling is nearly flow-invariant). */
+  aboveRoundOff: 1e-3,
 } as const;
 
 /** Largest |a_i - b_i|; throws on a length mismatch. */

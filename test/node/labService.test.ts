@@ -128,7 +128,7 @@ describe('lab service (training in worker threads)', () => {
     await expect(lab.getRun({ id: '../etc' })).rejects.toThrow(/id/);
     await expect(lab.getRun({ id: 'no-such-run' })).rejects.toThrow(/no-such-run/);
     await expect(lab.stopRun({ id: (await lab.listRuns()).runs[0].id })).rejects.toThrow(/not running/);
-    await expect(lab.previewFlow({ flow: 'rotate:3' })).rejects.toThrow(/flow/);
+    await expect(lab.previewFlow({ flow: 'spin:3' })).rejects.toThrow(/flow/);
     expect((await lab.listRuns()).runs.length).toBe(before);
   });
 

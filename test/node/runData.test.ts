@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../src/core/protocol/run';
+import type { FlowingMnistBatch } from '../../src/core/data/flowingMnist';
 import { runData, splitBatch } from '../../src/node/lab/data';
 
 describe('run data', () => {
@@ -7,7 +8,7 @@ describe('run data', () => {
     const config = trainConfigSchema.parse({ model: 'fernn', vRange: 1, hidden: 4, steps: 1, imageSize: 16, dataVRange: 2, dataVelocities: [{ vx: 1, vy: 0 }, { vx: 0, vy: -1 }] });
     const data = await runData(config, 5);
     for (const gen of [data.train, data.val, data.test]) {
-      const b = gen.batch(0, 16);
+      const b = gen.batch(0, 16) as FlowingMnistBatch;
       const pairs = new Set<string>();
       for (let i = 0; i < b.velocities.length; i += 2) pairs.add(`${b.velocities[i]},${b.velocities[i + 1]}`);
       expect([...pairs].every((p) => p === '1,0' || p === '0,-1')).toBe(true);
@@ -18,7 +19,7 @@ describe('run data', () => {
   it('draws from -D..D otherwise, and splits batches into input and target frames', async () => {
     const config = trainConfigSchema.parse({ model: 'grnn', vRange: 0, hidden: 4, steps: 1, imageSize: 16, dataVRange: 1, inputFrames: 3, predFrames: 2 });
     const data = await runData(config, 5);
-    const b = data.train.batch(0, 32);
+    const b = data.train.batch(0, 32) as FlowingMnistBatch;
     expect(Array.from(b.velocities).every((v) => Math.abs(v) <= 1)).toBe(true);
     const s = splitBatch(b, 3);
     expect(s.inputShape).toEqual([32, 3, 16, 16, 1]);

@@ -609,6 +609,7 @@ describe('export', () => {
     const b = await store.create({ ...baseOpts, config: trainConfigSchema.parse({ model: 'grnn', vRange: 0, hidden: 4, steps: 10 }) });
     await store.appendMetric(a.id, { kind: 'train', step: 1, epoch: 0.5, loss: 0.75, gradNorm: null, msPerStep: 12.5, t: '2026-01-01T00:00:00.000Z' });
     await store.appendMetric(a.id, { kind: 'val', step: 1, mse: 0.125, best: true, t: '2026-01-01T00:00:01.000Z' });
+    await store.appendMetric(a.id, { kind: 'val-accuracy', step: 2, accuracy: 0.5, loss: null, best: false, t: '2026-01-01T00:00:01.500Z' });
     await store.appendMetric(b.id, { kind: 'event', step: 0, event: 'note', message: 'said "hi", then\nleft', t: '2026-01-01T00:00:02.000Z' });
     return [a, b];
   }
@@ -617,14 +618,15 @@ describe('export', () => {
     const [a, b] = await twoRuns();
     const csv = await store.exportRuns([a.id, b.id], 'csv');
     expect(csv.endsWith('\n')).toBe(true);
-    const header = 'run_id,model,v_range,kind,step,epoch,loss,grad_norm,ms_per_step,mse,best,event,message,t';
+    const header = 'run_id,model,v_range,kind,step,epoch,loss,grad_norm,ms_per_step,mse,accuracy,best,event,message,t';
     expect(CSV_COLUMNS.join(',')).toBe(header);
     expect(csv).toBe(
       [
         header,
-        `${a.id},fernn,1,train,1,0.5,0.75,,12.5,,,,,2026-01-01T00:00:00.000Z`,
-        `${a.id},fernn,1,val,1,,,,,0.125,true,,,2026-01-01T00:00:01.000Z`,
-        `${b.id},grnn,0,event,0,,,,,,,note,"said ""hi"", then\nleft",2026-01-01T00:00:02.000Z`,
+        `${a.id},fernn,1,train,1,0.5,0.75,,12.5,,,,,,2026-01-01T00:00:00.000Z`,
+        `${a.id},fernn,1,val,1,,,,,0.125,,true,,,2026-01-01T00:00:01.000Z`,
+        `${a.id},fernn,1,val-accuracy,2,,,,,,0.5,false,,,2026-01-01T00:00:01.500Z`,
+        `${b.id},grnn,0,event,0,,,,,,,,note,"said ""hi"", then\nleft",2026-01-01T00:00:02.000Z`,
         '',
       ].join('\n'),
     );
@@ -640,7 +642,7 @@ describe('export', () => {
     expect(parsed.map((x) => x.run.id)).toEqual([b.id, a.id]);
     expect(parsed[0].run).toEqual(await store.get(b.id));
     expect(parsed[0].metrics).toEqual([{ kind: 'event', step: 0, event: 'note', message: 'said "hi", then\nleft', t: '2026-01-01T00:00:02.000Z' }]);
-    expect(parsed[1].metrics.map((m) => m.kind)).toEqual(['train', 'val']);
+    expect(parsed[1].metrics.map((m) => m.kind)).toEqual(['train', 'val', 'val-accuracy']);
     await expectInputError(store.exportRuns([a.id], 'xml' as 'csv'), 'format');
   });
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpu } from '../helpers/backend';
-import { makeCellConfig, makeSeq2SeqConfig, type CellKind } from '../../src/core/nn/config';
+import { makeCellConfig, makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellKind, type ClassifierConfig } from '../../src/core/nn/config';
+import { classifierBufferNames, createClassifier, disposeClassifier } from '../../src/core/nn/classifier';
 import { createSeq2Seq, disposeModel } from '../../src/core/nn/seq2seq';
 import { decodeSafetensors, encodeSafetensors, loadModelSafetensors, saveModelSafetensors } from '../../src/node/checkpoint/safetensors';
 import { InputError } from '../../src/core/util/errors';
@@ -89,6 +90,31 @@ describe.each<[CellKind, number]>([
     disposeModel(back);
     expect(tf.memory().numTensors).toBe(before);
     disposeModel(model);
+  });
+});
+
+describe.each<[string, ClassifierConfig]>([
+  ['FERNN-V1 classifier with the reference encoder', makeClassifierConfig(makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 3 }), 4, { encoder: { channels: [2, 3] } })],
+  ['G-RNN+ classifier without an encoder', makeClassifierConfig(makeCellConfig({ kind: 'grnn-plus', vRange: 1, hidden: 2 }), 3, { pool: 'mean' })],
+  ['3D-CNN', makeCnn3dConfig({ numClasses: 5, width: 2 })],
+])('classifier round-trip: %s', (_name, config) => {
+  it('saves and loads every tensor bit for bit (BatchNorm running statistics as non-trainable variables)', async () => {
+    const model = createClassifier(config, 7);
+    // Running statistics that differ from their init, so a reader that re-initialised them would be caught.
+    for (const n of classifierBufferNames(config)) model.params[n].assign(tf.randomUniform(model.params[n].shape, 0.5, 2, 'float32', 3));
+    const path = join(dir, `classifier-${config.arch}-${Object.keys(model.params).length}.safetensors`);
+    await saveModelSafetensors(path, model);
+    const before = tf.memory().numTensors;
+    const back = await loadModelSafetensors(path);
+    expect(back.config).toEqual(config);
+    expect(Object.keys(back.params).sort()).toEqual(Object.keys(model.params).sort());
+    for (const [name, v] of Object.entries(model.params)) {
+      expect(back.params[name].trainable, name).toBe(v.trainable);
+      expect(bits((await back.params[name].data()) as Float32Array), name).toEqual(bits((await v.data()) as Float32Array));
+    }
+    disposeClassifier({ config: back.config as ClassifierConfig, params: back.params });
+    expect(tf.memory().numTensors).toBe(before);
+    disposeClassifier(model);
   });
 });
 
@@ -182,7 +208,11 @@ describe('corrupt files give InputError with a clear message', () => {
     await expectInputErrorAsync(loadModelSafetensors(write('params.safetensors', encodeSafetensors(tensors, meta(cfg)))), /missing parameters: cell\.conv_u\.weight/);
     await expectInputErrorAsync(
       loadModelSafetensors(write('classifier.safetensors', encodeSafetensors({}, meta({ arch: 'classifier', cell: cfg.cell, pool: 'max', numClasses: 6 })))),
-      /arch 'classifier' checkpoints are not supported yet/,
+      /missing parameters: cell\.conv_u\.weight, cell\.conv_h\.weight, head\.weight, head\.bias/,
+    );
+    await expectInputErrorAsync(
+      loadModelSafetensors(write('cnn3d.safetensors', encodeSafetensors(tensors, meta({ arch: 'cnn3d', inChannels: 1, width: 0, numClasses: 6, temporalStride: 2 })))),
+      /config\.width: /,
     );
     await expectInputErrorAsync(loadModelSafetensors(join(dir, 'missing.safetensors')), /no such file: .*missing\.safetensors/);
   });

@@ -22,7 +22,7 @@ describe('validateCall', () => {
     ['getRun', {}, 'id'],
     ['getRun', 'abc', 'arguments'],
     ['probeEquivariance', { models: [], flow: 'translate:1,0' }, 'models'],
-    ['probeEquivariance', { models: [{ kind: 'fernn', vRange: 1, hidden: 8 }], flow: 'rotate:5' }, 'flow'],
+    ['probeEquivariance', { models: [{ kind: 'fernn', vRange: 1, hidden: 8 }], flow: 'rotate:1,2' }, 'flow'],
     ['saveFlow', { name: 'a/b', flow: 'translate:1,0' }, 'name'],
     ['info', { x: 1 }, 'arguments'],
   ] as const)('%s(%j) is rejected naming %s', (method, arg, field) => {

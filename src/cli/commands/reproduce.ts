@@ -9,6 +9,17 @@ import { evaluationText } from '../report';
 import { addTrainFlags, configFromFlags, trainFlagsSchema } from './train';
 import { InputError } from '../../core/util/errors';
 
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+
+/** Mean accuracy over the grid cells inside the training range (|vx|, |vy| <= D) and outside it. */
+export function accuracySummary(v: NonNullable<EvaluationResults['velocityAccuracy']>, trainedRange: number): { trained: number | null; unseen: number | null } {
+  const inside: number[] = [];
+  const outside: number[] = [];
+  v.accuracy.forEach((row, iy) => row.forEach((a, ix) => (Math.max(Math.abs(v.velocities[ix]), Math.abs(v.velocities[iy])) <= trainedRange ? inside : outside).push(a)));
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((p, q) => p + q, 0) / xs.length : null);
+  return { trained: mean(inside), unseen: mean(outside) };
+}
+
 export function registerReproduce(program: Command): void {
   addTrainFlags(
     program
@@ -33,6 +44,8 @@ export function registerReproduce(program: Command): void {
       );
       if (f.model) throw new InputError('--model', 'is set by the preset; use fernn-lab train for a single model');
       const plan = presetPlan(preset as (typeof PRESETS)[number], f.scale, f.seed ?? 0);
+      if (plan.needsData && !f.data) throw new InputError('--data', `the ${preset} preset reads the dataset from disk: give --data DIR (see docs/kth.md)`);
+      if (!plan.needsData && f.data) throw new InputError('--data', `the ${preset} preset uses built-in data; --data is for kth`);
       // Overrides apply to every run of the preset (model and velocity range stay the preset's).
       const configs = plan.runs.map((r) => configFromFlags({ ...f, model: undefined, vRange: undefined }, r));
       const parallel = f.parallel ?? plan.parallel;
@@ -48,7 +61,8 @@ export function registerReproduce(program: Command): void {
             const rec = await lab.startRun({ config: configs[i], name: `${plan.preset} ${f.scale}` });
             info(`started ${rec.id} (${configs[i].model} v_range ${configs[i].vRange})`);
             done[i] = await followRun(lab, rec.id, { quiet: f.json || parallel > 1, label: rec.id });
-            info(`finished ${rec.id}: ${done[i].status}, test MSE ${done[i].results?.testMse?.toFixed(5) ?? '-'}`);
+            const res = done[i].results;
+            info(`finished ${rec.id}: ${done[i].status}, ${done[i].config.task === 'classification' ? `test accuracy ${res?.testAccuracy?.toFixed(4) ?? '-'}` : `test MSE ${res?.testMse?.toFixed(5) ?? '-'}`}`);
           }
         };
         await Promise.all(Array.from({ length: Math.min(parallel, configs.length) }, worker));
@@ -62,25 +76,42 @@ export function registerReproduce(program: Command): void {
           info(`evaluating ${r.id} (${kinds.join(', ')})…`);
           evals.push(await lab.evaluateRun({ id: r.id, kinds: [...kinds], sequences: plan.evals.sequences, velocityRange: plan.evals.velocityRange, seqLens: plan.evals.seqLens }));
         }
-        const runs = done.map((r, i) => ({ ...runSummary(r, lab.store.root), velocity: evals[i]?.velocity ?? null, length: evals[i]?.length ?? null }));
-        const grnn = runs.find((r) => r.model === 'grnn');
+        const runs = done.map((r, i) => ({
+          ...runSummary(r, lab.store.root),
+          velocity: evals[i]?.velocity ?? null,
+          length: evals[i]?.length ?? null,
+          velocity_accuracy: evals[i]?.velocityAccuracy ?? null,
+          angular: evals[i]?.angular ?? null,
+        }));
+        const classification = configs[0].task === 'classification';
+        const grnn = runs.find((r) => r.model === 'grnn' || r.model === 'grnn-rot');
         const out = {
           preset: plan.preset,
           scale: f.scale,
           description: plan.description,
           wall_seconds: (Date.now() - t0) / 1000,
           runs,
-          test_mse_ratio_vs_grnn: Object.fromEntries(runs.filter((r) => r !== grnn && grnn?.test_mse && r.test_mse !== null).map((r) => [`${r.model}-v${r.v_range}`, r.test_mse! / grnn!.test_mse!])),
+          ...(classification
+            ? { velocity_accuracy_summary: Object.fromEntries(runs.map((r) => [`${r.model}-v${r.v_range}`, r.velocity_accuracy ? accuracySummary(r.velocity_accuracy, configs[0].dataVRange) : null])) }
+            : { test_mse_ratio_vs_grnn: Object.fromEntries(runs.filter((r) => r !== grnn && grnn?.test_mse && r.test_mse !== null).map((r) => [`${r.model}-v${r.v_range}`, r.test_mse! / grnn!.test_mse!])) }),
         };
         if (f.json) {
           process.stdout.write(`${JSON.stringify(out)}\n`);
         } else {
           process.stdout.write(
             `${plan.description} — scale ${f.scale}, ${out.wall_seconds.toFixed(0)} s\n\n` +
-              table(
-                ['run', 'model', 'V', 'status', 'steps', 'ms/step', 'test MSE', 'vs G-RNN'],
-                runs.map((r) => [r.run_id, r.model, r.v_range, r.status, r.steps, r.ms_per_step_median?.toFixed(0) ?? '-', r.test_mse?.toFixed(5) ?? '-', grnn?.test_mse && r.test_mse ? `${((r.test_mse / grnn.test_mse) * 100).toFixed(0)}%` : '-']),
-              ) +
+              (classification
+                ? table(
+                    ['run', 'model', 'V', 'params', 'status', 'steps', 'ms/step', 'test acc.', 'acc. trained v', 'acc. unseen v'],
+                    runs.map((r) => {
+                      const s = r.velocity_accuracy ? accuracySummary(r.velocity_accuracy, configs[0].dataVRange) : null;
+                      return [r.run_id, r.model, r.v_range, r.params, r.status, r.steps, r.ms_per_step_median?.toFixed(0) ?? '-', pct(r.test_accuracy), pct(s?.trained ?? null), pct(s?.unseen ?? null)];
+                    }),
+                  )
+                : table(
+                    ['run', 'model', 'V', 'status', 'steps', 'ms/step', 'test MSE', 'vs G-RNN'],
+                    runs.map((r) => [r.run_id, r.model, r.v_range, r.status, r.steps, r.ms_per_step_median?.toFixed(0) ?? '-', r.test_mse?.toFixed(5) ?? '-', grnn?.test_mse && r.test_mse ? `${((r.test_mse / grnn.test_mse) * 100).toFixed(0)}%` : '-']),
+                  )) +
               '\n' +
               done.map((r, i) => (evals[i] ? `\n${r.config.model} v_range ${r.config.vRange} (${r.id})\n${evaluationText(evals[i]!)}\n` : '')).join(''),
           );

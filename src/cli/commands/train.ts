@@ -1,10 +1,11 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { trainConfigSchema, type TrainConfigInput } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
 import { describeRun, followRun, openLab, runSummary } from '../lab';
 import { info, parseFlags } from '../io';
-import { backendFlag, intFlag, modelFlag } from '../options';
+import { backendFlag, datasetFlag, intFlag, taskFlag, trainModelFlag } from '../options';
 
 const numFlag = (min: number, max: number) =>
   z.preprocess(
@@ -14,13 +15,19 @@ const numFlag = (min: number, max: number) =>
 
 /** Model and data flags shared by train and reproduce overrides (camelCase keys = TrainConfig fields). */
 export const trainFlagsSchema = z.object({
-  model: modelFlag.optional(),
+  task: taskFlag.optional(),
+  dataset: datasetFlag.optional(),
+  data: z.string().min(1, 'must name a folder').optional(),
+  model: trainModelFlag.optional(),
   vRange: intFlag(0, 4).optional(),
+  group: intFlag(1, 72).optional(),
+  omegaStep: numFlag(1e-3, 180).optional(),
   hidden: intFlag(1, 256).optional(),
   decoderLayers: intFlag(0, 8).optional(),
   batch: intFlag(1, 512).optional(),
   steps: intFlag(1, 10_000_000).optional(),
   dataVRange: intFlag(0, 8).optional(),
+  testDataVRange: intFlag(0, 8).optional(),
   dataVelocities: z
     .string()
     .regex(/^\s*-?\d+\s*,\s*-?\d+\s*(;\s*-?\d+\s*,\s*-?\d+\s*)*$/, 'must be a list like "1,0;0,-1" (vx,vy pairs separated by ;)')
@@ -44,13 +51,19 @@ export type TrainFlags = z.infer<typeof trainFlagsSchema>;
 /** Declares the model/data flags on a command. */
 export function addTrainFlags(cmd: Command): Command {
   return cmd
-    .option('--model <kind>', 'fernn | grnn | grnn-plus')
-    .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0)')
+    .option('--task <task>', 'prediction (next frames, default) | classification (what moves)')
+    .option('--dataset <name>', 'flowing-mnist (built in, default) | rotating-mnist (built in; rotation cells) | kth (classification; needs --data)')
+    .option('--data <dir>', 'the KTH dataset folder (one sub-folder per action: videos or extracted frames)')
+    .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (rotation cells) | cnn3d (3D-CNN, classification only)')
+    .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0); rotation FERNN: omegas {-R..R} * omega step')
+    .option('--group <N>', 'rotation cells (fernn-rot, grnn-rot): order N of the rotation group C_N (reference 36)')
+    .option('--omega-step <deg>', 'Rotating MNIST: degrees per frame of one velocity step (default 10)')
     .option('--hidden <C>', 'hidden channels')
     .option('--decoder-layers <K>', 'decoder conv layers (default 1)')
     .option('--batch <B>', 'batch size (default 16)')
     .option('--steps <N>', 'training steps')
     .option('--data-v-range <D>', 'digit velocities drawn from -D..D per axis (default 2)')
+    .option('--test-data-v-range <D>', 'classification: test clips move with velocities in -D..D (default: --data-v-range)')
     .option('--data-velocities <list>', 'instead: each digit moves with one of these, e.g. "1,0;0,-1" (vx,vy;…)')
     .option('--image-size <S>', 'frame side in pixels (default 28; 16 downsamples digits 2x)')
     .option('--input-frames <T>', 'frames fed to the encoder (default 10)')
@@ -68,28 +81,31 @@ export function addTrainFlags(cmd: Command): Command {
 
 /** Flags -> validated TrainConfig; errors name the flag. */
 export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> = {}): ReturnType<typeof trainConfigSchema.parse> {
-  const { earlyStop, ...rest } = f;
+  const { earlyStop, data, ...rest } = f;
   const merged: Record<string, unknown> = { ...base };
   const known = new Set(Object.keys(trainFlagsSchema.shape));
   for (const [k, v] of Object.entries(rest)) if (v !== undefined && known.has(k)) merged[k] = v;
   if (earlyStop !== undefined) merged.earlyStopPatience = earlyStop;
-  if (merged.model === 'grnn' && f.vRange === undefined) merged.vRange = 0;
-  if (merged.model !== 'grnn' && merged.vRange === undefined) merged.vRange = 1;
+  if (data !== undefined) merged.dataDir = path.resolve(data);
+  const noVelocityAxis = merged.model === 'grnn' || merged.model === 'cnn3d' || merged.model === 'grnn-rot';
+  if ((merged.model === 'fernn-rot' || merged.model === 'grnn-rot') && merged.dataset === undefined) merged.dataset = 'rotating-mnist';
+  if (noVelocityAxis && f.vRange === undefined) merged.vRange = 0;
+  if (!noVelocityAxis && merged.vRange === undefined) merged.vRange = 1;
   const r = trainConfigSchema.safeParse(merged);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const key = String(issue.path[0] ?? 'arguments').replace('earlyStopPatience', 'earlyStop');
+  const key = String(issue.path[0] ?? 'arguments').replace('earlyStopPatience', 'earlyStop').replace('dataDir', 'data');
   throw new InputError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, issue.message);
 }
 
 export function registerTrain(program: Command): void {
-  addTrainFlags(program.command('train').description('Train a model on Flowing MNIST (runs in a worker; Ctrl-C stops with a checkpoint)'))
+  addTrainFlags(program.command('train').description('Train a frame predictor or a sequence classifier (runs in a worker; Ctrl-C stops with a checkpoint)'))
     .option('--name <text>', 'a name for the run')
     .option('--store <dir>', 'run store folder (default ~/.fernn-lab/runs or $FERNN_LAB_STORE)')
     .option('--json', 'print one JSON summary on stdout')
     .action(async (raw: Record<string, unknown>) => {
       const f = parseFlags(trainFlagsSchema.extend({ name: z.string().max(200).optional(), store: z.string().optional(), json: z.boolean().default(false) }), raw);
-      if (!f.model) throw new InputError('--model', 'is required (fernn, grnn or grnn-plus)');
+      if (!f.model) throw new InputError('--model', 'is required (fernn, grnn, grnn-plus; cnn3d for classification)');
       if (!f.hidden) throw new InputError('--hidden', 'is required');
       if (!f.steps) throw new InputError('--steps', 'is required');
       const config = configFromFlags(f);

@@ -3,9 +3,19 @@ import type { Velocity2 } from './velocity';
 
 /**
  * The axis a recurrent state is lifted over, as the flow needs to know it to act on the state. Translation FERNNs
- * lift over integer pixel velocities; a rotation FERNN will add `{ kind: 'rotation', omegas, orientations }`.
+ * lift over integer pixel velocities; rotation FERNNs over angular velocities (degrees per frame), each slice a stack
+ * of regular C_N fields (`orientations` = N).
  */
-export type LiftAxis = { readonly kind: 'translation'; readonly velocities: readonly Velocity2[] };
+export type LiftAxis =
+  | { readonly kind: 'translation'; readonly velocities: readonly Velocity2[] }
+  | { readonly kind: 'rotation'; readonly omegas: readonly number[]; readonly orientations: number };
+
+/**
+ * What the channels of a state carry, i.e. how a transformation acts on them besides moving them in space: nothing
+ * (frames, plain conv features) or the regular representation of C_N (N orientation channels per field, channel
+ * n*F + f, cyclically shifted by a rotation).
+ */
+export type Fibre = { readonly kind: 'trivial' } | { readonly kind: 'regular'; readonly orientations: number };
 
 /** What a flow predicts for a lifted state: the expected value and which slices the statement constrains. */
 export interface LiftedAction {
@@ -20,8 +30,8 @@ export interface LiftedAction {
  * equivariance probe, the app's flow designer) use only this interface.
  */
 export interface Flow {
-  readonly kind: 'translation';
-  /** Stable text form, e.g. "translate:1,-2". */
+  readonly kind: 'translation' | 'rotation';
+  /** Stable text form, e.g. "translate:1,-2", "rotate:30". */
   readonly label: string;
   /**
    * Applies psi_{s + t0} to frame s of a sequence.
@@ -41,4 +51,11 @@ export interface Flow {
    * @param h [B, V, H, W, C]
    */
   applyToLifted(h: tf.Tensor5D, axis: LiftAxis, time: number): LiftedAction;
+  /**
+   * psi_time acting on a state that is not lifted (a G-RNN's hidden state): moves it in space and acts on its fibre
+   * (rotations shift the orientation channels of C_N fields; translations leave channels alone).
+   * @param x [N, H, W, C]
+   * @returns [N, H, W, C]; caller disposes.
+   */
+  applyToField(x: tf.Tensor4D, fibre: Fibre, time: number): tf.Tensor4D;
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Flow, LiftAxis, LiftedAction } from './flow';
+import type { Fibre, Flow, LiftAxis, LiftedAction } from './flow';
 import { VelocitySet, type Velocity2 } from './velocity';
 import { roll, rollSlices } from '../nn/circular';
+import { parseRotationFlow } from './rotation';
 
 /**
  * Translation on the pixel torus with integer velocity nu = (vx, vy): psi_s moves a frame by nu*s pixels,
@@ -35,6 +36,7 @@ export class TranslationFlow implements Flow {
    * unconstrained (boundary truncation of the velocity axis) and hold zeros.
    */
   applyToLifted(h: tf.Tensor5D, axis: LiftAxis, time: number): LiftedAction {
+    if (axis.kind !== 'translation') throw new Error(`a translation flow cannot act on a state lifted over ${axis.kind} velocities`);
     const vset = VelocitySet.fromList(axis.velocities);
     if (h.shape[1] !== vset.size) throw new Error(`lifted state has ${h.shape[1]} slices, the axis ${vset.size}`);
     const src = vset.list.map((v) => vset.indexOf({ vx: v.vx - this.velocity.vx, vy: v.vy - this.velocity.vy }));
@@ -48,11 +50,17 @@ export class TranslationFlow implements Flow {
     });
     return { expected, constrained };
   }
+
+  /** Translations move every channel alike: the fibre is not touched. */
+  applyToField(x: tf.Tensor4D, _fibre: Fibre, time: number): tf.Tensor4D {
+    return this.applyToFrame(x, time);
+  }
 }
 
-/** Parses "translate:VX,VY" (the CLI's and the store's text form). */
+/** Parses "translate:VX,VY" or "rotate:OMEGA" (the CLI's and the store's text forms). */
 export function parseFlow(text: string): Flow {
+  if (text.trim().startsWith('rotate:')) return parseRotationFlow(text);
   const m = /^translate:(-?\d+),(-?\d+)$/.exec(text.trim());
-  if (!m) throw new Error(`flow must look like translate:VX,VY with integer VX, VY (e.g. translate:1,0); got "${text}"`);
+  if (!m) throw new Error(`flow must look like translate:VX,VY with integer VX, VY (e.g. translate:1,0) or rotate:OMEGA; got "${text}"`);
   return new TranslationFlow({ vx: Number(m[1]), vy: Number(m[2]) });
 }

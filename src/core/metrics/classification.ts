@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DigitSource, VelocitySpec } from '../data/flowingMnist';
 import { classificationSource, type ClassificationSource } from '../data/flowingMnistClassification';
 import { framesToTensor } from '../data/tensor';
-import { classify, type ClassifierModel } from '../nn/classifier';
+import { classifierInChannels, classify, type ClassifierModel } from '../nn/classifier';
 import { InputError } from '../util/errors';
 import { DEFAULT_BATCH_SIZE, DEFAULT_VELOCITY_RANGE, EvaluationStopped, type EvalControl } from './evaluate';
 
@@ -34,7 +34,7 @@ export interface ClassifierEvalResult {
 /**
  * Accuracy and confusion matrix of a classifier on the first `sequences` clips of a seeded source.
  * @param model only read, never disposed here
- * @param source batches of clips [B, T, H, W, Cin] (Cin = the cell's inChannels) with labels [B] in 0..classes-1
+ * @param source batches of clips [B, T, H, W, Cin] (Cin = the model's input channels) with labels [B] in 0..classes-1
  * @returns plain numbers; no tensor outlives the call
  */
 export async function evaluateClassifier(model: ClassifierModel, source: ClassificationSource, opts: ClassifierEvalOptions): Promise<ClassifierEvalResult> {
@@ -80,9 +80,8 @@ export async function accuracyPerVelocity(model: ClassifierModel, digits: DigitS
   const plan = planOf(opts.sequences, opts.batchSize);
   const range = opts.range ?? DEFAULT_VELOCITY_RANGE;
   if (!Number.isSafeInteger(range) || range < 0) throw new InputError('range', `must be an integer >= 0, got ${range}`);
-  if (model.config.cell.inChannels !== 1) {
-    throw new InputError('model', `needs 1 input channel for Flowing-MNIST clips, has ${model.config.cell.inChannels}`);
-  }
+  const cin = classifierInChannels(model.config);
+  if (cin !== 1) throw new InputError('model', `needs 1 input channel for Flowing-MNIST clips, has ${cin}`);
   const velocities = Array.from({ length: 2 * range + 1 }, (_, i) => i - range);
   const cell = (vx: number, vy: number): ClassificationSource => {
     const velocity: VelocitySpec = { kind: 'fixed', velocity: { vx, vy } };
@@ -140,15 +139,14 @@ async function confusionOf(model: ClassifierModel, source: ClassificationSource,
     // A short last batch is the head of a full one: batch(i, count) would be a different slice of the stream.
     const full = source.batch(i, plan.batchSize);
     const [, t, h, w, c] = full.shape;
-    if (c !== model.config.cell.inChannels) {
-      throw new InputError('model', `reads ${model.config.cell.inChannels} input channels, the clips have ${c}`);
-    }
+    const cin = classifierInChannels(model.config);
+    if (c !== cin) throw new InputError('model', `reads ${cin} input channels, the clips have ${c}`);
     const labels = full.labels.subarray(0, count);
     for (let b = 0; b < count; b++) {
       if (!(labels[b] >= 0 && labels[b] < k)) throw new InputError('labels', `clip ${i * plan.batchSize + b} has label ${labels[b]}, outside 0..${k - 1}`);
     }
     const clips = full.clips.subarray(0, count * t * h * w * c);
-    const predicted = tf.tidy(() => tf.argMax(classify(model, framesToTensor({ frames: clips, shape: [count, t, h, w, 1] })), 1));
+    const predicted = tf.tidy(() => tf.argMax(classify(model, framesToTensor({ frames: clips, shape: [count, t, h, w, c] })), 1));
     let values: Int32Array;
     try {
       values = (await predicted.data()) as Int32Array;

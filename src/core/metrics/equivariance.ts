@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Flow, LiftAxis } from '../flows/flow';
+import type { Flow } from '../flows/flow';
+import { fibreOf, isUnlifted, liftAxisOf, liftedSize } from '../nn/config';
 import type { Seq2SeqModel } from '../nn/seq2seq';
 import { frameAt, predict, readout } from '../nn/seq2seq';
 import { cellStep, zeroHidden } from '../nn/cell';
@@ -45,14 +46,17 @@ export interface ProbeOptions {
  * Measures the flow equivariance of a seq2seq model per timestep. Feeds `inputs` and the flowed inputs
  * u'_s = psi_s(u_s) through the recurrent cell and compares, after t frames, h'_t with the flow's action on h_t:
  * h'_t[v] = roll(h_t[v - nu], nu*(t-1)) over the slices with v - nu in V (for V = {0}: h'_t = roll(h_t, nu*(t-1))).
+ * Rotation cells and flows: the same statement with the rotation rho(nu*(t-1)) of the grid and of the orientation
+ * channels in place of roll, over the angular velocity axis (for the rotation G-RNN: h'_t = rho(nu*(t-1)) h_t).
  * @param inputs [B, T, H, W, C]
  */
 export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D, flow: Flow, opts: ProbeOptions = {}): Promise<EquivarianceReport> {
   const cell = model.config.cell;
   const offset = opts.timeOffset ?? 0;
   const [b, tIn, height, width] = inputs.shape;
-  const axis: LiftAxis = { kind: 'translation', velocities: cell.velocities };
-  const spatialOnly = cell.kind === 'grnn';
+  const axis = liftAxisOf(cell);
+  const fibre = fibreOf(cell);
+  const spatialOnly = isUnlifted(cell);
   const flowed = flow.applyToSequence(inputs);
   let h = zeroHidden(cell, b, height, width);
   let hf = zeroHidden(cell, b, height, width);
@@ -71,7 +75,7 @@ export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D
       let constrained = 1;
       if (spatialOnly) {
         const [bb, , hh, ww, c] = h.shape;
-        hidden = tf.tidy(() => relErr(tf.reshape(hf, [bb, hh, ww, c]), flow.applyToFrame(tf.reshape(h, [bb, hh, ww, c]), time)));
+        hidden = tf.tidy(() => relErr(tf.reshape(hf, [bb, hh, ww, c]), flow.applyToField(tf.reshape(h, [bb, hh, ww, c]), fibre, time)));
       } else {
         const act = flow.applyToLifted(h, axis, time);
         const idx = act.constrained.flatMap((ok, i) => (ok ? [i] : []));
@@ -88,7 +92,7 @@ export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D
         hidden_rel_err: p.hidden ? (await p.hidden.data())[0] : null,
         output_rel_err: (await p.out.data())[0],
         constrained_slices: p.constrained,
-        total_slices: cell.velocities.length,
+        total_slices: liftedSize(cell),
       });
     }
     const predictions: PredictionStep[] = [];

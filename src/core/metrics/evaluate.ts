@@ -42,10 +42,11 @@ export class EvaluationStopped extends Error {
   }
 }
 
-/** Anything that serves seeded batches: `batch(i, B)` is sequences i*B .. i*B+B-1 of a fixed stream (FlowingMnist). */
+/** Anything that serves seeded batches: `batch(i, B)` is sequences i*B .. i*B+B-1 of a fixed stream (FlowingMnist,
+ *  RotatingMnist). Only the frames are read. */
 export interface BatchSource {
   /** @returns frames [size, T, H, W, 1] (see FlowingMnistBatch) */
-  batch(index: number, size: number): FlowingMnistBatch;
+  batch(index: number, size: number): Pick<FlowingMnistBatch, 'frames' | 'shape'>;
 }
 
 export const DEFAULT_BATCH_SIZE = 64;

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type CellConfig, shiftKernelSize } from './config';
+import { type CellConfig, isRotationCell, shiftKernelSize } from './config';
 import type { ParamMap, ParamSpec } from './params';
 import { circularConv2d, depthwiseValid } from './conv';
 import { circularPad, rollSlices, type Shift2 } from './circular';
+import { rotationCellParamSpec, rotationCellStep, zeroRotationHidden } from './rotationCell';
 
 /** Parameter shapes of a recurrent cell (names as the reference's FERNN_Cell under `cell.`). */
 export function cellParamSpec(c: CellConfig, prefix = 'cell.'): ParamSpec {
+  if (isRotationCell(c)) return rotationCellParamSpec(c, prefix);
   const spec: ParamSpec = {
     [`${prefix}conv_u.weight`]: { shape: [c.kernelU, c.kernelU, c.inChannels, c.hidden], fanIn: c.inChannels * c.kernelU ** 2 },
     [`${prefix}conv_h.weight`]: { shape: [c.kernelH, c.kernelH, c.hidden, c.hidden], fanIn: c.hidden * c.kernelH ** 2 },
@@ -25,9 +27,10 @@ export function velocityShifts(c: CellConfig): Shift2[] {
 
 /**
  * h0 = 0.
- * @returns [B, V, H, W, C]; caller disposes.
+ * @returns [B, V, H, W, C] (rotation cells: see zeroRotationHidden); caller disposes.
  */
 export function zeroHidden(c: CellConfig, batch: number, height: number, width: number): tf.Tensor5D {
+  if (isRotationCell(c)) return zeroRotationHidden(c, batch, height, width);
   return tf.zeros([batch, c.velocities.length, height, width, c.hidden]);
 }
 
@@ -41,6 +44,7 @@ export function zeroHidden(c: CellConfig, batch: number, height: number, width: 
  * @returns [B, V, H, W, C]; caller disposes.
  */
 export function cellStep(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: tf.Tensor5D): tf.Tensor5D {
+  if (isRotationCell(c)) return rotationCellStep(c, p, u, h);
   return tf.tidy(() => {
     const [b, nv, height, width, ch] = h.shape;
     const pre = 'cell.';

@@ -49,26 +49,16 @@ export function rollPad(x: tf.Tensor5D, shifts: readonly Shift2[], pad: number):
 }
 
 /**
- * Circular (wrap-around) padding of an NHWC batch. On gather-friendly backends one gather (index map); on wasm and
- * cpu, where gather is slow (wasm: 56 ms vs 16 ms for [144, 16, 16, 16]), slices and concats.
+ * Circular (wrap-around) padding of an NHWC batch, as one row gather (nn/indexMap: row-copy kernels on wasm and cpu,
+ * where six slices and concats cost about 10x more; tf.gather elsewhere).
  * @param x [N, H, W, C]
  * @returns [N, H+2p, W+2p, C]; caller disposes.
  */
 export function circularPad(x: tf.Tensor4D, pad: number): tf.Tensor4D {
   if (pad === 0) return tf.clone(x);
   const [n, h, w, c] = x.shape;
-  if (GATHER_FRIENDLY.has(tf.getBackend()) || pad > h || pad > w) {
-    return rollPad(tf.reshape(x, [n, 1, h, w, c]) as tf.Tensor5D, [{ dy: 0, dx: 0 }], pad);
-  }
-  return tf.tidy(() => {
-    const rows = tf.concat([tf.slice(x, [0, h - pad, 0, 0], [n, pad, w, c]), x, tf.slice(x, [0, 0, 0, 0], [n, pad, w, c])], 1);
-    const hp = h + 2 * pad;
-    return tf.concat([tf.slice(rows, [0, 0, w - pad, 0], [n, hp, pad, c]), rows, tf.slice(rows, [0, 0, 0, 0], [n, hp, pad, c])], 2) as tf.Tensor4D;
-  });
+  return rollPad(tf.reshape(x, [n, 1, h, w, c]) as tf.Tensor5D, [{ dy: 0, dx: 0 }], pad);
 }
-
-/** Backends on which one gather beats a handful of slices and concats (one dispatch instead of six). */
-const GATHER_FRIENDLY = new Set(['webgpu', 'webgl', 'tensorflow']);
 
 /**
  * torch.roll over the two spatial axes: roll(x, (dy, dx))[i, j] = x[i - dy mod H, j - dx mod W].

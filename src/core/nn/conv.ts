@@ -25,16 +25,64 @@ export function filterGradPath(backend: string = tf.getBackend()): 'native' | 'm
  * @returns [kh, kw, Cin, Cout]; caller disposes.
  */
 export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  return convFilterGrads([x], dy)[0];
+}
+
+/**
+ * `convFilterGrad` of several inputs against one dy (convolutions that are summed, as conv_u(u) + conv_h(h)): dy
+ * is transposed and packed as a kernel once, and inputs of one padded size share one convolution, their channels
+ * stacked along its batch.
+ * @param xs each [N, Hp, Wp, Cin_i] (padded inputs)
+ * @param dy [N, H, W, Cout]
+ * @returns each [Hp-H+1, Wp-W+1, Cin_i, Cout]; caller disposes.
+ */
+export function convFilterGrads(xs: tf.Tensor4D[], dy: tf.Tensor4D): tf.Tensor4D[] {
   return tf.tidy(() => {
-    const xt = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, N]
     const dt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [H, W, N, Cout]
-    return tf.transpose(tf.conv2d(xt, dt, 1, 'valid'), [1, 2, 0, 3]) as tf.Tensor4D; // [kh, kw, Cin, Cout]
+    const out: tf.Tensor4D[] = new Array<tf.Tensor4D>(xs.length);
+    const done = new Set<number>();
+    xs.forEach((x, i) => {
+      if (done.has(i)) return;
+      const group = xs.map((_, j) => j).filter((j) => !done.has(j) && xs[j].shape[1] === x.shape[1] && xs[j].shape[2] === x.shape[2]);
+      group.forEach((j) => done.add(j));
+      const ts = group.map((j) => tf.transpose(xs[j], [3, 1, 2, 0])); // [Cin_j, Hp, Wp, N]
+      const g = tf.conv2d((ts.length === 1 ? ts[0] : tf.concat(ts, 0)) as tf.Tensor4D, dt, 1, 'valid'); // [sum Cin, kh, kw, Cout]
+      const parts = group.length === 1 ? [g] : tf.split(g, group.map((j) => xs[j].shape[3]), 0);
+      group.forEach((j, k) => (out[j] = tf.transpose(parts[k], [1, 2, 0, 3]) as tf.Tensor4D)); // [kh, kw, Cin, Cout]
+    });
+    return out;
+  });
+}
+
+/**
+ * Filter gradients of stride-1 'valid' convolutions against one dy, on the backend's best path: the backend's own
+ * kernel where it is fast ('native'), else `convFilterGrads`.
+ * @param xs each [N, H+kh-1, W+kw-1, Cin_i] (padded inputs)
+ * @param dy [N, H, W, Cout]
+ * @returns each [kh, kw, Cin_i, Cout]; caller disposes.
+ */
+export function filterGrads(xs: tf.Tensor4D[], dy: tf.Tensor4D, path: 'native' | 'matmul' = filterGradPath()): tf.Tensor4D[] {
+  if (path === 'matmul') return convFilterGrads(xs, dy);
+  return xs.map((x) => {
+    const filterShape = [x.shape[1] - dy.shape[1] + 1, x.shape[2] - dy.shape[2] + 1, x.shape[3], dy.shape[3]];
+    const attrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
+    return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
 
 /** The kernel of the adjoint correlation: spatially flipped, in/out channels swapped. [k,k,Ci,Co] -> [k,k,Co,Ci]. */
 function adjointKernel(w: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
+}
+
+/**
+ * Input gradient of `circularConv2d`: again a circular correlation, of dy with the adjoint kernel (one forward conv).
+ * @param dy [N, H, W, Cout]
+ * @param w [k, k, Cin, Cout], k odd
+ * @returns [N, H, W, Cin]; caller disposes.
+ */
+export function circularConvInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.conv2d(circularPad(dy, (w.shape[0] - 1) / 2), adjointKernel(w), 1, 'valid'));
 }
 
 /**
@@ -96,9 +144,7 @@ export function circularConv2d(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
       save: [xp, wi],
       grad: (dy, saved) => {
         const [xps, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const g = dy as tf.Tensor4D;
-        const dx = tf.conv2d(circularPad(g, p), adjointKernel(ws), 1, 'valid');
-        return [dx, convFilterGrad(xps, g)];
+        return [circularConvInputGrad(dy as tf.Tensor4D, ws), convFilterGrad(xps, dy as tf.Tensor4D)];
       },
     };
   });

@@ -1,21 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { customOp } from './gradient';
+import { registerRowPlan, rowGather, heapKernelsActive, rowRuns, rowScatterAdd, unregisterRowPlan } from './heapKernels';
 
 /**
  * A fixed re-indexing of the middle axis of a [B, N, C] tensor: out[b, m, c] = x[b, idx[m], c].
  *
  * Roll, circular padding and per-velocity shifts of every slice of a lifted hidden state are all such maps, so one
- * gather does all of them at once. Its gradient is a scatter-add, which tfjs implements with UnsortedSegmentSum —
- * a kernel the wasm backend does not have. Because the map is known in advance we precompute the adjoint as a
- * few gathers instead: the k-th "layer" collects, for each input position, its k-th occurrence in idx (or a zero
- * row). A circular pad of width 1 needs at most 4 layers (corners), a pure roll exactly 1.
- *
- * Index tensors are created once per map and kept (tf.keep); create maps through `cachedIndexMap`.
+ * gather does all of them at once. Its gradient is a scatter-add.
+ * - On wasm and cpu both directions are row-copy kernels over runs of consecutive rows (nn/heapKernels): the stock
+ *   GatherV2 is slow there, and wasm has no UnsortedSegmentSum.
+ * - Elsewhere (GPU backends) the map is one tf.gather, and the adjoint a few gathers precomputed from the map: the
+ *   k-th "layer" collects, for each input position, its k-th occurrence in idx (or a zero row). A circular pad of
+ *   width 1 needs at most 4 layers (corners), a pure roll exactly 1. Those index tensors are created on first use
+ *   and kept (tf.keep); create maps through `cachedIndexMap`.
  */
 export class IndexMap {
-  readonly indices: tf.Tensor1D;
-  /** Adjoint gathers over [dy, 0]: position `outSize` is the zero row. */
-  readonly adjoint: tf.Tensor1D[];
+  readonly outSize: number;
+  private readonly idx: Int32Array;
+  private readonly planId: number;
+  private indexTensor: tf.Tensor1D | null = null;
+  private adjointTensors: tf.Tensor1D[] | null = null;
 
   constructor(
     readonly inSize: number,
@@ -25,19 +29,31 @@ export class IndexMap {
       if (idx[m] < 0 || idx[m] >= inSize) throw new Error(`index map entry ${m} = ${idx[m]} is outside 0..${inSize - 1}`);
     }
     this.outSize = idx.length;
-    const occurrences: number[][] = Array.from({ length: inSize }, () => []);
-    for (let m = 0; m < idx.length; m++) occurrences[idx[m]].push(m);
-    const layers = Math.max(0, ...occurrences.map((o) => o.length));
-    this.indices = tf.keep(tf.tensor1d(idx, 'int32'));
-    this.adjoint = [];
-    for (let k = 0; k < layers; k++) {
-      const layer = new Int32Array(inSize);
-      for (let n = 0; n < inSize; n++) layer[n] = occurrences[n][k] ?? idx.length;
-      this.adjoint.push(tf.keep(tf.tensor1d(layer, 'int32')));
-    }
+    this.idx = idx;
+    this.planId = registerRowPlan({ inRows: inSize, outRows: idx.length, runs: rowRuns(idx) });
   }
 
-  readonly outSize: number;
+  /** The map as an index tensor, for tf.gather. */
+  get indices(): tf.Tensor1D {
+    this.indexTensor ??= tf.keep(tf.tensor1d(this.idx, 'int32'));
+    return this.indexTensor;
+  }
+
+  /** Adjoint gathers over [dy, 0]: position `outSize` is the zero row. */
+  get adjoint(): tf.Tensor1D[] {
+    if (!this.adjointTensors) {
+      const occurrences: number[][] = Array.from({ length: this.inSize }, () => []);
+      for (let m = 0; m < this.idx.length; m++) occurrences[this.idx[m]].push(m);
+      const layers = Math.max(0, ...occurrences.map((o) => o.length));
+      this.adjointTensors = [];
+      for (let k = 0; k < layers; k++) {
+        const layer = new Int32Array(this.inSize);
+        for (let n = 0; n < this.inSize; n++) layer[n] = occurrences[n][k] ?? this.idx.length;
+        this.adjointTensors.push(tf.keep(tf.tensor1d(layer, 'int32')));
+      }
+    }
+    return this.adjointTensors;
+  }
 
   /**
    * @param x [B, N, C] with N = inSize
@@ -45,11 +61,13 @@ export class IndexMap {
    */
   apply(x: tf.Tensor3D, opts: { data?: boolean } = {}): tf.Tensor3D {
     if (x.shape[1] !== this.inSize) throw new Error(`index map expects ${this.inSize} rows, got ${x.shape[1]}`);
+    const rows = heapKernelsActive() && x.dtype === 'float32';
     const op = customOp<tf.Tensor3D>(([xi]) => ({
-      value: tf.gather(xi, this.indices, 1) as tf.Tensor3D,
+      value: rows ? rowGather(xi as tf.Tensor3D, this.planId) : (tf.gather(xi, this.indices, 1) as tf.Tensor3D),
       grad: (dy) => {
-        // Data (input frames, detached predictions) needs no gradient: skip the adjoint gathers.
+        // Data (input frames, detached predictions) needs no gradient: skip the adjoint.
         if (opts.data) return [tf.zeros(x.shape)];
+        if (rows) return [rowScatterAdd(dy as tf.Tensor3D, this.planId)];
         const [b, , c] = dy.shape;
         const padded = tf.concat([dy, tf.zeros([b, 1, c])], 1);
         let acc: tf.Tensor = tf.gather(padded, this.adjoint[0], 1);
@@ -58,6 +76,15 @@ export class IndexMap {
       },
     }));
     return op(x);
+  }
+
+  /** Frees the index tensors and the row plan. */
+  dispose(): void {
+    this.indexTensor?.dispose();
+    this.adjointTensors?.forEach((t) => t.dispose());
+    this.indexTensor = null;
+    this.adjointTensors = null;
+    unregisterRowPlan(this.planId);
   }
 }
 
@@ -75,9 +102,6 @@ export function cachedIndexMap(key: string, inSize: number, make: () => Int32Arr
 
 /** Disposes every cached map (tests; switching backends). */
 export function clearIndexMapCache(): void {
-  for (const m of cache.values()) {
-    m.indices.dispose();
-    m.adjoint.forEach((t) => t.dispose());
-  }
+  for (const m of cache.values()) m.dispose();
   cache.clear();
 }

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CellConfig } from './config';
 import type { ParamMap } from './params';
 import { cellStep, velocityShifts, zeroHidden } from './cell';
-import { circularConv2d, dataConv2dValid } from './conv';
-import { rollPadToSlices, rollSlices, wrapShifts, type Shift2 } from './circular';
+import { circularConvInputGrad, filterGrads } from './conv';
+import { circularPad, rollPadToSlices, rollSlices, wrapShifts, type Shift2 } from './circular';
+import { checkpoint, customOp } from './gradient';
 
 /**
  * The recurrent state while a sequence is run. For the FERNN it is kept in co-moving coordinates,
@@ -18,17 +19,20 @@ export interface RunState {
   readonly g: tf.Tensor5D;
   /** Frames consumed. */
   readonly t: number;
+  /** g is h_0 = 0 as made by initRun: the first step skips the recurrent convolution (conv_h(0) = 0). */
+  readonly zero?: boolean;
 }
 
 function coMoving(c: CellConfig): boolean {
-  return c.kind !== 'grnn-plus';
+  // Rotation cells rotate their hidden state inside cellStep (rotationCell.ts), as the reference does.
+  return c.kind === 'fernn' || c.kind === 'grnn';
 }
 
 const isZero = (shifts: readonly Shift2[]): boolean => shifts.every((s) => s.dy === 0 && s.dx === 0);
 
 /** h_0 = 0. The caller disposes state.g. */
 export function initRun(c: CellConfig, batch: number, height: number, width: number): RunState {
-  return { g: zeroHidden(c, batch, height, width), t: 0 };
+  return { g: zeroHidden(c, batch, height, width), t: 0, zero: true };
 }
 
 function scaledShifts(c: CellConfig, factor: number, h: number, w: number): Shift2[] {
@@ -48,16 +52,74 @@ function scaledShifts(c: CellConfig, factor: number, h: number, w: number): Shif
 export function advance(c: CellConfig, p: ParamMap, s: RunState, u: tf.Tensor4D): RunState {
   if (!coMoving(c)) return { g: cellStep(c, p, u, s.g), t: s.t + 1 };
   const t1 = s.t + 1;
-  const g = tf.tidy(() => {
-    const [b, nv, h, w, ch] = s.g.shape;
-    const wu = p['cell.conv_u.weight'] as tf.Tensor4D;
-    // One gather rolls the frame for every velocity and pads it circularly; the frame needs no gradient.
-    const uc = dataConv2dValid(rollPadToSlices(u, scaledShifts(c, -t1, h, w), (wu.shape[0] - 1) / 2), wu);
-    const hc = circularConv2d(tf.reshape(s.g, [b * nv, h, w, ch]) as tf.Tensor4D, p['cell.conv_h.weight'] as tf.Tensor4D);
-    const z = tf.add(uc, hc);
-    return tf.reshape(c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z), [b, nv, h, w, ch]) as tf.Tensor5D;
-  });
+  const [, , h, w] = s.g.shape;
+  const g = coMovingStep(c, s.g, u, p['cell.conv_u.weight'] as tf.Tensor4D, p['cell.conv_h.weight'] as tf.Tensor4D, scaledShifts(c, -t1, h, w), s.zero === true);
   return { g, t: t1 };
+}
+
+/**
+ * One co-moving step, g' = act( conv_u(roll_v(u)) + conv_h(g) ) for every slice v, as one op with its own gradient.
+ * It keeps only the input state, the frame and the new state for the backward pass (the activation's derivative is
+ * read off the new state, which the next step keeps anyway), so a training step holds about one hidden state per
+ * frame and recomputes nothing. The gradient is the chain rule of the composed ops, with the same kernels in the
+ * same order as their own gradients (tfjs's relu/tanh gradients, conv.ts's convolution gradients).
+ * @param g [B, V, H, W, C] co-moving state
+ * @param u [B, H, W, Cin] frame (data: its gradient is zero)
+ * @param wu [k, k, Cin, C]; wh [k, k, C, C]
+ * @param uShifts the frame's roll for each velocity slice
+ * @param zero g is all zeros (h_0): conv_h(g) = 0, and its gradients are zeros, all exactly
+ * @returns [B, V, H, W, C]; caller disposes.
+ */
+function coMovingStep(c: CellConfig, g: tf.Tensor5D, u: tf.Tensor4D, wu: tf.Tensor4D, wh: tf.Tensor4D, uShifts: Shift2[], zero: boolean): tf.Tensor5D {
+  const [b, nv, h, w, ch] = g.shape;
+  const pu = (wu.shape[0] - 1) / 2;
+  const ph = (wh.shape[0] - 1) / 2;
+  const flat = (x: tf.Tensor): tf.Tensor4D => tf.reshape(x, [b * nv, h, w, ch]);
+  // One gather rolls the frame for every velocity and pads it circularly.
+  const frames = (ui: tf.Tensor): tf.Tensor4D => rollPadToSlices(ui as tf.Tensor4D, uShifts, pu);
+  return customOp<tf.Tensor5D>(([gi, ui, wui, whi]) => {
+    const uc = tf.conv2d(frames(ui), wui as tf.Tensor4D, 1, 'valid');
+    const z = zero ? uc : tf.add(uc, tf.conv2d(circularPad(flat(gi), ph), whi as tf.Tensor4D, 1, 'valid'));
+    const value = tf.reshape(c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z), [b, nv, h, w, ch]) as tf.Tensor5D;
+    return {
+      value,
+      save: [gi, ui, value, wui, whi],
+      grad: (dy, [gs, us, out, , whs]) => {
+        const d = flat(dy);
+        // relu'(z) = step(z) = step(relu(z)); tanh'(z) = 1 - tanh(z)^2: as tfjs's Relu and Tanh gradients.
+        const dz: tf.Tensor4D = c.activation === 'tanh' ? tf.mul(tf.sub(tf.scalar(1), tf.square(flat(out))), d) : tf.mul(d, tf.cast(tf.step(flat(out)), 'float32'));
+        if (zero) return [tf.zerosLike(gs), tf.zerosLike(us), filterGrads([frames(us)], dz)[0], tf.zerosLike(whs)];
+        const [dwu, dwh] = filterGrads([frames(us), circularPad(flat(gs), ph)], dz);
+        return [tf.reshape(circularConvInputGrad(dz, whs as tf.Tensor4D), g.shape), tf.zerosLike(us), dwu, dwh];
+      },
+    };
+  })(g, u, wu, wh);
+}
+
+/**
+ * `advance` for training, keeping little memory for the backward pass. The FERNN and G-RNN step (co-moving) is one
+ * op that keeps only its input state, frame and output already; every other cell kind is wrapped in gradient
+ * checkpointing (gradient.ts `checkpoint`): the step keeps its input state and frame, and recomputes its forward in
+ * the backward pass. Keeping every intermediate of every step instead, FERNN-V1 at hidden 32, batch 16, 28x28 over 20
+ * frames needed more than wasm's 4 GiB. Same values and gradients as `advance`.
+ * @param u [B, H, W, Cin], data (no gradient flows into it)
+ * @returns the next state; the caller disposes both the old and the new g.
+ */
+export function advanceCheckpointed(c: CellConfig, p: ParamMap, s: RunState, u: tf.Tensor4D): RunState {
+  if (coMoving(c)) return advance(c, p, s, u);
+  return advanceRecomputed(c, p, s, u);
+}
+
+/**
+ * `advance` under gradient checkpointing, for any cell kind (the cell's parameters are the `cell.` entries of p).
+ * @returns the next state; the caller disposes both the old and the new g.
+ */
+export function advanceRecomputed(c: CellConfig, p: ParamMap, s: RunState, u: tf.Tensor4D): RunState {
+  const names = Object.keys(p)
+    .filter((n) => n.startsWith('cell.'))
+    .sort();
+  const step = checkpoint<tf.Tensor5D>(([g, frame]) => advance(c, p, { g: g as tf.Tensor5D, t: s.t }, frame as tf.Tensor4D).g, [1]);
+  return { g: step(s.g, u, ...names.map((n) => p[n])), t: s.t + 1 };
 }
 
 /**

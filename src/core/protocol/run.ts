@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CELL_KINDS, POOLS } from '../nn/config';
+import { ANY_CELL_KINDS, POOLS, ROTATION_CELL_KINDS } from '../nn/config';
 
 /**
  * The DTOs of a training run, shared by every transport (CLI, IPC, HTTP) and the run store. One schema per DTO;
@@ -9,11 +9,44 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
+/** prediction: next-frame prediction (seq2seq, test MSE); classification: what moves (accuracy). */
+export const TASKS = ['prediction', 'classification'] as const;
+export type Task = (typeof TASKS)[number];
+/**
+ * flowing-mnist: built in (MNIST digits translating on a torus); rotating-mnist: built in (digits rotating about the
+ * frame centre; prediction with rotation cells); kth: the KTH actions dataset from `dataDir` (classification).
+ */
+export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth'] as const;
+export type Dataset = (typeof DATASETS)[number];
+/** The recurrent cells, plus the 3D-CNN baseline of the classification task. */
+export const MODEL_KINDS = [...ANY_CELL_KINDS, 'cnn3d'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+/** Classes of each dataset's classification task (digits; KTH actions). */
+export const DATASET_CLASSES: Record<Dataset, number> = { 'flowing-mnist': 10, 'rotating-mnist': 10, kth: 6 };
+/** Rotation cells (C_N group convolutions, angular-velocity axis). */
+export const isRotationModel = (m: ModelKind): boolean => (ROTATION_CELL_KINDS as readonly string[]).includes(m);
+
 export const trainConfigSchema = z
   .object({
-    model: z.enum(CELL_KINDS),
-    /** FERNN/G-RNN+ velocity set V = {-r..r}^2; must be 0 for the G-RNN. */
+    /** What the run learns; classification runs read clips of `inputFrames` frames and ignore `predFrames`. */
+    task: z.enum(TASKS).default('prediction'),
+    dataset: z.enum(DATASETS).default('flowing-mnist'),
+    /** Folder of the KTH dataset (one folder per action), for dataset 'kth'. */
+    dataDir: z.string().min(1).max(4096).optional(),
+    /** cnn3d: the 3D-CNN baseline (classification); its first-stage width is `hidden`. */
+    model: z.enum(MODEL_KINDS),
+    /** Classification with a recurrent model: frames enter through the cell's input conv ('none'), or through the
+     *  reference's per-frame conv encoder (5x5 -> 32, 3x3 -> 64, 3x3 -> hidden, BatchNorm, relu). */
+    encoder: z.enum(['none', 'reference']).default('none'),
+    /**
+     * FERNN/G-RNN+ velocity set V = {-r..r}^2; must be 0 for the G-RNN. Rotation FERNN: angular velocities
+     * {-r..r} * omegaStep (FERNN-V2 of the paper: r = 2, step 10 -> -20..20).
+     */
     vRange: int(0, 4),
+    /** Rotation cells: the order N of C_N (reference 36: 10-degree orientations). */
+    group: int(1, 72).optional(),
+    /** Rotating MNIST and rotation cells: degrees per frame of one velocity step (reference 10). */
+    omegaStep: z.number().positive().max(180).default(10),
     hidden: int(1, 256),
     decoderLayers: int(0, 8).default(1),
     pool: z.enum(POOLS).default('max'),
@@ -23,7 +56,7 @@ export const trainConfigSchema = z
     /** Global grad-norm clip (reference 1.0); 0 disables. */
     clipNorm: z.number().min(0).max(1e6).default(1),
     teacherForcing: z.number().min(0).max(1).default(0),
-    /** Each digit's integer velocity components are drawn from -D..D. */
+    /** Each digit's integer velocity components are drawn from -D..D (Rotating MNIST: omega from {-D..D} * omegaStep). */
     dataVRange: int(0, 8).default(2),
     /**
      * Instead of the range: each digit moves with one of these velocities (e.g. saved flows of the flow designer),
@@ -34,6 +67,11 @@ export const trainConfigSchema = z
       .min(1)
       .max(64)
       .optional(),
+    /**
+     * Classification: each test clip's velocity components are drawn from -D..D (default: dataVRange), so training
+     * and test motion can differ (velocity generalisation).
+     */
+    testDataVRange: int(0, 8).optional(),
     imageSize: int(8, 64).default(28),
     numDigits: int(1, 4).default(2),
     inputFrames: int(1, 50).default(10),
@@ -52,7 +90,26 @@ export const trainConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.model === 'grnn' && c.vRange !== 0) ctx.addIssue({ code: 'custom', path: ['vRange'], message: 'a G-RNN has V = {0}: vRange must be 0' });
+    if ((c.model === 'grnn' || c.model === 'cnn3d') && c.vRange !== 0) ctx.addIssue({ code: 'custom', path: ['vRange'], message: `a ${c.model === 'grnn' ? 'G-RNN has V = {0}' : '3D-CNN has no velocity axis'}: vRange must be 0` });
+    if (c.task === 'prediction') {
+      if (c.model === 'cnn3d') ctx.addIssue({ code: 'custom', path: ['model'], message: 'the 3D-CNN is a classification baseline: use task "classification"' });
+      if (c.dataset === 'kth') ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'KTH is a classification dataset: use task "classification"' });
+      if (c.testDataVRange !== undefined) ctx.addIssue({ code: 'custom', path: ['testDataVRange'], message: 'only classification runs have a separate test motion' });
+    }
+    if (c.encoder !== 'none' && (c.task !== 'classification' || c.model === 'cnn3d' || isRotationModel(c.model))) {
+      ctx.addIssue({ code: 'custom', path: ['encoder'], message: 'the input encoder is for recurrent translation classifiers (task classification, model fernn, grnn or grnn-plus)' });
+    }
+    if (c.dataset === 'kth' && !c.dataDir) ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'the KTH dataset needs dataDir: the folder with one sub-folder per action' });
+    if (c.dataset !== 'kth' && c.dataDir !== undefined) ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'only the kth dataset reads a data folder' });
+    const rotation = isRotationModel(c.model);
+    if (rotation && c.dataset !== 'rotating-mnist') ctx.addIssue({ code: 'custom', path: ['dataset'], message: `${c.model} is a rotation cell: train it on rotating-mnist` });
+    if (!rotation && c.dataset === 'rotating-mnist') ctx.addIssue({ code: 'custom', path: ['model'], message: 'Rotating MNIST is for rotation cells: fernn-rot or grnn-rot' });
+    if (rotation && c.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'a rotation cell needs the group order N of C_N (reference: 36)' });
+    if (!rotation && c.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'only rotation cells (fernn-rot, grnn-rot) have a group order' });
+    if (c.model === 'grnn-rot' && c.vRange !== 0) ctx.addIssue({ code: 'custom', path: ['vRange'], message: 'a rotation G-RNN has omegas = [0]: vRange must be 0' });
+    if (c.dataset === 'rotating-mnist' && c.task !== 'prediction') ctx.addIssue({ code: 'custom', path: ['task'], message: 'Rotating MNIST runs are frame prediction' });
+    if (c.dataset === 'rotating-mnist' && c.dataVelocities) ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'Rotating MNIST draws angular velocities from dataVRange * omegaStep' });
+    if (c.dataset === 'kth' && c.dataVelocities) ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'moving-KTH draws velocities from dataVRange' });
   });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
@@ -89,6 +146,8 @@ export const runRecordSchema = z.object({
     epoch: z.number().nonnegative(),
     lastTrainLoss: z.number().nullable(),
     bestValMse: z.number().nullable(),
+    /** Classification runs: best validation accuracy (bestValMse stays null). */
+    bestValAccuracy: z.number().nullable().optional(),
     bestStep: z.number().int().nullable(),
     /** Step of checkpoints/last.safetensors, the resume point. */
     checkpointStep: z.number().int().nullable(),
@@ -104,6 +163,8 @@ export const runRecordSchema = z.object({
     .object({
       valMse: z.number().nullable(),
       testMse: z.number().nullable(),
+      valAccuracy: z.number().nullable(),
+      testAccuracy: z.number().nullable(),
     })
     .partial()
     .optional(),
@@ -112,8 +173,20 @@ export type RunRecord = z.infer<typeof runRecordSchema>;
 
 /** One line of metrics.jsonl. */
 export const metricRecordSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('train'), step: z.number().int(), epoch: z.number(), loss: z.number().nullable(), gradNorm: z.number().nullable(), msPerStep: z.number(), t: z.string() }),
+  z.object({
+    kind: z.literal('train'),
+    step: z.number().int(),
+    epoch: z.number(),
+    loss: z.number().nullable(),
+    gradNorm: z.number().nullable(),
+    msPerStep: z.number(),
+    /** Classification: accuracy of the training batch (before the step's update). */
+    accuracy: z.number().optional(),
+    t: z.string(),
+  }),
   z.object({ kind: z.literal('val'), step: z.number().int(), mse: z.number(), best: z.boolean(), t: z.string() }),
+  /** Validation of a classification run: accuracy (the best-checkpoint criterion, as the reference) and loss. */
+  z.object({ kind: z.literal('val-accuracy'), step: z.number().int(), accuracy: z.number(), loss: z.number().nullable(), best: z.boolean(), t: z.string() }),
   z.object({ kind: z.literal('event'), step: z.number().int(), event: z.string(), message: z.string().optional(), t: z.string() }),
 ]);
 export type MetricRecord = z.infer<typeof metricRecordSchema>;
@@ -127,6 +200,9 @@ export interface ProgressEvent {
   loss: number | null;
   valMse: number | null;
   bestValMse: number | null;
+  /** Classification runs: last and best validation accuracy. */
+  valAccuracy?: number | null;
+  bestValAccuracy?: number | null;
   stepsPerSec: number;
   etaSec: number | null;
   status: RunStatus;

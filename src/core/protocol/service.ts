@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CELL_KINDS } from '../nn/config';
+import { ANY_CELL_KINDS } from '../nn/config';
 import type { EquivarianceReport } from '../metrics/equivariance';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
 import { trainConfigSchema } from './run';
@@ -81,6 +81,12 @@ export interface EvaluationResults {
   length?: Record<string, { mean: number[]; std: number[]; sequences: number }>;
   velocity?: { velocities: number[]; mse: number[][]; sequences: number };
   equivariance?: EquivarianceReport[];
+  /** Rotating-MNIST runs: test MSE per fixed angular velocity (stored as evals/angular-velocity.json). */
+  angular?: { omegas: number[]; mse: number[]; sequences: number };
+  /** Classification runs: test accuracy and confusion[true][predicted] (stored as evals/test-accuracy.json). */
+  testAccuracy?: { accuracy: number; confusion: number[][]; sequences: number };
+  /** Classification runs: accuracy per fixed test velocity (evals/velocity-accuracy.json). */
+  velocityAccuracy?: { velocities: number[]; accuracy: number[][]; sequences: number };
 }
 
 export interface ProbeModelResult {
@@ -89,6 +95,8 @@ export interface ProbeModelResult {
   /** Hidden state per velocity slice over time, channel-averaged: [T, V, H, W] (the motion-stabilised view). */
   hidden?: FramesDto;
   velocities: { vx: number; vy: number }[];
+  /** Rotation cells: the angular velocities of the hidden state's velocity axis (velocities is then {(0,0)}). */
+  omegas?: number[];
 }
 
 export interface ProbeResult {
@@ -101,7 +109,9 @@ export interface ProbeResult {
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const runId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a run id (letters, digits, . _ -)');
-export const flowSpecSchema = z.string().regex(/^translate:-?\d{1,3},-?\d{1,3}$/, 'must look like translate:VX,VY');
+export const flowSpecSchema = z
+  .string()
+  .regex(/^(translate:-?\d{1,3},-?\d{1,3}|rotate:-?\d{1,3}(\.\d{1,3})?)$/, 'must look like translate:VX,VY or rotate:OMEGA (degrees per frame)');
 
 export const startRunSchema = z.object({ config: trainConfigSchema, name: z.string().max(200).optional() }).strict();
 export type StartRunRequest = z.input<typeof startRunSchema>;
@@ -119,7 +129,17 @@ export const evaluateSchema = z
 export type EvaluateRequest = z.input<typeof evaluateSchema>;
 
 const probeModelSchema = z.union([
-  z.object({ kind: z.enum(CELL_KINDS), vRange: int(0, 4), hidden: int(1, 128), seed: int(0, 2 ** 31 - 1).default(0) }).strict(),
+  z
+    .object({
+      kind: z.enum(ANY_CELL_KINDS),
+      vRange: int(0, 4),
+      hidden: int(1, 128),
+      seed: int(0, 2 ** 31 - 1).default(0),
+      /** Rotation cells: N of C_N (default 8) and degrees per velocity step (default 10). */
+      group: int(1, 72).optional(),
+      omegaStep: z.number().positive().max(180).optional(),
+    })
+    .strict(),
   z.object({ runId }).strict(),
 ]);
 export const probeSchema = z

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clippedUpdate } from './clippedUpdate';
-import { classify, type ClassifierModel } from '../nn/classifier';
+import { applyBufferUpdates, classifierForward, classifierInChannels, trainableParams, type ClassifierModel } from '../nn/classifier';
 import { InputError } from '../util/errors';
 
 export interface ClassifyStepOptions {
@@ -19,9 +19,11 @@ export interface ClassifyStepResult {
 }
 
 /**
- * One optimisation step of the sequence classifier: softmax cross-entropy of `classify`'s logits, global-norm
- * gradient clipping, then the optimizer's update, applied in sorted parameter-name order (as `trainStep`, so a
- * resumed optimizer matches its slots to the same variables). No GPU->CPU read happens here.
+ * One optimisation step of any sequence classifier (recurrent or 3D-CNN): softmax cross-entropy of the logits in
+ * training mode (BatchNorm on batch statistics, as torch's model.train()), global-norm gradient clipping, then the
+ * optimizer's update of the trainable parameters, applied in sorted parameter-name order (as `trainStep`, so a
+ * resumed optimizer matches its slots to the same variables); then the BatchNorm running statistics are updated.
+ * No GPU->CPU read happens here.
  * @param clips [B, T, H, W, Cin]
  * @param labels [B] class ids in 0..numClasses-1: an Int32Array (checked here) or an int32 tensor (only its shape is
  *   checked, reading its values would sync; an out-of-range id would count as a zero target). Not disposed here.
@@ -35,23 +37,28 @@ export function classifyTrainStep(
 ): ClassifyStepResult {
   const b = clips.shape[0];
   const numClasses = model.config.numClasses;
+  const cin = classifierInChannels(model.config);
+  if (clips.rank !== 5 || clips.shape[4] !== cin) throw new InputError('clips', `must be [B, T, H, W, ${cin}], got [${clips.shape.join(', ')}]`);
   checkLabels(labels, b, numClasses);
   if (opts.clipNorm !== undefined && !(opts.clipNorm >= 0)) throw new InputError('clipNorm', `must be >= 0, got ${opts.clipNorm}`);
   return tf.tidy(() => {
     const y = labels instanceof Int32Array ? tf.tensor1d(labels, 'int32') : labels;
-    const out: { accuracy?: tf.Scalar } = {};
+    const out: { accuracy?: tf.Scalar; updates?: Record<string, tf.Tensor> } = {};
     const { loss, gradNorm } = clippedUpdate(
-      model.params,
+      trainableParams(model),
       optimizer,
       () => {
-        const logits = classify(model, clips);
-        // The gradient's forward pass runs in its own scope; keep the accuracy of these logits past it.
+        const { logits, updates } = classifierForward(model, clips, 'train');
+        // The gradient's forward pass runs in its own scope; keep the accuracy of these logits and the new running
+        // statistics past it.
         out.accuracy = tf.keep(accuracyOf(logits, y));
+        out.updates = Object.fromEntries(Object.entries(updates).map(([k, t]) => [k, tf.keep(t)]));
         return tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), logits) as tf.Scalar;
       },
       opts.clipNorm,
     );
-    if (!out.accuracy) throw new Error('the forward pass did not run');
+    if (!out.accuracy || !out.updates) throw new Error('the forward pass did not run');
+    applyBufferUpdates(model, out.updates);
     return { loss, gradNorm, accuracy: out.accuracy };
   });
 }

@@ -29,8 +29,8 @@ export interface FitOptions {
   valEvery: number;
   earlyStopPatience: number;
   divergenceFactor: number;
-  /** Best validation MSE and its step so far (resume), or null. */
-  bestValMse: number | null;
+  /** Best validation score (lower is better) and its step so far (resume), or null. */
+  bestScore: number | null;
   bestStep: number | null;
   /** Validations without improvement so far (resume). */
   staleValidations?: number;
@@ -43,7 +43,7 @@ export interface FitHooks {
   trainBatch(step: number): HostBatch;
   /** Validation MSE of the current weights. */
   validate(): Promise<number>;
-  onStep(rec: { step: number; epoch: number; loss: number; gradNorm: number; msPerStep: number }): Promise<void> | void;
+  onStep(rec: StepRecord): Promise<void> | void;
   onValidation(rec: { step: number; mse: number; best: boolean }): Promise<void> | void;
   /** Persist the resume point (weights + optimizer) at `step`; `best` when it is also the best so far. */
   checkpoint(step: number, best: boolean, state: FitState): Promise<void>;
@@ -51,9 +51,29 @@ export interface FitHooks {
   shouldStop(): boolean;
 }
 
+export interface StepRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  gradNorm: number;
+  msPerStep: number;
+  /** Classification: accuracy of the training batch. */
+  accuracy?: number;
+}
+
+/** The task-independent hooks of `fitLoop`: any model whose step gives a loss, validated by a score. */
+export interface LoopHooks extends Pick<FitHooks, 'checkpoint' | 'shouldStop' | 'onStep'> {
+  /** Training step `step` (1-based): batch, forward, backward, update; values read back to the host. */
+  runStep(step: number): Promise<{ loss: number; gradNorm: number; accuracy?: number }>;
+  /** Validation score of the current weights, lower is better (MSE; negative accuracy for classifiers). */
+  validate(): Promise<number>;
+  onValidation(rec: { step: number; score: number; best: boolean }): Promise<void> | void;
+}
+
 export interface FitState {
   step: number;
-  bestValMse: number | null;
+  /** Best validation score so far (lower is better) and its step. */
+  bestScore: number | null;
   bestStep: number | null;
   staleValidations: number;
   firstLoss: number | null;
@@ -70,14 +90,47 @@ export interface FitResult extends FitState {
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 /**
- * The training loop: Adam steps on batches from `hooks.trainBatch`, validation and checkpoint every `valEvery`
- * steps and at the end, early stop, cancellation, and a guard that ends the run on a NaN/infinite loss or one
- * that grows past `divergenceFactor` times the first loss. Never throws for those: they end the run with a reason.
+ * Trains a seq2seq predictor: `fitLoop` with the reference's training step (MSE, optional teacher forcing with a
+ * per-step seeded coin, global-norm clip) on the batches of `hooks.trainBatch`; validation by MSE.
  */
 export async function fit(model: Seq2SeqModel, optimizer: tf.Optimizer, opts: FitOptions, hooks: FitHooks): Promise<FitResult> {
+  return fitLoop(opts, {
+    runStep: async (step) => {
+      const b = hooks.trainBatch(step);
+      const x = tf.tensor5d(b.inputs, b.inputShape);
+      const y = tf.tensor5d(b.targets, b.targetShape);
+      try {
+        const r = trainStep(model, optimizer, x, y, {
+          clipNorm: opts.clipNorm,
+          teacherForcing: opts.teacherForcing,
+          rng: opts.teacherForcing > 0 ? createRng(opts.seed * 1_000_003 + step) : undefined,
+        });
+        const [loss, gradNorm] = [(await r.loss.data())[0], (await r.gradNorm.data())[0]];
+        r.loss.dispose();
+        r.gradNorm.dispose();
+        return { loss, gradNorm };
+      } finally {
+        x.dispose();
+        y.dispose();
+      }
+    },
+    validate: hooks.validate,
+    onStep: hooks.onStep,
+    onValidation: (v) => hooks.onValidation({ step: v.step, mse: v.score, best: v.best }),
+    checkpoint: hooks.checkpoint,
+    shouldStop: hooks.shouldStop,
+  });
+}
+
+/**
+ * The training loop: `hooks.runStep` for each step, validation and checkpoint every `valEvery` steps and at the
+ * end, early stop, cancellation, and a guard that ends the run on a NaN/infinite loss or one that grows past
+ * `divergenceFactor` times the first loss. Never throws for those: they end the run with a reason.
+ */
+export async function fitLoop(opts: Omit<FitOptions, 'teacherForcing' | 'seed' | 'clipNorm'>, hooks: LoopHooks): Promise<FitResult> {
   const state: FitState = {
     step: opts.startStep,
-    bestValMse: opts.bestValMse,
+    bestScore: opts.bestScore,
     bestStep: opts.bestStep,
     staleValidations: opts.staleValidations ?? 0,
     firstLoss: opts.firstLoss ?? null,
@@ -87,16 +140,16 @@ export async function fit(model: Seq2SeqModel, optimizer: tf.Optimizer, opts: Fi
   const end = (endReason: EndReason | null, endMessage?: string): FitResult => ({ ...state, endReason, endMessage, lastLoss, stepTimesMs });
 
   const validateAndCheckpoint = async (): Promise<boolean> => {
-    const mse = await hooks.validate();
-    const best = Number.isFinite(mse) && (state.bestValMse === null || mse < state.bestValMse);
+    const score = await hooks.validate();
+    const best = Number.isFinite(score) && (state.bestScore === null || score < state.bestScore);
     if (best) {
-      state.bestValMse = mse;
+      state.bestScore = score;
       state.bestStep = state.step;
       state.staleValidations = 0;
     } else {
       state.staleValidations += 1;
     }
-    await hooks.onValidation({ step: state.step, mse, best });
+    await hooks.onValidation({ step: state.step, score, best });
     await hooks.checkpoint(state.step, best, { ...state });
     return best;
   };
@@ -108,30 +161,13 @@ export async function fit(model: Seq2SeqModel, optimizer: tf.Optimizer, opts: Fi
       return end('cancelled', `stopped at step ${state.step}`);
     }
     const step = state.step + 1;
-    const b = hooks.trainBatch(step);
     const t0 = performance.now();
-    const x = tf.tensor5d(b.inputs, b.inputShape);
-    const y = tf.tensor5d(b.targets, b.targetShape);
-    let loss: number;
-    let gradNorm: number;
-    try {
-      const r = trainStep(model, optimizer, x, y, {
-        clipNorm: opts.clipNorm,
-        teacherForcing: opts.teacherForcing,
-        rng: opts.teacherForcing > 0 ? createRng(opts.seed * 1_000_003 + step) : undefined,
-      });
-      [loss, gradNorm] = [(await r.loss.data())[0], (await r.gradNorm.data())[0]];
-      r.loss.dispose();
-      r.gradNorm.dispose();
-    } finally {
-      x.dispose();
-      y.dispose();
-    }
+    const { loss, gradNorm, accuracy } = await hooks.runStep(step);
     const ms = performance.now() - t0;
     stepTimesMs.push(ms);
     state.step = step;
     lastLoss = loss;
-    await hooks.onStep({ step, epoch: (step * opts.batch) / opts.epochSize, loss, gradNorm, msPerStep: ms });
+    await hooks.onStep({ step, epoch: (step * opts.batch) / opts.epochSize, loss, gradNorm, msPerStep: ms, ...(accuracy === undefined ? {} : { accuracy }) });
     if (!Number.isFinite(loss)) return end('nan_loss', `training loss became ${loss} at step ${step}; the weights of this step were not checkpointed`);
     if (state.firstLoss === null) state.firstLoss = loss;
     if (loss > opts.divergenceFactor * state.firstLoss) {
@@ -140,7 +176,7 @@ export async function fit(model: Seq2SeqModel, optimizer: tf.Optimizer, opts: Fi
     if (step % opts.valEvery === 0 || step === opts.steps) {
       await validateAndCheckpoint();
       if (opts.earlyStopPatience > 0 && state.staleValidations >= opts.earlyStopPatience) {
-        return end('early_stop', `validation MSE has not improved for ${state.staleValidations} validations (best ${state.bestValMse} at step ${state.bestStep})`);
+        return end('early_stop', `the validation score has not improved for ${state.staleValidations} validations (best ${state.bestScore} at step ${state.bestStep})`);
       }
     }
   }

@@ -10,6 +10,8 @@ export interface StepOptions {
   /** Teacher forcing ratio in [0, 1] (reference default 0). */
   teacherForcing?: number;
   rng?: Rng;
+  /** Recompute cell steps in the backward pass to save memory (default true; see ForwardOptions.checkpoint). */
+  checkpoint?: boolean;
 }
 
 export interface StepResult {
@@ -31,7 +33,7 @@ export function trainStep(model: Seq2SeqModel, optimizer: tf.Optimizer, inputs: 
       model.params,
       optimizer,
       () => {
-        const preds = forward(model, inputs, targets.shape[1], { teacherForcing: opts.teacherForcing, targets, rng: opts.rng });
+        const preds = forward(model, inputs, targets.shape[1], { teacherForcing: opts.teacherForcing, targets, rng: opts.rng, checkpoint: opts.checkpoint });
         return tf.losses.meanSquaredError(targets, preds) as tf.Scalar;
       },
       opts.clipNorm,

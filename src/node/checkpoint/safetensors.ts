@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { modelConfigSchema, type ModelConfig } from '../../core/nn/config';
 import { paramsFromTensors, type ParamMap, type ParamSpec } from '../../core/nn/params';
 import { seq2seqParamSpec } from '../../core/nn/seq2seq';
+import { classifierBufferNames, classifierStateShapes } from '../../core/nn/classifier';
 import { InputError } from '../../core/util/errors';
 
 /**
@@ -143,8 +144,9 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
 
 /**
  * Writes a model as safetensors: the params under their state_dict names in tfjs layout ([kh, kw, in, out] for
- * convs), metadata {format: 'fernn-lab', format_version: '1', layout: 'HWIO', config: JSON}. The file is written
- * to a temporary name in the same folder and renamed, so a reader never sees half a file.
+ * convs, [kd, kh, kw, in, out] for 3D convs; a classifier's BatchNorm running statistics included), metadata
+ * {format: 'fernn-lab', format_version: '1', layout: 'HWIO', config: JSON}. The file is written to a temporary name
+ * in the same folder and renamed, so a reader never sees half a file.
  * @param model params are only read, not disposed.
  */
 export async function saveModelSafetensors(
@@ -175,8 +177,8 @@ export async function saveModelSafetensors(
 }
 
 /**
- * Reads a model written by saveModelSafetensors; validates the metadata, the config (modelConfigSchema) and every
- * parameter's name and shape.
+ * Reads a model written by saveModelSafetensors (seq2seq or classifier, recurrent or 3D-CNN); validates the
+ * metadata, the config (modelConfigSchema) and every parameter's name and shape.
  * @returns params as new variables; the caller disposes them (disposeModel).
  * @throws InputError('checkpoint', ...) for a missing or foreign file, a bad config or mismatched params.
  */
@@ -201,8 +203,10 @@ export async function loadModelSafetensors(path: string): Promise<{ config: Mode
     throw new InputError(FIELD, `config.${issue.path.map(String).join('.')}: ${issue.message}`);
   }
   const config = parsed.data;
-  if (config.arch !== 'seq2seq') throw new InputError(FIELD, `arch '${config.arch}' checkpoints are not supported yet (only 'seq2seq')`);
-  const params = hostTensorsToParams(seq2seqParamSpec(config), tensors);
+  if (config.arch === 'seq2seq') return { config, params: hostTensorsToParams(seq2seqParamSpec(config), tensors), metadata };
+  // Classifiers: parameters and BatchNorm running statistics; the statistics come back as non-trainable variables.
+  const params = hostTensorsToParams(classifierStateShapes(config), tensors);
+  for (const name of classifierBufferNames(config)) params[name].trainable = false;
   return { config, params, metadata };
 }
 

@@ -9,28 +9,74 @@ import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../c
 import { cellStep, zeroHidden } from '../../core/nn/cell';
 import type { EvaluateRequest, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeRequest, ProbeResult, RunEstimate, FlowPreviewRequest } from '../../core/protocol/service';
 import { evaluateSchema, flowPreviewSchema, probeSchema } from '../../core/protocol/service';
-import { trainConfigSchema, type TrainConfig } from '../../core/protocol/run';
+import { DATASET_CLASSES, trainConfigSchema, type RunRecord, type TrainConfig } from '../../core/protocol/run';
+import type { ModelConfig } from '../../core/nn/config';
+import type { ParamMap } from '../../core/nn/params';
+import { createClassifier, type ClassifierModel } from '../../core/nn/classifier';
+import { classifyTrainStep } from '../../core/train/classifyStep';
+import { accuracyPerVelocity, evaluateClassifier } from '../../core/metrics/classification';
 import { trainStep } from '../../core/train/step';
 import { InputError } from '../../core/util/errors';
 import { selectBackend } from '../backend';
 import { loadModelSafetensors } from '../checkpoint/safetensors';
 import { loadMnist } from '../mnist';
 import type { RunStore } from '../store/runStore';
-import { runData, splitBatch } from './data';
-import { modelConfigOf } from './trainJob';
+import { classificationRunData, dataOmegas, runData, splitBatch } from './data';
+import { RotatingMnist } from '../../core/data/rotatingMnist';
+import { angularVelocityGeneralisation } from '../../core/metrics/rotationGeneralisation';
+import { makeRotationCellConfig } from '../../core/nn/rotationCell';
+import { classifierConfigOf, modelConfigOf } from './trainJob';
+
+type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
 
 /** Loads the best checkpoint of a run (else its last one). The caller disposes the model. */
-export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: Seq2SeqModel; which: 'best' | 'last' }> {
+export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: AnyModel; which: 'best' | 'last' }> {
   await store.get(runId); // "no run X" rather than "no checkpoint" for a missing run
   for (const which of ['best', 'last'] as const) {
     try {
       const m = await loadModelSafetensors(store.checkpointPath(runId, which));
-      if (m.config.arch === 'seq2seq') return { model: { config: m.config, params: m.params }, which };
+      return { model: { config: m.config, params: m.params }, which };
     } catch {
       // try the next one
     }
   }
   throw new InputError('run', `run ${runId} has no checkpoint yet`);
+}
+
+/** As loadRunModel, for what only a frame predictor can do (probe, predictions). */
+async function loadRunPredictor(store: RunStore, runId: string, field: string, what: string): Promise<Seq2SeqModel> {
+  const { model } = await loadRunModel(store, runId);
+  if (model.config.arch === 'seq2seq') return model as Seq2SeqModel;
+  disposeModel(model);
+  throw new InputError(field, `run ${runId} is a classification run: ${what} needs a frame-prediction run`);
+}
+
+/** Test accuracy and accuracy per fixed test velocity of a classification run's best weights. */
+async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: ReturnType<typeof evaluateSchema.parse>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
+  const c = rec.config;
+  const unsupported = req.kinds.filter((k) => k === 'length' || k === 'equivariance');
+  if (unsupported.length) throw new InputError('kinds', `${unsupported.join(', ')} apply to frame-prediction runs; a classification run has test and velocity`);
+  if (req.kinds.includes('velocity') && c.dataset !== 'flowing-mnist') throw new InputError('kinds', `the velocity grid is built from Flowing MNIST; run ${rec.id} was trained on ${c.dataset}`);
+  const { model } = await loadRunModel(store, req.id);
+  const out: EvaluationResults = { runId: req.id };
+  try {
+    const cls = model as ClassifierModel;
+    const batchSize = Math.min(64, req.sequences);
+    if (req.kinds.includes('test')) {
+      const data = await classificationRunData(c, rec.seeds.data);
+      out.testAccuracy = await evaluateClassifier(cls, data.test, { sequences: req.sequences, batchSize, onProgress });
+      await store.writeEval(req.id, 'test-accuracy', out.testAccuracy);
+    }
+    if (req.kinds.includes('velocity')) {
+      const mnist = await loadMnist();
+      const testDigits = { ...mnist.test, indices: allIndices(mnist.test.images.count) };
+      out.velocityAccuracy = await accuracyPerVelocity(cls, testDigits, { range: req.velocityRange, sequences: req.sequences, batchSize, seed: rec.seeds.data + 2, imageSize: c.imageSize, seqLen: c.inputFrames, onProgress });
+      await store.writeEval(req.id, 'velocity-accuracy', out.velocityAccuracy);
+    }
+    return out;
+  } finally {
+    disposeModel(model);
+  }
 }
 
 const toDto = async (t: tf.Tensor): Promise<FramesDto> => ({ shape: [...t.shape], data: Array.from(await t.data()) });
@@ -40,8 +86,11 @@ export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgr
   const req = evaluateSchema.parse(raw);
   const rec = await store.get(req.id);
   await selectBackend(rec.config.backend);
-  const { model } = await loadRunModel(store, req.id);
+  if (rec.config.task === 'classification') return evaluateClassificationJob(store, rec, req, onProgress);
   const c = rec.config;
+  const rotating = c.dataset === 'rotating-mnist';
+  if (rotating && req.kinds.includes('length')) throw new InputError('kinds', 'length generalisation is measured on Flowing MNIST; a Rotating-MNIST run has test, velocity (angular velocities) and equivariance');
+  const model = await loadRunPredictor(store, req.id, 'id', 'this evaluation');
   const out: EvaluationResults = { runId: req.id };
   try {
     const mnist = await loadMnist();
@@ -57,12 +106,19 @@ export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgr
       out.length = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v]));
       await store.writeEval(req.id, 'length', out.length);
     }
-    if (req.kinds.includes('velocity')) {
+    if (req.kinds.includes('velocity') && rotating) {
+      // The reference's gen_vel_list: every digit turning at one fixed omega, -50..50 step 10 by default.
+      const omegas = Array.from({ length: 2 * req.velocityRange + 1 }, (_, i) => (i - req.velocityRange) * c.omegaStep);
+      out.angular = await angularVelocityGeneralisation(model, testDigits, { ...common, omegas, predFrames: c.predFrames });
+      await store.writeEval(req.id, 'angular-velocity', out.angular);
+    } else if (req.kinds.includes('velocity')) {
       out.velocity = await velocityGeneralisation(model, testDigits, { ...common, range: req.velocityRange, predFrames: c.predFrames });
       await store.writeEval(req.id, 'velocity', out.velocity);
     }
     if (req.kinds.includes('equivariance')) {
-      const test = new FlowingMnist({ numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, velocity: { kind: 'range', range: c.dataVRange } }, testDigits, rec.seeds.data + 3);
+      const test = rotating
+        ? new RotatingMnist({ numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, angularVelocity: { kind: 'list', omegas: dataOmegas(c) } }, testDigits, rec.seeds.data + 3)
+        : new FlowingMnist({ numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, velocity: { kind: 'range', range: c.dataVRange } }, testDigits, rec.seeds.data + 3);
       const x = framesToTensor(test.batch(0, 4));
       try {
         out.equivariance = [];
@@ -116,15 +172,19 @@ export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<Prob
       let model: Seq2SeqModel;
       let label: string;
       if ('runId' in spec) {
-        model = (await loadRunModel(store, spec.runId)).model;
+        model = await loadRunPredictor(store, spec.runId, 'models', 'the equivariance probe');
         label = `${describeCell(model.config.cell)} (run ${spec.runId})`;
       } else {
-        model = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: spec.kind, vRange: spec.kind === 'grnn' ? 0 : spec.vRange, hidden: spec.hidden })), spec.seed);
+        const cell =
+          spec.kind === 'fernn-rot' || spec.kind === 'grnn-rot'
+            ? makeRotationCellConfig({ kind: spec.kind, group: spec.group ?? 8, hidden: spec.hidden, omegas: spec.kind === 'grnn-rot' ? [0] : Array.from({ length: 2 * spec.vRange + 1 }, (_, i) => (i - spec.vRange) * (spec.omegaStep ?? 10)) })
+            : makeCellConfig({ kind: spec.kind, vRange: spec.kind === 'grnn' ? 0 : spec.vRange, hidden: spec.hidden });
+        model = createSeq2Seq(makeSeq2SeqConfig(cell), spec.seed);
         label = `${describeCell(model.config.cell)}, fresh (seed ${spec.seed})`;
       }
       try {
         const report = await probeEquivariance(model, x, flow);
-        const result: ProbeModelResult = { label, report, velocities: model.config.cell.velocities };
+        const result: ProbeModelResult = { label, report, velocities: model.config.cell.velocities, ...(model.config.cell.omegas ? { omegas: model.config.cell.omegas } : {}) };
         if (req.withHidden) {
           const frames: tf.Tensor[] = [];
           let h = zeroHidden(model.config.cell, 1, req.imageSize, req.imageSize);
@@ -160,7 +220,7 @@ export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<Prob
 export async function predictionsJob(store: RunStore, runId: string, count: number): Promise<PredictionsDto> {
   const rec = await store.get(runId);
   await selectBackend(rec.config.backend);
-  const { model } = await loadRunModel(store, runId);
+  const model = await loadRunPredictor(store, runId, 'id', 'showing predictions');
   try {
     const data = await runData(rec.config, rec.seeds.data);
     const b = splitBatch(data.test.batch(0, count), rec.config.inputFrames);
@@ -181,19 +241,20 @@ export async function predictionsJob(store: RunStore, runId: string, count: numb
 export async function estimateJob(raw: unknown): Promise<RunEstimate> {
   const config: TrainConfig = trainConfigSchema.parse(raw);
   const backend = await selectBackend(config.backend);
-  const model = createSeq2Seq(modelConfigOf(config), 0);
+  const classification = config.task === 'classification';
+  const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);
   const opt = tf.train.adam(config.lr);
   const shape = [config.batch, config.inputFrames, config.imageSize, config.imageSize, 1] as const;
   const x = tf.randomUniform([...shape]) as tf.Tensor5D;
   const y = tf.randomUniform([config.batch, config.predFrames, config.imageSize, config.imageSize, 1]) as tf.Tensor5D;
+  const labels = Int32Array.from({ length: config.batch }, (_, i) => i % DATASET_CLASSES[config.dataset]);
   const times: number[] = [];
   try {
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
-      const r = trainStep(model, opt, x, y, { clipNorm: config.clipNorm });
+      const r = classification ? classifyTrainStep(model as ClassifierModel, opt, x, labels, { clipNorm: config.clipNorm }) : trainStep(model as Seq2SeqModel, opt, x, y, { clipNorm: config.clipNorm });
       await r.loss.data();
-      r.loss.dispose();
-      r.gradNorm.dispose();
+      tf.dispose(Object.values(r) as tf.Tensor[]);
       times.push(performance.now() - t0);
       if (times[0] > 20_000) break; // one slow step is estimate enough
     }

@@ -20,12 +20,11 @@ import {
   type RunList,
 } from '../../core/protocol/service';
 import { flowPresetSchema } from '../../core/protocol/service';
-import { seq2seqParamCount } from '../../core/nn/seq2seq';
 import { InputError } from '../../core/util/errors';
 import { RunStore } from '../store/runStore';
 import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
-import { modelConfigOf } from './trainJob';
+import { runParamCount } from './trainJob';
 
 export const LAB_VERSION = '0.1.0';
 
@@ -204,7 +203,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
         config,
         name: req.name,
         seeds: { init: config.seed, data: config.seed + 1 },
-        params: seq2seqParamCount(modelConfigOf(config)),
+        params: runParamCount(config),
         versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },
       });
       startTraining(rec.id, false);

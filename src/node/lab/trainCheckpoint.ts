@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Seq2SeqModel } from '../../core/nn/seq2seq';
+import type { ParamMap } from '../../core/nn/params';
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from '../checkpoint/safetensors';
 import { readCheckpointFile } from '../checkpoint/safetensors';
 
@@ -60,7 +60,7 @@ export async function restoreOptimizerState(optimizer: tf.Optimizer, path: strin
 }
 
 /** Host copies of a model's parameters (for a checkpoint written off the training path). */
-export async function paramsToHost(model: Seq2SeqModel): Promise<Record<string, HostTensor>> {
+export async function paramsToHost(model: { readonly params: ParamMap }): Promise<Record<string, HostTensor>> {
   const out: Record<string, HostTensor> = {};
   for (const [name, v] of Object.entries(model.params)) out[name] = { shape: [...v.shape], data: Float32Array.from(await v.data()) };
   return out;

@@ -1,13 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { makeCellConfig, makeSeq2SeqConfig } from '../../core/nn/config';
-import { createSeq2Seq, disposeModel, type Seq2SeqModel } from '../../core/nn/seq2seq';
-import type { EndReason, ProgressEvent, RunRecord, RunStatus, TrainConfig } from '../../core/protocol/run';
-import { fit, type FitResult } from '../../core/train/fit';
+import { InputError } from '../../core/util/errors';
+import { makeCellConfig, makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellConfig, type ClassifierConfig, type ModelConfig, type Seq2SeqConfig } from '../../core/nn/config';
+import { makeRotationCellConfig } from '../../core/nn/rotationCell';
+import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
+import { classifierParamCount, createClassifier, type ClassifierModel } from '../../core/nn/classifier';
+import type { ParamMap } from '../../core/nn/params';
+import { DATASET_CLASSES, type EndReason, type MetricRecord, type ProgressEvent, type RunRecord, type RunStatus, type TrainConfig } from '../../core/protocol/run';
+import { fitLoop, type FitResult } from '../../core/train/fit';
+import { trainStep } from '../../core/train/step';
+import { classifyTrainStep } from '../../core/train/classifyStep';
 import { evaluateMse } from '../../core/metrics/evaluate';
+import { evaluateClassifier } from '../../core/metrics/classification';
+import { createRng } from '../../core/util/rng';
 import { selectBackend } from '../backend';
 import { encodeSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
 import type { RunStore } from '../store/runStore';
-import { runData, splitBatch } from './data';
+import { classificationRunData, runData, splitBatch } from './data';
 import { encodeOptimizerState, paramsToHost, restoreOptimizerState } from './trainCheckpoint';
 
 export interface TrainJobControl {
@@ -17,12 +25,128 @@ export interface TrainJobControl {
   interrupted?(): boolean;
 }
 
-/** The seq2seq model config of a run. */
-export function modelConfigOf(c: TrainConfig) {
-  return makeSeq2SeqConfig(makeCellConfig({ kind: c.model, vRange: c.model === 'grnn' ? 0 : c.vRange, hidden: c.hidden }), {
-    decoderLayers: c.decoderLayers,
-    pool: c.pool,
-  });
+/** The recurrent cell of a run: translation cells on a velocity grid, rotation cells on {-r..r} * omegaStep. */
+export function cellConfigOf(c: TrainConfig): CellConfig {
+  if (c.model === 'cnn3d') throw new InputError('model', 'the 3D-CNN has no recurrent cell: it is a classification baseline');
+  if (c.model === 'fernn-rot' || c.model === 'grnn-rot') {
+    const omegas = c.model === 'grnn-rot' ? [0] : Array.from({ length: 2 * c.vRange + 1 }, (_, i) => (i - c.vRange) * c.omegaStep);
+    return makeRotationCellConfig({ kind: c.model, group: c.group ?? 36, omegas, hidden: c.hidden });
+  }
+  return makeCellConfig({ kind: c.model, vRange: c.model === 'grnn' ? 0 : c.vRange, hidden: c.hidden });
+}
+
+/** The seq2seq model config of a prediction run. */
+export function modelConfigOf(c: TrainConfig): Seq2SeqConfig {
+  if (c.model === 'cnn3d') throw new InputError('model', 'the 3D-CNN is a classification baseline: use task "classification"');
+  return makeSeq2SeqConfig(cellConfigOf(c), { decoderLayers: c.decoderLayers, pool: c.pool });
+}
+
+/**
+ * The classifier config of a classification run: a recurrent classifier (frames through the cell's input conv, or
+ * the reference's per-frame conv encoder), or the 3D-CNN baseline whose first-stage width is `hidden`.
+ */
+export function classifierConfigOf(c: TrainConfig): ClassifierConfig {
+  const classes = DATASET_CLASSES[c.dataset];
+  if (c.model === 'cnn3d') return makeCnn3dConfig({ numClasses: classes, width: c.hidden });
+  return makeClassifierConfig(cellConfigOf(c), classes, { pool: c.pool, encoder: c.encoder === 'reference' ? {} : null });
+}
+
+/** Parameters of the run's model (prediction or classification). */
+export function runParamCount(c: TrainConfig): number {
+  return c.task === 'classification' ? classifierParamCount(classifierConfigOf(c)) : seq2seqParamCount(modelConfigOf(c));
+}
+
+type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
+
+/** What differs between the tasks inside the training job: data, step, validation and test. */
+interface TaskRunner {
+  epochSize: number;
+  note?: string;
+  create(seed: number): AnyModel;
+  step(model: AnyModel, opt: tf.Optimizer, step: number): Promise<{ loss: number; gradNorm: number; accuracy?: number }>;
+  /** Lower is better. */
+  validate(model: AnyModel): Promise<number>;
+  valRecord(step: number, score: number, best: boolean): MetricRecord;
+  /** The run record's view of a best score. */
+  bestOf(score: number | null): Pick<RunRecord['progress'], 'bestValMse' | 'bestValAccuracy'>;
+  /** The best score saved in the record (resume). */
+  savedBest(r: RunRecord): number | null;
+  display(score: number | null): Pick<ProgressEvent, 'valMse' | 'valAccuracy'>;
+  /** Test evaluation of the best weights: the stored eval and the run's results. */
+  test(model: AnyModel, r: RunRecord): Promise<{ name: string; evaluation: object; results: NonNullable<RunRecord['results']> }>;
+}
+
+const now = (): string => new Date().toISOString();
+
+async function predictionTask(config: TrainConfig, dataSeed: number): Promise<TaskRunner> {
+  const data = await runData(config, dataSeed);
+  const evalOpts = (n: number) => ({ sequences: n, batchSize: Math.min(64, n), inputFrames: config.inputFrames, predFrames: config.predFrames });
+  const asSeq = (m: AnyModel): Seq2SeqModel => m as Seq2SeqModel;
+  return {
+    epochSize: data.epochSize,
+    create: (seed) => createSeq2Seq(modelConfigOf(config), seed),
+    async step(m, opt, step) {
+      const b = splitBatch(data.train.batch(step - 1, config.batch), config.inputFrames);
+      const x = tf.tensor5d(b.inputs, b.inputShape);
+      const y = tf.tensor5d(b.targets, b.targetShape);
+      try {
+        const r = trainStep(asSeq(m), opt, x, y, {
+          clipNorm: config.clipNorm,
+          teacherForcing: config.teacherForcing,
+          rng: config.teacherForcing > 0 ? createRng(dataSeed * 1_000_003 + step) : undefined,
+        });
+        const [loss, gradNorm] = [(await r.loss.data())[0], (await r.gradNorm.data())[0]];
+        r.loss.dispose();
+        r.gradNorm.dispose();
+        return { loss, gradNorm };
+      } finally {
+        x.dispose();
+        y.dispose();
+      }
+    },
+    validate: async (m) => (await evaluateMse(asSeq(m), data.val, evalOpts(config.valSequences))).mse,
+    valRecord: (step, score, best) => ({ kind: 'val', step, mse: score, best, t: now() }),
+    bestOf: (score) => ({ bestValMse: score }),
+    savedBest: (r) => r.progress.bestValMse,
+    display: (score) => ({ valMse: score }),
+    async test(m, r) {
+      const test = await evaluateMse(asSeq(m), data.test, evalOpts(config.testSequences));
+      return { name: 'test', evaluation: test, results: { valMse: r.progress.bestValMse, testMse: test.mse } };
+    },
+  };
+}
+
+async function classificationTask(config: TrainConfig, dataSeed: number): Promise<TaskRunner> {
+  const data = await classificationRunData(config, dataSeed);
+  const asCls = (m: AnyModel): ClassifierModel => m as ClassifierModel;
+  const accuracyOfScore = (score: number | null) => (score === null ? null : -score);
+  return {
+    epochSize: data.epochSize,
+    note: data.note,
+    create: (seed) => createClassifier(classifierConfigOf(config), seed),
+    async step(m, opt, step) {
+      const b = data.train.batch(step - 1, config.batch);
+      const x = tf.tensor5d(b.clips, [...b.shape]);
+      try {
+        const r = classifyTrainStep(asCls(m), opt, x, b.labels, { clipNorm: config.clipNorm });
+        const [loss, gradNorm, accuracy] = [(await r.loss.data())[0], (await r.gradNorm.data())[0], (await r.accuracy.data())[0]];
+        [r.loss, r.gradNorm, r.accuracy].forEach((t) => t.dispose());
+        return { loss, gradNorm, accuracy };
+      } finally {
+        x.dispose();
+      }
+    },
+    // Best checkpoint by validation accuracy, as the reference (kth/train_kth_classification.py).
+    validate: async (m) => -(await evaluateClassifier(asCls(m), data.val, { sequences: config.valSequences, batchSize: Math.min(64, config.valSequences) })).accuracy,
+    valRecord: (step, score, best) => ({ kind: 'val-accuracy', step, accuracy: -score, loss: null, best, t: now() }),
+    bestOf: (score) => ({ bestValMse: null, bestValAccuracy: accuracyOfScore(score) }),
+    savedBest: (r) => (r.progress.bestValAccuracy == null ? null : -r.progress.bestValAccuracy),
+    display: (score) => ({ valMse: null, valAccuracy: accuracyOfScore(score) }),
+    async test(m, r) {
+      const test = await evaluateClassifier(asCls(m), data.test, { sequences: config.testSequences, batchSize: Math.min(64, config.testSequences) });
+      return { name: 'test-accuracy', evaluation: test, results: { valAccuracy: r.progress.bestValAccuracy ?? null, testAccuracy: test.accuracy } };
+    },
+  };
 }
 
 const median = (xs: number[]): number | null => {
@@ -48,7 +172,7 @@ export function classifyError(e: unknown): { reason: EndReason; message: string 
 export async function runTrainJob(store: RunStore, runId: string, resume: boolean, ctl: TrainJobControl): Promise<RunRecord> {
   let rec = await store.get(runId);
   const config = rec.config;
-  let model: Seq2SeqModel | null = null;
+  let model: AnyModel | null = null;
   let optimizer: tf.Optimizer | null = null;
   const sessionStart = Date.now();
   const stepTimes: number[] = [];
@@ -73,13 +197,14 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       endReason: undefined,
       endMessage: undefined,
     }));
-    if (backend.warning) await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: 'backend', message: backend.warning, t: new Date().toISOString() });
-    const data = await runData(config, rec.seeds.data);
+    if (backend.warning) await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: 'backend', message: backend.warning, t: now() });
+    const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data);
+    if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
     optimizer = tf.train.adam(config.lr);
     if (resume && rec.progress.checkpointStep !== null) {
       const loaded = await loadModelSafetensors(store.checkpointPath(runId, 'last'));
-      model = { config: loaded.config as ReturnType<typeof modelConfigOf>, params: loaded.params };
+      model = { config: loaded.config, params: loaded.params };
       startStep = rec.progress.checkpointStep;
       const restored = await restoreOptimizerState(optimizer, `${store.checkpointPath(runId, 'last').replace(/\.safetensors$/, '')}.optimizer.safetensors`, startStep);
       await store.appendMetric(runId, {
@@ -87,10 +212,10 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
         step: startStep,
         event: 'resumed',
         message: restored ? `resumed at step ${startStep}` : `resumed at step ${startStep} with fresh optimizer state (none saved for that step)`,
-        t: new Date().toISOString(),
+        t: now(),
       });
     } else {
-      model = createSeq2Seq(modelConfigOf(config), rec.seeds.init);
+      model = t.create(rec.seeds.init);
     }
     const m = model;
     const opt = optimizer;
@@ -98,59 +223,66 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     let lastEmit = 0;
     let lastPersist = Date.now();
     let lastVal: number | null = null;
+    let bestScore = t.savedBest(rec);
     const progress = (step: number, loss: number | null, status: RunStatus): ProgressEvent => {
       const recent = stepTimes.slice(-20);
       const ms = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
+      const best = t.display(bestScore);
       return {
         runId,
         step,
         totalSteps: total,
-        epoch: (step * config.batch) / data.epochSize,
+        epoch: (step * config.batch) / t.epochSize,
         loss,
-        valMse: lastVal,
-        bestValMse: rec.progress.bestValMse,
+        ...t.display(lastVal),
+        bestValMse: best.valMse,
+        ...(config.task === 'classification' ? { bestValAccuracy: best.valAccuracy ?? null } : {}),
         stepsPerSec: ms > 0 ? 1000 / ms : 0,
         etaSec: ms > 0 ? ((total - step) * ms) / 1000 : null,
         status,
       };
     };
-    const result: FitResult = await fit(
-      m,
-      opt,
+    const result: FitResult = await fitLoop(
       {
         steps: total,
         startStep,
-        epochSize: data.epochSize,
+        epochSize: t.epochSize,
         batch: config.batch,
-        clipNorm: config.clipNorm,
-        teacherForcing: config.teacherForcing,
-        seed: rec.seeds.data,
         valEvery: config.valEvery,
         earlyStopPatience: config.earlyStopPatience,
         divergenceFactor: config.divergenceFactor,
-        bestValMse: rec.progress.bestValMse,
+        bestScore,
         bestStep: rec.progress.bestStep,
       },
       {
-        trainBatch: (step) => splitBatch(data.train.batch(step - 1, config.batch), config.inputFrames),
-        validate: async () =>
-          (await evaluateMse(m, data.val, { sequences: config.valSequences, batchSize: Math.min(64, config.valSequences), inputFrames: config.inputFrames, predFrames: config.predFrames })).mse,
+        runStep: (step) => t.step(m, opt, step),
+        validate: () => t.validate(m),
         onStep: async (s) => {
           stepTimes.push(s.msPerStep);
-          await store.appendMetric(runId, { kind: 'train', step: s.step, epoch: s.epoch, loss: Number.isFinite(s.loss) ? s.loss : null, gradNorm: Number.isFinite(s.gradNorm) ? s.gradNorm : null, msPerStep: s.msPerStep, t: new Date().toISOString() });
-          const now = Date.now();
-          if (now - lastPersist > 2000) {
-            lastPersist = now;
-            rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: s.step, epoch: s.epoch, lastTrainLoss: s.loss }, owner: r.owner && { ...r.owner, heartbeatAt: new Date().toISOString() } }));
+          await store.appendMetric(runId, {
+            kind: 'train',
+            step: s.step,
+            epoch: s.epoch,
+            loss: Number.isFinite(s.loss) ? s.loss : null,
+            gradNorm: Number.isFinite(s.gradNorm) ? s.gradNorm : null,
+            msPerStep: s.msPerStep,
+            ...(s.accuracy === undefined ? {} : { accuracy: s.accuracy }),
+            t: now(),
+          });
+          const time = Date.now();
+          if (time - lastPersist > 2000) {
+            lastPersist = time;
+            rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: s.step, epoch: s.epoch, lastTrainLoss: s.loss }, owner: r.owner && { ...r.owner, heartbeatAt: now() } }));
           }
-          if (now - lastEmit > 250 || s.step === total) {
-            lastEmit = now;
+          if (time - lastEmit > 250 || s.step === total) {
+            lastEmit = time;
             ctl.emit(progress(s.step, s.loss, 'running'));
           }
         },
         onValidation: async (v) => {
-          lastVal = v.mse;
-          await store.appendMetric(runId, { kind: 'val', step: v.step, mse: v.mse, best: v.best, t: new Date().toISOString() });
+          lastVal = v.score;
+          if (v.best) bestScore = v.score;
+          await store.appendMetric(runId, t.valRecord(v.step, v.score, v.best));
         },
         checkpoint: async (step, best, st) => {
           const host = await paramsToHost(m);
@@ -162,21 +294,21 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
           if (best) await store.writeFileAtomic(store.checkpointPath(runId, 'best'), bytes);
           rec = await store.update(runId, (r) => ({
             ...r,
-            progress: { ...r.progress, step, checkpointStep: step, bestValMse: st.bestValMse, bestStep: st.bestStep },
+            progress: { ...r.progress, step, checkpointStep: step, ...t.bestOf(st.bestScore), bestStep: st.bestStep },
           }));
         },
         shouldStop: ctl.shouldStop,
       },
     );
-    rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: result.step, lastTrainLoss: result.lastLoss, epoch: (result.step * config.batch) / data.epochSize } }));
+    rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: result.step, lastTrainLoss: result.lastLoss, epoch: (result.step * config.batch) / t.epochSize } }));
     if (result.endReason === null || result.endReason === 'early_stop') {
-      // Test MSE of the best weights (best-by-validation checkpoint, as the reference protocol).
+      // Test metrics of the best weights (best-by-validation checkpoint, as the reference protocol).
       const best = await loadModelSafetensors(store.checkpointPath(runId, 'best'));
-      const bestModel = { config: best.config as ReturnType<typeof modelConfigOf>, params: best.params };
+      const bestModel: AnyModel = { config: best.config, params: best.params };
       try {
-        const test = await evaluateMse(bestModel, data.test, { sequences: config.testSequences, batchSize: Math.min(64, config.testSequences), inputFrames: config.inputFrames, predFrames: config.predFrames });
-        await store.writeEval(runId, 'test', { ...test, checkpoint: 'best', step: rec.progress.bestStep });
-        rec = await store.update(runId, (r) => ({ ...r, results: { valMse: r.progress.bestValMse, testMse: test.mse } }));
+        const { name, evaluation, results } = await t.test(bestModel, rec);
+        await store.writeEval(runId, name, { ...evaluation, checkpoint: 'best', step: rec.progress.bestStep });
+        rec = await store.update(runId, (r) => ({ ...r, results }));
       } finally {
         disposeModel(bestModel);
       }
@@ -188,13 +320,13 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     const status: RunStatus = quitting ? 'interrupted' : result.endReason === 'cancelled' ? 'cancelled' : 'failed';
     const reason: EndReason = quitting ? 'interrupted' : result.endReason;
     const message = quitting ? `the lab was closed at step ${result.step}; checkpointed, resume to continue` : result.endMessage;
-    await store.appendMetric(runId, { kind: 'event', step: result.step, event: reason, message, t: new Date().toISOString() });
+    await store.appendMetric(runId, { kind: 'event', step: result.step, event: reason, message, t: now() });
     const done = await finish(status, reason, message);
     ctl.emit(progress(result.step, result.lastLoss, status));
     return done;
   } catch (e) {
     const { reason, message } = classifyError(e);
-    await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: reason, message, t: new Date().toISOString() }).catch(() => undefined);
+    await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: reason, message, t: now() }).catch(() => undefined);
     const done = await finish('failed', reason, message).catch(() => rec);
     ctl.emit({ runId, step: done.progress.step, totalSteps: config.steps, epoch: done.progress.epoch, loss: null, valMse: null, bestValMse: done.progress.bestValMse, stepsPerSec: 0, etaSec: null, status: 'failed' });
     return done;

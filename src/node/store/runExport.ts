@@ -10,14 +10,15 @@ export interface RunExport {
  * CSV columns, one row per metric record. Columns that do not apply to a record's kind are empty (not 0), so a
  * spreadsheet does not average missing values in:
  * - run_id, model, v_range: which run (model and vRange from its config), repeated on every row for pivoting
- * - kind: 'train' | 'val' | 'event'
+ * - kind: 'train' | 'val' | 'val-accuracy' | 'event'
  * - step: the training step of the record
  * - epoch, loss, grad_norm, ms_per_step: train records (loss and grad_norm empty when null, e.g. a NaN step)
- * - mse, best: val records (best is true/false)
+ * - mse, best: val records (best is true/false); accuracy: classification runs (train batch, validation), with
+ *   loss and best on val-accuracy records
  * - event, message: event records
  * - t: ISO timestamp when the record was written
  */
-export const CSV_COLUMNS = ['run_id', 'model', 'v_range', 'kind', 'step', 'epoch', 'loss', 'grad_norm', 'ms_per_step', 'mse', 'best', 'event', 'message', 't'] as const;
+export const CSV_COLUMNS = ['run_id', 'model', 'v_range', 'kind', 'step', 'epoch', 'loss', 'grad_norm', 'ms_per_step', 'mse', 'accuracy', 'best', 'event', 'message', 't'] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
 type Cell = string | number | boolean | null | undefined;
@@ -34,12 +35,14 @@ export function csvCell(v: Cell): string {
 
 function metricRow(run: RunRecord, m: MetricRecord): Record<CsvColumn, Cell> {
   const base = { run_id: run.id, model: run.config.model, v_range: run.config.vRange, kind: m.kind, step: m.step, t: m.t };
-  const empty = { epoch: null, loss: null, grad_norm: null, ms_per_step: null, mse: null, best: null, event: null, message: null };
+  const empty = { epoch: null, loss: null, grad_norm: null, ms_per_step: null, mse: null, accuracy: null, best: null, event: null, message: null };
   switch (m.kind) {
     case 'train':
-      return { ...base, ...empty, epoch: m.epoch, loss: m.loss, grad_norm: m.gradNorm, ms_per_step: m.msPerStep };
+      return { ...base, ...empty, epoch: m.epoch, loss: m.loss, grad_norm: m.gradNorm, ms_per_step: m.msPerStep, accuracy: m.accuracy };
     case 'val':
       return { ...base, ...empty, mse: m.mse, best: m.best };
+    case 'val-accuracy':
+      return { ...base, ...empty, accuracy: m.accuracy, loss: m.loss, best: m.best };
     case 'event':
       return { ...base, ...empty, event: m.event, message: m.message };
   }

@@ -1,0 +1,245 @@
+import { z } from 'zod';
+import { createRng, type Rng, streamSeed } from '../util/rng';
+import { InputError } from '../util/errors';
+import { cosSinDegrees, sampleBilinear } from '../flows/rotationGrid';
+import { REFERENCE_OMEGAS } from '../flows/angularVelocity';
+import type { DigitSource } from './flowingMnist';
+import type { IdxImages } from './idx';
+
+/**
+ * Rotating MNIST, the data of the reference's rotation experiment (`rotating_mnist_fp/rotating_mnist_dataset.py`):
+ * each sequence overlays `numDigits` digits, all centred in the frame; digit i starts at a uniform random angle
+ * theta_i in [0, 360) and turns with its own angular velocity omega_i (degrees per frame), so frame t shows it rotated
+ * by theta_i + omega_i * t about the frame centre (bilinear, zero outside the digit — the reference pads, rotates with
+ * `grid_sample` and crops, which is the same). Digits are summed and clamped to [0, 1]. The rotation convention is
+ * that of flows/rotationGrid.ts and RotationFlow: positive angles turn counterclockwise as displayed.
+ *
+ * Same shape of API as FlowingMnist: seeded and pure (sequence k depends only on seed, k, config and source), train /
+ * val / test from the same DigitSource splits (splitTrainVal, allIndices), `batch(i, B)`, a fixed-velocity variant
+ * for velocity generalisation, and small frames with the digit area-downsampled by an integer factor (28 -> 14 for
+ * 16x16 frames). Plain typed arrays; see tensor.ts (framesToTensor accepts these batches) for tensors.
+ */
+
+/** Angular speeds beyond a full turn per frame are pointless and usually a typo. */
+export const MAX_ANGULAR_SPEED = 360;
+
+const omegaSchema = z.number().min(-MAX_ANGULAR_SPEED).max(MAX_ANGULAR_SPEED);
+
+/**
+ * How each digit's angular velocity (degrees per frame) is chosen:
+ * - `list`: uniform over a list (the reference's `angular_velocities`; its train.py default -40..40 step 10);
+ * - `fixed`: every digit turns with the same omega (one point of a velocity-generalisation sweep, -50..50).
+ */
+export const angularVelocitySpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('list'), omegas: z.array(omegaSchema).min(1).max(4096) }),
+  z.strictObject({ kind: z.literal('fixed'), omega: omegaSchema }),
+]);
+export type AngularVelocitySpec = z.infer<typeof angularVelocitySpecSchema>;
+
+export const rotatingMnistConfigSchema = z.strictObject({
+  /** Digits per sequence (reference train.py: 2); 1 gives the single-digit variant. */
+  numDigits: z.number().int().min(1).max(10).default(2),
+  /** Square frame side H = W (reference: 28). Digits are downsampled (integer factor, area average) to fit smaller
+   *  frames and centred on a zero canvas in larger ones. */
+  imageSize: z.number().int().min(4).max(256).default(28),
+  /** Frames per sequence (reference: 20 = 10 input + 10 predicted). */
+  seqLen: z.number().int().min(1).max(1000).default(20),
+  angularVelocity: angularVelocitySpecSchema.default({ kind: 'list', omegas: [...REFERENCE_OMEGAS] }),
+});
+/** What callers may pass (every field optional). */
+export type RotatingMnistConfigInput = z.input<typeof rotatingMnistConfigSchema>;
+/** The validated config with defaults filled in. */
+export type RotatingMnistConfig = z.output<typeof rotatingMnistConfigSchema>;
+
+/** Validates a config; errors are InputErrors whose field is the offending path (e.g. `angularVelocity.omegas`). */
+export function parseRotatingMnistConfig(input: unknown): RotatingMnistConfig {
+  const r = rotatingMnistConfigSchema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
+    const allowed = issue.path.length === 0 ? Object.keys(rotatingMnistConfigSchema.shape).join(', ') : 'kind plus omegas | omega (by kind)';
+    throw new InputError(issue.keys.map((k) => prefix + k).join(', '), `unknown field; allowed: ${allowed}`);
+  }
+  throw new InputError(issue.path.length > 0 ? issue.path.join('.') : 'config', issue.message);
+}
+
+/**
+ * One batch, all row-major typed arrays.
+ * frames [B, T, H, W, 1] float32 in [0, 1]; omegas (degrees per frame) and angles (initial, degrees)
+ * [B, numDigits]; labels and digitIndices [B, numDigits].
+ */
+export interface RotatingMnistBatch {
+  readonly frames: Float32Array;
+  readonly shape: readonly [number, number, number, number, 1];
+  readonly numDigits: number;
+  readonly omegas: Float64Array;
+  readonly angles: Float64Array;
+  readonly labels: Uint8Array;
+  readonly digitIndices: Int32Array;
+}
+
+const MAX_FRAME_ELEMENTS = 2 ** 28;
+
+/**
+ * A seeded, pure Rotating-MNIST generator: `batch(i, B)` is sequences i*B .. i*B+B-1 of the stream whatever order
+ * batches are requested in, on any machine.
+ */
+export class RotatingMnist {
+  readonly config: RotatingMnistConfig;
+  readonly seed: number;
+  private readonly images: IdxImages;
+  private readonly labels: Uint8Array;
+  private readonly indices: Int32Array;
+  private readonly factor: number;
+  private readonly spriteRows: number;
+  private readonly spriteCols: number;
+
+  constructor(config: RotatingMnistConfigInput, source: DigitSource, seed: number) {
+    this.config = parseRotatingMnistConfig(config);
+    if (!Number.isSafeInteger(seed)) throw new InputError('seed', `must be an integer, got ${seed}`);
+    this.seed = seed;
+    const { images, labels, indices } = source;
+    for (const [name, n] of [['count', images.count], ['rows', images.rows], ['cols', images.cols]] as const) {
+      if (!Number.isSafeInteger(n) || n < 1) throw new InputError(`images.${name}`, `must be an integer >= 1, got ${n}`);
+    }
+    if (images.pixels.length !== images.count * images.rows * images.cols) {
+      throw new InputError('images.pixels', `has ${images.pixels.length} bytes, expected count*rows*cols = ${images.count * images.rows * images.cols}`);
+    }
+    if (labels.length !== images.count) throw new InputError('labels', `has ${labels.length} entries for ${images.count} images`);
+    if (indices.length === 0) throw new InputError('indices', 'the split is empty');
+    for (let i = 0; i < indices.length; i++) {
+      const k = indices[i];
+      if (!Number.isInteger(k) || k < 0 || k >= images.count) throw new InputError('indices', `entry ${i} is ${k}, outside 0..${images.count - 1}`);
+    }
+    this.indices = Int32Array.from(indices);
+    this.images = images;
+    this.labels = labels;
+    const size = this.config.imageSize;
+    // As FlowingMnist: the smallest integer factor that makes the digit fit (28 -> 14 for 16x16 frames).
+    this.factor = Math.ceil(Math.max(images.rows, images.cols) / size);
+    this.spriteRows = Math.ceil(images.rows / this.factor);
+    this.spriteCols = Math.ceil(images.cols / this.factor);
+  }
+
+  /** Frame shape [T, H, W, 1] of one sequence. */
+  get sequenceShape(): readonly [number, number, number, 1] {
+    const { seqLen, imageSize } = this.config;
+    return [seqLen, imageSize, imageSize, 1];
+  }
+
+  /**
+   * Batch number `index`: sequences index*batchSize .. index*batchSize + batchSize - 1 of the seeded stream.
+   * @returns frames [batchSize, T, H, W, 1] and per-digit metadata (see RotatingMnistBatch)
+   */
+  batch(index: number, batchSize: number): RotatingMnistBatch {
+    if (!Number.isSafeInteger(index) || index < 0) throw new InputError('index', `must be an integer >= 0, got ${index}`);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InputError('batchSize', `must be an integer >= 1, got ${batchSize}`);
+    return this.sequences(index * batchSize, batchSize);
+  }
+
+  /**
+   * Sequences start .. start+count-1 of the seeded stream.
+   * @returns frames [count, T, H, W, 1] and per-digit metadata
+   */
+  sequences(start: number, count: number): RotatingMnistBatch {
+    if (!Number.isSafeInteger(start) || start < 0) throw new InputError('start', `must be an integer >= 0, got ${start}`);
+    if (!Number.isSafeInteger(count) || count < 1) throw new InputError('count', `must be an integer >= 1, got ${count}`);
+    const { numDigits, imageSize: s, seqLen: t } = this.config;
+    const perSequence = t * s * s;
+    if (count * perSequence > MAX_FRAME_ELEMENTS) {
+      throw new InputError('batchSize', `${count} sequences of ${t}x${s}x${s} exceed ${MAX_FRAME_ELEMENTS} floats; use smaller batches`);
+    }
+    const frames = new Float32Array(count * perSequence);
+    const omegas = new Float64Array(count * numDigits);
+    const angles = new Float64Array(count * numDigits);
+    const labels = new Uint8Array(count * numDigits);
+    const digitIndices = new Int32Array(count * numDigits);
+    const sprite = new Float32Array(this.spriteRows * this.spriteCols);
+    for (let b = 0; b < count; b++) {
+      const draw = this.drawSequence(start + b);
+      const out = frames.subarray(b * perSequence, (b + 1) * perSequence);
+      for (let n = 0; n < numDigits; n++) {
+        const m = b * numDigits + n;
+        const k = draw.digits[n];
+        digitIndices[m] = k;
+        labels[m] = this.labels[k];
+        omegas[m] = draw.omegas[n];
+        angles[m] = draw.angles[n];
+        this.renderSprite(k, sprite);
+        this.addRotatingSprite(out, sprite, draw.angles[n], draw.omegas[n]);
+      }
+      for (let i = 0; i < out.length; i++) if (out[i] > 1) out[i] = 1;
+    }
+    return { frames, shape: [count, t, s, s, 1], numDigits, omegas, angles, labels, digitIndices };
+  }
+
+  /**
+   * The random choices of sequence k. Digits and initial angles come from one stream and angular velocities from
+   * another, so changing only the velocity spec (a fixed-velocity sweep) keeps the same digits at the same angles.
+   */
+  private drawSequence(k: number): { digits: number[]; angles: number[]; omegas: number[] } {
+    const { numDigits, angularVelocity } = this.config;
+    const main = createRng(streamSeed(this.seed, k, 0));
+    const vel = createRng(streamSeed(this.seed, k, 1));
+    const digits: number[] = [];
+    for (let n = 0; n < numDigits; n++) digits.push(this.indices[main.int(0, this.indices.length - 1)]);
+    // Reference: initial angle uniform in [0, 360).
+    const angles: number[] = [];
+    for (let n = 0; n < numDigits; n++) angles.push(main.next() * 360);
+    const omegas: number[] = [];
+    for (let n = 0; n < numDigits; n++) omegas.push(drawOmega(angularVelocity, vel));
+    return { digits, angles, omegas };
+  }
+
+  /** Digit k, area-averaged by `factor` and scaled to [0, 1] (torchvision ToTensor), into `sprite`. */
+  private renderSprite(k: number, sprite: Float32Array): void {
+    const { rows, cols, pixels } = this.images;
+    const f = this.factor;
+    const base = k * rows * cols;
+    const scale = 1 / (255 * f * f);
+    for (let a = 0; a < this.spriteRows; a++) {
+      for (let c = 0; c < this.spriteCols; c++) {
+        let sum = 0;
+        for (let i = a * f; i < Math.min((a + 1) * f, rows); i++) {
+          for (let j = c * f; j < Math.min((c + 1) * f, cols); j++) sum += pixels[base + i * cols + j];
+        }
+        sprite[a * this.spriteCols + c] = sum * scale;
+      }
+    }
+  }
+
+  /**
+   * Adds, to every frame t, the canvas (the sprite centred on an H x W zero image, extra padding right/bottom when
+   * odd, as FlowingMnist) rotated by theta0 + omega*t about the frame centre, sampled bilinearly.
+   * @param out [T, H, W] of one sequence
+   */
+  private addRotatingSprite(out: Float32Array, sprite: Float32Array, theta0: number, omega: number): void {
+    const { imageSize: s, seqLen } = this.config;
+    const top = Math.floor((s - this.spriteRows) / 2);
+    const left = Math.floor((s - this.spriteCols) / 2);
+    const c = (s - 1) / 2;
+    for (let t = 0; t < seqLen; t++) {
+      const { cos, sin } = cosSinDegrees(theta0 + omega * t);
+      const frame = t * s * s;
+      for (let i = 0; i < s; i++) {
+        for (let j = 0; j < s; j++) {
+          // Source point in canvas coordinates (rotationGrid.ts convention), then in sprite coordinates.
+          const y = c + (j - c) * sin + (i - c) * cos - top;
+          const x = c + (j - c) * cos - (i - c) * sin - left;
+          const v = sampleBilinear(sprite, this.spriteRows, this.spriteCols, y, x);
+          if (v !== 0) out[frame + i * s + j] += v;
+        }
+      }
+    }
+  }
+}
+
+function drawOmega(spec: AngularVelocitySpec, rng: Rng): number {
+  switch (spec.kind) {
+    case 'list':
+      return spec.omegas[rng.int(0, spec.omegas.length - 1)];
+    case 'fixed':
+      return spec.omega;
+  }
+}
