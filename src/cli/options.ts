@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { backendChoiceSchema } from '../node/backend';
-import { CELL_KINDS } from '../core/nn/config';
+import { ANY_CELL_KINDS, CELL_KINDS } from '../core/nn/config';
 import { DATASETS, MODEL_KINDS, TASKS } from '../core/protocol/run';
 
 /** Integer flag given as text by commander: blank text is not 0, and a missing required flag says so. */
@@ -15,6 +15,8 @@ export const intFlag = (min: number, max: number) =>
   );
 
 export const modelFlag = z.enum(CELL_KINDS, { message: `must be one of ${CELL_KINDS.join(', ')}` });
+/** Any recurrent cell, translation or rotation (fresh models of the equivariance command). */
+export const cellFlag = z.enum(ANY_CELL_KINDS, { message: `must be one of ${ANY_CELL_KINDS.join(', ')}` });
 /** Models a run can train: the cells, plus the 3D-CNN classification baseline. */
 export const trainModelFlag = z.enum(MODEL_KINDS, { message: `must be one of ${MODEL_KINDS.join(', ')}` });
 export const taskFlag = z.enum(TASKS, { message: `must be one of ${TASKS.join(', ')}` });

@@ -46,28 +46,6 @@ export function framesRange(frames: readonly Frame[]): [number, number] {
 }
 
 /**
- * Draws a frame into a canvas of the frame's size (CSS scales it up with pixelated rendering).
- * @param range value mapped to black..white; default [0, 1]
- */
-export function drawFrame(canvas: HTMLCanvasElement, f: Frame, range: [number, number] = [0, 1]): void {
-  if (canvas.width !== f.w) canvas.width = f.w;
-  if (canvas.height !== f.h) canvas.height = f.h;
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
-  const img = ctx.createImageData(f.w, f.h);
-  const [lo, hi] = range;
-  const scale = hi > lo ? 255 / (hi - lo) : 0;
-  for (let i = 0; i < f.h * f.w; i++) {
-    const v = Math.max(0, Math.min(255, Math.round((f.data[f.offset + i] - lo) * scale)));
-    img.data[4 * i] = v;
-    img.data[4 * i + 1] = v;
-    img.data[4 * i + 2] = v;
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
-}
-
-/**
  * A hand-drawn digit moved by a translation flow, frame t = roll(img, (vy*t, vx*t)) on the pixel torus — the same
  * convention as the core's TranslationFlow — for the designer's preview of a drawing (the service previews MNIST
  * digits; it takes no images).

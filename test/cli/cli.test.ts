@@ -171,6 +171,16 @@ describe.concurrent('equivariance', () => {
     for (const s of j.per_step.filter((p) => p.t >= 2)) expect(s.hidden_rel_err as number).toBeGreaterThan(1e-2);
   });
 
+  it('rotation cells: the C4 rotation FERNN is equivariant to quarter turns per timestep, the rotation G-RNN is not', async ({ expect }) => {
+    const sq = ['--hidden', '2', '--height', '12', '--width', '12', '--steps', String(T), '--seed', '3', '--backend', 'wasm', '--group', '4', '--flow', 'rotate:90'];
+    const f = await equivarianceJson(['--model', 'fernn-rot', '--v-range', '1', '--omega-step', '90', ...sq]);
+    expect(f.model).toBe('fernn-rot');
+    expect(f.flow).toBe('rotate:90');
+    for (const s of f.per_step) expect(s.hidden_rel_err as number).toBeLessThan(1e-5);
+    const g = await equivarianceJson(['--model', 'grnn-rot', ...sq]);
+    for (const s of g.per_step.filter((p) => p.t >= 2)) expect(s.hidden_rel_err as number).toBeGreaterThan(1e-2);
+  });
+
   it('a flow that constrains no slice of V: hidden_rel_err null and a note', async ({ expect }) => {
     const j = await equivarianceJson(['--model', 'fernn', '--v-range', '1', '--flow', 'translate:3,0', ...SMALL]);
     expect(j.flow).toBe('translate:3,0');

@@ -470,7 +470,7 @@ describe('rotation flows end to end', () => {
     await go('#/new');
     await page.selectOption('select[name=dataset]', 'rotating-mnist');
     expect(await page.locator('select[name=model]').inputValue()).toBe('fernn-rot');
-    expect(await page.locator('select[name=model] option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value))).toEqual(['fernn-rot', 'grnn-rot']);
+    expect(await page.locator('select[name=model] option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))).toEqual(['fernn-rot', 'grnn-rot']);
     expect(await page.locator('input[name=dataMotion][value=flows]').isDisabled()).toBe(true);
     await page.fill('input[name=group]', '0');
     expect(await text('[data-error-for=group]')).toMatch(/^Group order N must be ≥ 1 and ≤ 72/);
@@ -511,6 +511,16 @@ describe('rotation flows end to end', () => {
     await shot('runs-rotation');
   });
 
+  it('probes the trained rotating run under its own omega step', async () => {
+    await page.click('a.button:has-text("Inspect equivariance")');
+    await page.waitForURL(/#\/inspect\?run=.+&flow=rotate%3A10$/);
+    await expect.poll(() => text('[data-probe-row="0"] td'), { timeout: 60_000 }).toContain(rotRun);
+    expect(await text('[data-probe-row="0"] td')).toMatch(/^FERNN-V1 \(rot, C4\)/);
+    expect(await text('[data-probe-row="1"] td')).toMatch(/^G-RNN \(rot, C36\)/);
+    expect(await page.locator('[data-slice^="h[ω="]').evaluateAll((els) => els.map((e) => e.getAttribute('data-slice')))).toEqual(['h[ω=−10°]', 'h[ω=0°]', 'h[ω=10°]']);
+    expect(await page.locator('.strip.hit').getAttribute('data-slice')).toBe('h[ω=10°]');
+  });
+
   it('shows a rotating run’s predictions and overlays its angular curve in Compare', async () => {
     await go(`#/predictions/${rotRun}`);
     await page.waitForSelector('[data-sample="3"]', { timeout: 60_000 });
@@ -519,6 +529,14 @@ describe('rotation flows end to end', () => {
     await go(`#/compare?ids=${rotRun}`);
     await page.waitForSelector('[data-testid=compare-angular] canvas', { timeout: 20_000 });
     expect(await page.locator('.heatmaps[data-measure=mse]').count()).toBe(0);
+    // What a rotating run still lacks (test MSE, equivariance under its omega step); no length generalisation.
+    await page.fill('input[name=evalSequences]', '4');
+    await page.click('[data-action=evaluate-missing]');
+    await expect.poll(() => text(`tr[data-row="${rotRun}"] td:last-child`), { timeout: 60_000 }).toMatch(/^\d/);
+    expect(await page.locator('[data-action=evaluate-missing]').isDisabled()).toBe(true);
+    const evals = ((await host.call('getRun', { id: rotRun })).body.result as RunDetail).evals;
+    expect(Object.keys(evals).sort()).toEqual(['angular-velocity', 'equivariance', 'test']);
+    expect((evals.equivariance as { flow: string }[]).map((r) => r.flow)).toEqual(['rotate:10']);
     const downloads: string[] = [];
     page.on('download', async (dl) => downloads.push(await readFile((await dl.path())!, 'utf8')));
     await page.click('[data-action=export-csv]');

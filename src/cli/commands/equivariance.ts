@@ -11,11 +11,14 @@ import { InputError } from '../../core/util/errors';
 import { selectBackend } from '../../node/backend';
 import { loadCheckpoint } from '../../node/checkpoint/load';
 import { fmtErr, info, parseFlags, table } from '../io';
-import { backendFlag, intFlag, modelFlag } from '../options';
+import { backendFlag, cellFlag, intFlag } from '../options';
+import { makeRotationCellConfig } from '../../core/nn/rotationCell';
 
 const flagsSchema = z.object({
-  model: modelFlag.default('fernn'),
+  model: cellFlag.default('fernn'),
   vRange: intFlag(0, 8).optional(),
+  group: intFlag(1, 72).default(8),
+  omegaStep: z.coerce.number({ message: 'must be a number' }).positive('must be > 0').max(180, 'must be <= 180').default(10),
   hidden: intFlag(1, 512).default(16),
   decoderLayers: intFlag(0, 8).default(1),
   height: intFlag(3, 256).default(28),
@@ -33,13 +36,15 @@ export function registerEquivariance(program: Command): void {
   program
     .command('equivariance')
     .description('Measure flow equivariance per timestep: hidden state and readout of a model under a flow')
-    .option('--model <kind>', 'fernn | grnn | grnn-plus (fresh model; ignored with --checkpoint)')
-    .option('--v-range <R>', 'velocity set V = {-R..R}^2 (fernn, grnn-plus: default 1; grnn: 0)')
+    .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (fresh model; ignored with --checkpoint)')
+    .option('--v-range <R>', 'velocity set V = {-R..R}^2 (fernn, grnn-plus: default 1; grnn: 0); fernn-rot: omegas {-R..R} * omega step')
+    .option('--group <N>', 'rotation cells: order N of C_N (default 8)')
+    .option('--omega-step <deg>', 'rotation cells: degrees per frame of one velocity step (default 10)')
     .option('--hidden <C>', 'hidden channels (default 16)')
     .option('--decoder-layers <K>', 'decoder conv layers (default 1)')
     .option('--height <H>', 'frame height (default 28)')
     .option('--width <W>', 'frame width (default 28)')
-    .option('--flow <spec>', 'translate:VX,VY (default translate:1,0)')
+    .option('--flow <spec>', 'translate:VX,VY or rotate:OMEGA in degrees per frame (default translate:1,0)')
     .option('--steps <T>', 'input frames to feed (default 10)')
     .option('--batch <B>', 'random input sequences (default 2)')
     .option('--seed <S>', 'seed of the fresh weights and the random input (default 0)')
@@ -61,8 +66,12 @@ export function registerEquivariance(program: Command): void {
       if (f.checkpoint) {
         model = await loadCheckpoint(f.checkpoint, { vRange: f.vRange });
       } else {
-        if (f.model === 'grnn' && f.vRange !== undefined && f.vRange !== 0) throw new InputError('--v-range', `a G-RNN has V = {0}; got ${f.vRange}`);
-        const cell = makeCellConfig({ kind: f.model, vRange: f.model === 'grnn' ? 0 : (f.vRange ?? 1), hidden: f.hidden });
+        if ((f.model === 'grnn' || f.model === 'grnn-rot') && f.vRange !== undefined && f.vRange !== 0) throw new InputError('--v-range', `a G-RNN has V = {0}; got ${f.vRange}`);
+        const r = f.vRange ?? 1;
+        const cell =
+          f.model === 'fernn-rot' || f.model === 'grnn-rot'
+            ? makeRotationCellConfig({ kind: f.model, group: f.group, hidden: f.hidden, omegas: f.model === 'grnn-rot' ? [0] : Array.from({ length: 2 * r + 1 }, (_, i) => (i - r) * f.omegaStep) })
+            : makeCellConfig({ kind: f.model, vRange: f.model === 'grnn' ? 0 : r, hidden: f.hidden });
         model = createSeq2Seq(makeSeq2SeqConfig(cell, { decoderLayers: f.decoderLayers }), f.seed);
       }
       const cell = model.config.cell;
@@ -76,7 +85,8 @@ export function registerEquivariance(program: Command): void {
           model: cell.kind,
           model_name: describeCell(cell),
           v_range: vr,
-          velocities: cell.velocities.length,
+          velocities: cell.omegas?.length ?? cell.velocities.length,
+          ...(cell.omegas ? { omegas: cell.omegas, group: cell.group } : {}),
           hidden: cell.hidden,
           params: seq2seqParamCount(model.config),
           flow: flow.label,

@@ -17,7 +17,7 @@ export function registerEval(program: Command): void {
     .option('--sequences <N>', 'test sequences per set / per grid cell (default 256)')
     .option('--velocity-range <R>', 'velocity grid -R..R per axis (default 2)')
     .option('--seq-lens <list>', 'sequence lengths for length generalisation (default 40,70)')
-    .option('--flows <list>', 'flows for the equivariance check, separated by ; (default translate:1,0)')
+    .option('--flows <list>', 'flows for the equivariance check, separated by ; (default: one velocity step of the run motion, translate:1,0 or rotate:OMEGA_STEP)')
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print JSON')
     .action(async (id: string, raw: Record<string, unknown>) => {

@@ -111,7 +111,8 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const runId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a run id (letters, digits, . _ -)');
 export const flowSpecSchema = z
   .string()
-  .regex(/^(translate:-?\d{1,3},-?\d{1,3}|rotate:-?\d{1,3}(\.\d{1,3})?)$/, 'must look like translate:VX,VY or rotate:OMEGA (degrees per frame)');
+  .regex(/^(translate:-?\d{1,3},-?\d{1,3}|rotate:-?\d{1,3}(\.\d{1,3})?)$/, 'must look like translate:VX,VY or rotate:OMEGA (degrees per frame)')
+  .refine((f) => !f.startsWith('rotate:') || Math.abs(Number(f.slice(7))) <= 360, 'a rotation turns at most 360 degrees per frame');
 
 export const startRunSchema = z.object({ config: trainConfigSchema, name: z.string().max(200).optional() }).strict();
 export type StartRunRequest = z.input<typeof startRunSchema>;
@@ -123,7 +124,9 @@ export const evaluateSchema = z
     sequences: int(1, 10000).default(256),
     velocityRange: int(1, 6).default(2),
     seqLens: z.array(int(12, 200)).max(4).default([40, 70]),
-    flows: z.array(flowSpecSchema).max(8).default(['translate:1,0']),
+    /** Flows of the equivariance evaluation; default: one velocity step of the run's motion (translate:1,0, or
+     *  rotate:OMEGA_STEP for a Rotating-MNIST run). */
+    flows: z.array(flowSpecSchema).min(1).max(8).optional(),
   })
   .strict();
 export type EvaluateRequest = z.input<typeof evaluateSchema>;

@@ -4,7 +4,8 @@ import { framesToTensor } from '../../core/data/tensor';
 import { parseFlow } from '../../core/flows/translation';
 import { probeEquivariance } from '../../core/metrics/equivariance';
 import { evaluateMse, lengthGeneralisation, velocityGeneralisation } from '../../core/metrics/evaluate';
-import { makeCellConfig, makeSeq2SeqConfig, describeCell } from '../../core/nn/config';
+import { makeCellConfig, makeSeq2SeqConfig, describeCell, isRotationCell, isUnlifted, type CellConfig } from '../../core/nn/config';
+import type { Flow } from '../../core/flows/flow';
 import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { cellStep, zeroHidden } from '../../core/nn/cell';
 import type { EvaluateRequest, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeRequest, ProbeResult, RunEstimate, FlowPreviewRequest } from '../../core/protocol/service';
@@ -28,6 +29,16 @@ import { makeRotationCellConfig } from '../../core/nn/rotationCell';
 import { classifierConfigOf, modelConfigOf } from './trainJob';
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
+
+/**
+ * A lifted model can only be probed with flows of its own kind (a translation FERNN lifts over pixel velocities, a
+ * rotation FERNN over angular velocities); unlifted G-RNNs take either.
+ */
+function checkFlowFits(flow: Flow, cell: CellConfig, field: string, label: string): void {
+  if (isUnlifted(cell)) return;
+  const lift = isRotationCell(cell) ? 'rotation' : 'translation';
+  if (flow.kind !== lift) throw new InputError(field, `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${lift === 'rotation' ? 'rotate:OMEGA' : 'translate:VX,VY'} flow`);
+}
 
 /** Loads the best checkpoint of a run (else its last one). The caller disposes the model. */
 export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: AnyModel; which: 'best' | 'last' }> {
@@ -122,7 +133,11 @@ export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgr
       const x = framesToTensor(test.batch(0, 4));
       try {
         out.equivariance = [];
-        for (const f of req.flows) out.equivariance.push(await probeEquivariance(model, x, parseFlow(f), { predLen: c.predFrames }));
+        // An omitted flow list means the run's own kind of motion: one velocity step of it.
+        const flows = req.flows ?? [rotating ? `rotate:${c.omegaStep}` : 'translate:1,0'];
+        const parsed = flows.map((f) => parseFlow(f));
+        for (const flow of parsed) checkFlowFits(flow, model.config.cell, 'flows', `run ${req.id} (${describeCell(model.config.cell)})`);
+        for (const flow of parsed) out.equivariance.push(await probeEquivariance(model, x, flow, { predLen: c.predFrames }));
       } finally {
         x.dispose();
       }
@@ -183,6 +198,7 @@ export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<Prob
         label = `${describeCell(model.config.cell)}, fresh (seed ${spec.seed})`;
       }
       try {
+        checkFlowFits(flow, model.config.cell, 'flow', label);
         const report = await probeEquivariance(model, x, flow);
         const result: ProbeModelResult = { label, report, velocities: model.config.cell.velocities, ...(model.config.cell.omegas ? { omegas: model.config.cell.omegas } : {}) };
         if (req.withHidden) {
