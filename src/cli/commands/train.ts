@@ -19,6 +19,7 @@ export const trainFlagsSchema = z.object({
   dataset: datasetFlag.optional(),
   data: z.string().min(1, 'must name a folder').optional(),
   model: trainModelFlag.optional(),
+  encoder: z.enum(['none', 'reference'], { message: 'must be none or reference' }).optional(),
   vRange: intFlag(0, 4).optional(),
   group: intFlag(1, 72).optional(),
   omegaStep: numFlag(1e-3, 180).optional(),
@@ -54,7 +55,8 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--task <task>', 'prediction (next frames, default) | classification (what moves)')
     .option('--dataset <name>', 'flowing-mnist (built in, default) | rotating-mnist (built in; rotation cells) | kth (classification; needs --data)')
     .option('--data <dir>', 'the KTH dataset folder (one sub-folder per action: videos or extracted frames)')
-    .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (rotation cells) | cnn3d (3D-CNN, classification only)')
+    .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (rotation cells) | cnn3d (3D-CNN, classification only; --hidden is its width)')
+    .option('--encoder <kind>', 'classification: none (frames into the cell, default) | reference (per-frame conv encoder 5x5-32, 3x3-64, 3x3-hidden)')
     .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0); rotation FERNN: omegas {-R..R} * omega step')
     .option('--group <N>', 'rotation cells (fernn-rot, grnn-rot): order N of the rotation group C_N (reference 36)')
     .option('--omega-step <deg>', 'Rotating MNIST: degrees per frame of one velocity step (default 10)')
