@@ -6,16 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
 import { InputError } from '../../src/core/util/errors';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
+import { expectRejectsInputError } from '../helpers/errors';
 
-/** The promise rejects with an InputError naming `field`. */
-async function expectInputError(p: Promise<unknown>, field: string): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as InputError).field).toBe(field);
-}
 
 let dir: string;
 let lab: LabService;
@@ -103,9 +95,9 @@ describe('classification runs (service, worker, store)', () => {
     expect(r.testAccuracy?.sequences).toBe(4);
     const d = await lab.getRun({ id: rec.id });
     expect(Object.keys(d.evals)).toEqual(expect.arrayContaining(['velocity-accuracy', 'test-accuracy']));
-    await expectInputError(lab.evaluateRun({ id: rec.id, kinds: ['length'] }), 'kinds');
-    await expectInputError(lab.predictions({ id: rec.id }), 'id');
-    await expectInputError(lab.probeEquivariance({ models: [{ runId: rec.id }], flow: 'translate:1,0' }), 'models');
+    await expectRejectsInputError(lab.evaluateRun({ id: rec.id, kinds: ['length'] }), 'kinds');
+    await expectRejectsInputError(lab.predictions({ id: rec.id }), 'id');
+    await expectRejectsInputError(lab.probeEquivariance({ models: [{ runId: rec.id }], flow: 'translate:1,0' }), 'models');
   });
 
   it('trains on a KTH folder (frames) with the person split, and says which field is wrong for a bad folder', async () => {

@@ -3,18 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
-import { InputError } from '../../src/core/util/errors';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
+import { expectRejectsInputError } from '../helpers/errors';
 
-async function expectInputError(p: Promise<unknown>, field: string, pattern?: RegExp): Promise<void> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as InputError).field).toBe(field);
-  if (pattern) expect((err as Error).message).toMatch(pattern);
-}
 
 let dir: string;
 let lab: LabService;
@@ -66,9 +57,9 @@ describe('Rotating-MNIST runs (service, worker, store)', () => {
     for (const s of r.equivariance![0].per_step) expect(s.hidden_rel_err ?? 0).toBeLessThan(1e-5);
     expect(Object.keys((await lab.getRun({ id: rec.id })).evals)).toEqual(expect.arrayContaining(['test', 'angular-velocity', 'equivariance']));
 
-    await expectInputError(lab.evaluateRun({ id: rec.id, kinds: ['length'] }), 'kinds');
-    await expectInputError(lab.evaluateRun({ id: rec.id, kinds: ['equivariance'], flows: ['translate:1,0'] }), 'flows', /rotation velocities/);
-    await expectInputError(lab.probeEquivariance({ models: [{ runId: rec.id }], flow: 'translate:1,0' }), 'flow', /rotate:OMEGA/);
+    await expectRejectsInputError(lab.evaluateRun({ id: rec.id, kinds: ['length'] }), 'kinds');
+    await expectRejectsInputError(lab.evaluateRun({ id: rec.id, kinds: ['equivariance'], flows: ['translate:1,0'] }), 'flows', /rotation velocities/);
+    await expectRejectsInputError(lab.probeEquivariance({ models: [{ runId: rec.id }], flow: 'translate:1,0' }), 'flow', /rotate:OMEGA/);
   });
 
   it('probes fresh rotation models: FERNN (rot, C4) exact under rotate:90, the rotation G-RNN not; a lifted translation FERNN refuses a rotation flow', async () => {
@@ -86,13 +77,13 @@ describe('Rotating-MNIST runs (service, worker, store)', () => {
     expect(p.models[0].hidden?.shape).toEqual([3, 3, 8, 8]);
     for (const s of p.models[0].report.per_step) expect(s.hidden_rel_err ?? 0).toBeLessThan(1e-5);
     expect(Math.max(...p.models[1].report.per_step.map((s) => s.hidden_rel_err ?? 0))).toBeGreaterThan(1e-2);
-    await expectInputError(lab.probeEquivariance({ models: [{ kind: 'fernn', vRange: 1, hidden: 2 }], flow: 'rotate:90', imageSize: 8 }), 'flow', /translate:VX,VY/);
+    await expectRejectsInputError(lab.probeEquivariance({ models: [{ kind: 'fernn', vRange: 1, hidden: 2 }], flow: 'rotate:90', imageSize: 8 }), 'flow', /translate:VX,VY/);
     // A translation G-RNN has no velocity axis: any flow is a fair (failing) test.
     const g = await lab.probeEquivariance({ models: [{ kind: 'grnn', vRange: 0, hidden: 2 }], flow: 'rotate:90', steps: 2, imageSize: 8, withHidden: false });
     expect(g.models).toHaveLength(1);
     const preview = await lab.previewFlow({ flow: 'rotate:90', frames: 2, imageSize: 8 });
     expect(preview.shape).toEqual([2, 8, 8]);
-    await expectInputError(lab.previewFlow({ flow: 'rotate:400' }), 'flow', /360/);
+    await expectRejectsInputError(lab.previewFlow({ flow: 'rotate:400' }), 'flow', /360/);
   });
 
   it('validates rotation configs at the boundary, naming the field', () => {

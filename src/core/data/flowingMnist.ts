@@ -102,37 +102,12 @@ const MAX_FRAME_ELEMENTS = 2 ** 28;
 export class FlowingMnist {
   readonly config: FlowingMnistConfig;
   readonly seed: number;
-  private readonly images: IdxImages;
-  private readonly labels: Uint8Array;
-  private readonly indices: Int32Array;
-  private readonly factor: number;
-  private readonly spriteRows: number;
-  private readonly spriteCols: number;
+  private readonly digits: DigitSprites;
 
   constructor(config: FlowingMnistConfigInput, source: DigitSource, seed: number) {
     this.config = parseFlowingMnistConfig(config);
     this.seed = checkSeed(seed);
-    const { images, labels, indices } = source;
-    checkImages(images);
-    if (labels.length !== images.count) {
-      throw new InputError('labels', `has ${labels.length} entries for ${images.count} images`);
-    }
-    if (indices.length === 0) throw new InputError('indices', 'the split is empty');
-    this.indices = Int32Array.from(indices);
-    for (let i = 0; i < indices.length; i++) {
-      const k = indices[i];
-      if (!Number.isInteger(k) || k < 0 || k >= images.count) {
-        throw new InputError('indices', `entry ${i} is ${k}, outside 0..${images.count - 1}`);
-      }
-    }
-    this.images = images;
-    this.labels = labels;
-    const size = this.config.imageSize;
-    // The smallest integer factor that makes the digit fit: 28 -> 14 for 16x16 frames (as in the calibration runs
-    // of the notes); 1 for frames at least as large as the digit, which are padded instead (as the reference does).
-    this.factor = Math.ceil(Math.max(images.rows, images.cols) / size);
-    this.spriteRows = Math.ceil(images.rows / this.factor);
-    this.spriteCols = Math.ceil(images.cols / this.factor);
+    this.digits = new DigitSprites(source, this.config.imageSize);
   }
 
   /** Frame shape [T, H, W, 1] of one sequence. */
@@ -168,7 +143,7 @@ export class FlowingMnist {
     const starts = new Int32Array(count * numDigits * 2);
     const labels = new Uint8Array(count * numDigits);
     const digitIndices = new Int32Array(count * numDigits);
-    const sprite = new Float32Array(this.spriteRows * this.spriteCols);
+    const sprite = new Float32Array(this.digits.rows * this.digits.cols);
     for (let b = 0; b < count; b++) {
       const draw = this.drawSequence(start + b);
       const out = frames.subarray(b * perSequence, (b + 1) * perSequence);
@@ -176,12 +151,12 @@ export class FlowingMnist {
         const m = b * numDigits + n;
         const k = draw.digits[n];
         digitIndices[m] = k;
-        labels[m] = this.labels[k];
+        labels[m] = this.digits.labels[k];
         velocities[2 * m] = draw.velocities[n].vx;
         velocities[2 * m + 1] = draw.velocities[n].vy;
         starts[2 * m] = draw.starts[n].x;
         starts[2 * m + 1] = draw.starts[n].y;
-        this.renderSprite(k, sprite);
+        this.digits.render(k, sprite);
         this.addMovingSprite(out, sprite, draw.starts[n], draw.velocities[n]);
       }
       // Pixel values are >= 0, so clamping to [0, 1] only needs the upper bound (overlaps of summed digits).
@@ -199,31 +174,13 @@ export class FlowingMnist {
     const main = createRng(streamSeed(this.seed, k, 0));
     const vel = createRng(streamSeed(this.seed, k, 1));
     const digits: number[] = [];
-    for (let n = 0; n < numDigits; n++) digits.push(this.indices[main.int(0, this.indices.length - 1)]);
+    for (let n = 0; n < numDigits; n++) digits.push(this.digits.indices[main.int(0, this.digits.indices.length - 1)]);
     const starts: { x: number; y: number }[] = [];
     // Reference: x0, y0 each uniform in 0..image_size-1, i.e. uniform over the torus.
     for (let n = 0; n < numDigits; n++) starts.push({ x: main.int(0, s - 1), y: main.int(0, s - 1) });
     const velocities: Velocity2[] = [];
     for (let n = 0; n < numDigits; n++) velocities.push(drawVelocity(velocity, vel));
     return { digits, starts, velocities };
-  }
-
-  /** Writes digit k, area-averaged by `factor` and scaled to [0, 1] (as torchvision ToTensor), into `sprite`. */
-  private renderSprite(k: number, sprite: Float32Array): void {
-    const { rows, cols, pixels } = this.images;
-    const f = this.factor;
-    const base = k * rows * cols;
-    // Blocks that run past the digit's edge count the missing pixels as background (zero).
-    const scale = 1 / (255 * f * f);
-    for (let a = 0; a < this.spriteRows; a++) {
-      for (let c = 0; c < this.spriteCols; c++) {
-        let sum = 0;
-        for (let i = a * f; i < Math.min((a + 1) * f, rows); i++) {
-          for (let j = c * f; j < Math.min((c + 1) * f, cols); j++) sum += pixels[base + i * cols + j];
-        }
-        sprite[a * this.spriteCols + c] = sum * scale;
-      }
-    }
   }
 
   /**
@@ -233,16 +190,16 @@ export class FlowingMnist {
    */
   private addMovingSprite(out: Float32Array, sprite: Float32Array, p0: { x: number; y: number }, v: Velocity2): void {
     const { imageSize: s, seqLen } = this.config;
-    const top = Math.floor((s - this.spriteRows) / 2);
-    const left = Math.floor((s - this.spriteCols) / 2);
+    const top = Math.floor((s - this.digits.rows) / 2);
+    const left = Math.floor((s - this.digits.cols) / 2);
     for (let t = 0; t < seqLen; t++) {
       const dy = p0.y + v.vy * t;
       const dx = p0.x + v.vx * t;
       const frame = t * s * s;
-      for (let a = 0; a < this.spriteRows; a++) {
+      for (let a = 0; a < this.digits.rows; a++) {
         const row = frame + mod(top + a + dy, s) * s;
-        for (let c = 0; c < this.spriteCols; c++) {
-          const value = sprite[a * this.spriteCols + c];
+        for (let c = 0; c < this.digits.cols; c++) {
+          const value = sprite[a * this.digits.cols + c];
           if (value !== 0) out[row + mod(left + c + dx, s)] += value;
         }
       }
@@ -302,7 +259,57 @@ function drawVelocity(spec: VelocitySpec, rng: Rng): Velocity2 {
   }
 }
 
-function checkSeed(seed: number): number {
+/**
+ * The digits of a split, validated (InputErrors name the field), and their sprites: each digit area-averaged by the
+ * smallest integer factor that fits the frame (28 -> 14 for 16x16 frames, as the calibration runs of the notes; 1 for
+ * frames at least as large, which are padded instead, as the reference does), scaled to [0, 1] as torchvision's
+ * ToTensor. Shared by the Flowing- and Rotating-MNIST generators.
+ */
+export class DigitSprites {
+  readonly images: IdxImages;
+  readonly labels: Uint8Array;
+  readonly indices: Int32Array;
+  readonly factor: number;
+  /** Sprite size. */
+  readonly rows: number;
+  readonly cols: number;
+
+  constructor(source: DigitSource, imageSize: number) {
+    const { images, labels, indices } = source;
+    checkImages(images);
+    if (labels.length !== images.count) throw new InputError('labels', `has ${labels.length} entries for ${images.count} images`);
+    if (indices.length === 0) throw new InputError('indices', 'the split is empty');
+    for (let i = 0; i < indices.length; i++) {
+      const k = indices[i];
+      if (!Number.isInteger(k) || k < 0 || k >= images.count) throw new InputError('indices', `entry ${i} is ${k}, outside 0..${images.count - 1}`);
+    }
+    this.images = images;
+    this.labels = labels;
+    this.indices = Int32Array.from(indices);
+    this.factor = Math.ceil(Math.max(images.rows, images.cols) / imageSize);
+    this.rows = Math.ceil(images.rows / this.factor);
+    this.cols = Math.ceil(images.cols / this.factor);
+  }
+
+  /** Writes digit k's sprite into `sprite` [rows * cols]; blocks past the digit's edge count as background (zero). */
+  render(k: number, sprite: Float32Array): void {
+    const { rows, cols, pixels } = this.images;
+    const f = this.factor;
+    const base = k * rows * cols;
+    const scale = 1 / (255 * f * f);
+    for (let a = 0; a < this.rows; a++) {
+      for (let c = 0; c < this.cols; c++) {
+        let sum = 0;
+        for (let i = a * f; i < Math.min((a + 1) * f, rows); i++) {
+          for (let j = c * f; j < Math.min((c + 1) * f, cols); j++) sum += pixels[base + i * cols + j];
+        }
+        sprite[a * this.cols + c] = sum * scale;
+      }
+    }
+  }
+}
+
+export function checkSeed(seed: number): number {
   if (!Number.isSafeInteger(seed)) throw new InputError('seed', `must be an integer, got ${seed}`);
   return seed;
 }

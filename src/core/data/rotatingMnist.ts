@@ -3,8 +3,7 @@ import { createRng, type Rng, streamSeed } from '../util/rng';
 import { InputError } from '../util/errors';
 import { cosSinDegrees, sampleBilinear } from '../flows/rotationGrid';
 import { REFERENCE_OMEGAS } from '../flows/angularVelocity';
-import type { DigitSource } from './flowingMnist';
-import type { IdxImages } from './idx';
+import { checkSeed, DigitSprites, type DigitSource } from './flowingMnist';
 
 /**
  * Rotating MNIST, the data of the reference's rotation experiment (`rotating_mnist_fp/rotating_mnist_dataset.py`):
@@ -88,38 +87,12 @@ const MAX_FRAME_ELEMENTS = 2 ** 28;
 export class RotatingMnist {
   readonly config: RotatingMnistConfig;
   readonly seed: number;
-  private readonly images: IdxImages;
-  private readonly labels: Uint8Array;
-  private readonly indices: Int32Array;
-  private readonly factor: number;
-  private readonly spriteRows: number;
-  private readonly spriteCols: number;
+  private readonly digits: DigitSprites;
 
   constructor(config: RotatingMnistConfigInput, source: DigitSource, seed: number) {
     this.config = parseRotatingMnistConfig(config);
-    if (!Number.isSafeInteger(seed)) throw new InputError('seed', `must be an integer, got ${seed}`);
-    this.seed = seed;
-    const { images, labels, indices } = source;
-    for (const [name, n] of [['count', images.count], ['rows', images.rows], ['cols', images.cols]] as const) {
-      if (!Number.isSafeInteger(n) || n < 1) throw new InputError(`images.${name}`, `must be an integer >= 1, got ${n}`);
-    }
-    if (images.pixels.length !== images.count * images.rows * images.cols) {
-      throw new InputError('images.pixels', `has ${images.pixels.length} bytes, expected count*rows*cols = ${images.count * images.rows * images.cols}`);
-    }
-    if (labels.length !== images.count) throw new InputError('labels', `has ${labels.length} entries for ${images.count} images`);
-    if (indices.length === 0) throw new InputError('indices', 'the split is empty');
-    for (let i = 0; i < indices.length; i++) {
-      const k = indices[i];
-      if (!Number.isInteger(k) || k < 0 || k >= images.count) throw new InputError('indices', `entry ${i} is ${k}, outside 0..${images.count - 1}`);
-    }
-    this.indices = Int32Array.from(indices);
-    this.images = images;
-    this.labels = labels;
-    const size = this.config.imageSize;
-    // As FlowingMnist: the smallest integer factor that makes the digit fit (28 -> 14 for 16x16 frames).
-    this.factor = Math.ceil(Math.max(images.rows, images.cols) / size);
-    this.spriteRows = Math.ceil(images.rows / this.factor);
-    this.spriteCols = Math.ceil(images.cols / this.factor);
+    this.seed = checkSeed(seed);
+    this.digits = new DigitSprites(source, this.config.imageSize);
   }
 
   /** Frame shape [T, H, W, 1] of one sequence. */
@@ -155,7 +128,7 @@ export class RotatingMnist {
     const angles = new Float64Array(count * numDigits);
     const labels = new Uint8Array(count * numDigits);
     const digitIndices = new Int32Array(count * numDigits);
-    const sprite = new Float32Array(this.spriteRows * this.spriteCols);
+    const sprite = new Float32Array(this.digits.rows * this.digits.cols);
     for (let b = 0; b < count; b++) {
       const draw = this.drawSequence(start + b);
       const out = frames.subarray(b * perSequence, (b + 1) * perSequence);
@@ -163,10 +136,10 @@ export class RotatingMnist {
         const m = b * numDigits + n;
         const k = draw.digits[n];
         digitIndices[m] = k;
-        labels[m] = this.labels[k];
+        labels[m] = this.digits.labels[k];
         omegas[m] = draw.omegas[n];
         angles[m] = draw.angles[n];
-        this.renderSprite(k, sprite);
+        this.digits.render(k, sprite);
         this.addRotatingSprite(out, sprite, draw.angles[n], draw.omegas[n]);
       }
       for (let i = 0; i < out.length; i++) if (out[i] > 1) out[i] = 1;
@@ -183,30 +156,13 @@ export class RotatingMnist {
     const main = createRng(streamSeed(this.seed, k, 0));
     const vel = createRng(streamSeed(this.seed, k, 1));
     const digits: number[] = [];
-    for (let n = 0; n < numDigits; n++) digits.push(this.indices[main.int(0, this.indices.length - 1)]);
+    for (let n = 0; n < numDigits; n++) digits.push(this.digits.indices[main.int(0, this.digits.indices.length - 1)]);
     // Reference: initial angle uniform in [0, 360).
     const angles: number[] = [];
     for (let n = 0; n < numDigits; n++) angles.push(main.next() * 360);
     const omegas: number[] = [];
     for (let n = 0; n < numDigits; n++) omegas.push(drawOmega(angularVelocity, vel));
     return { digits, angles, omegas };
-  }
-
-  /** Digit k, area-averaged by `factor` and scaled to [0, 1] (torchvision ToTensor), into `sprite`. */
-  private renderSprite(k: number, sprite: Float32Array): void {
-    const { rows, cols, pixels } = this.images;
-    const f = this.factor;
-    const base = k * rows * cols;
-    const scale = 1 / (255 * f * f);
-    for (let a = 0; a < this.spriteRows; a++) {
-      for (let c = 0; c < this.spriteCols; c++) {
-        let sum = 0;
-        for (let i = a * f; i < Math.min((a + 1) * f, rows); i++) {
-          for (let j = c * f; j < Math.min((c + 1) * f, cols); j++) sum += pixels[base + i * cols + j];
-        }
-        sprite[a * this.spriteCols + c] = sum * scale;
-      }
-    }
   }
 
   /**
@@ -216,8 +172,8 @@ export class RotatingMnist {
    */
   private addRotatingSprite(out: Float32Array, sprite: Float32Array, theta0: number, omega: number): void {
     const { imageSize: s, seqLen } = this.config;
-    const top = Math.floor((s - this.spriteRows) / 2);
-    const left = Math.floor((s - this.spriteCols) / 2);
+    const top = Math.floor((s - this.digits.rows) / 2);
+    const left = Math.floor((s - this.digits.cols) / 2);
     const c = (s - 1) / 2;
     for (let t = 0; t < seqLen; t++) {
       const { cos, sin } = cosSinDegrees(theta0 + omega * t);
@@ -227,7 +183,7 @@ export class RotatingMnist {
           // Source point in canvas coordinates (rotationGrid.ts convention), then in sprite coordinates.
           const y = c + (j - c) * sin + (i - c) * cos - top;
           const x = c + (j - c) * cos - (i - c) * sin - left;
-          const v = sampleBilinear(sprite, this.spriteRows, this.spriteCols, y, x);
+          const v = sampleBilinear(sprite, this.digits.rows, this.digits.cols, y, x);
           if (v !== 0) out[frame + i * s + j] += v;
         }
       }

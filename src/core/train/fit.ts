@@ -95,31 +95,42 @@ const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0
  */
 export async function fit(model: Seq2SeqModel, optimizer: tf.Optimizer, opts: FitOptions, hooks: FitHooks): Promise<FitResult> {
   return fitLoop(opts, {
-    runStep: async (step) => {
-      const b = hooks.trainBatch(step);
-      const x = tf.tensor5d(b.inputs, b.inputShape);
-      const y = tf.tensor5d(b.targets, b.targetShape);
-      try {
-        const r = trainStep(model, optimizer, x, y, {
-          clipNorm: opts.clipNorm,
-          teacherForcing: opts.teacherForcing,
-          rng: opts.teacherForcing > 0 ? createRng(opts.seed * 1_000_003 + step) : undefined,
-        });
-        const [loss, gradNorm] = [(await r.loss.data())[0], (await r.gradNorm.data())[0]];
-        r.loss.dispose();
-        r.gradNorm.dispose();
-        return { loss, gradNorm };
-      } finally {
-        x.dispose();
-        y.dispose();
-      }
-    },
+    runStep: (step) => seq2seqHostStep(model, optimizer, hooks.trainBatch(step), step, opts),
     validate: hooks.validate,
     onStep: hooks.onStep,
     onValidation: (v) => hooks.onValidation({ step: v.step, mse: v.score, best: v.best }),
     checkpoint: hooks.checkpoint,
     shouldStop: hooks.shouldStop,
   });
+}
+
+/**
+ * One training step of a seq2seq predictor on a host batch, read back: the reference's step (MSE, global-norm clip)
+ * with teacher forcing drawn by a coin seeded per step, so a resumed run draws what an uninterrupted one would.
+ */
+export async function seq2seqHostStep(
+  model: Seq2SeqModel,
+  optimizer: tf.Optimizer,
+  b: HostBatch,
+  step: number,
+  opts: Pick<FitOptions, 'clipNorm' | 'teacherForcing' | 'seed'>,
+): Promise<{ loss: number; gradNorm: number }> {
+  const x = tf.tensor5d(b.inputs, b.inputShape);
+  const y = tf.tensor5d(b.targets, b.targetShape);
+  try {
+    const r = trainStep(model, optimizer, x, y, {
+      clipNorm: opts.clipNorm,
+      teacherForcing: opts.teacherForcing,
+      rng: opts.teacherForcing > 0 ? createRng(opts.seed * 1_000_003 + step) : undefined,
+    });
+    const [loss, gradNorm] = [(await r.loss.data())[0], (await r.gradNorm.data())[0]];
+    r.loss.dispose();
+    r.gradNorm.dispose();
+    return { loss, gradNorm };
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
 }
 
 /**

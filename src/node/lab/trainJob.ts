@@ -6,12 +6,10 @@ import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } fro
 import { classifierParamCount, createClassifier, type ClassifierModel } from '../../core/nn/classifier';
 import type { ParamMap } from '../../core/nn/params';
 import { DATASET_CLASSES, type EndReason, type MetricRecord, type ProgressEvent, type RunRecord, type RunStatus, type TrainConfig } from '../../core/protocol/run';
-import { fitLoop, type FitResult } from '../../core/train/fit';
-import { trainStep } from '../../core/train/step';
+import { fitLoop, seq2seqHostStep, type FitResult } from '../../core/train/fit';
 import { classifyTrainStep } from '../../core/train/classifyStep';
 import { evaluateMse } from '../../core/metrics/evaluate';
 import { evaluateClassifier } from '../../core/metrics/classification';
-import { createRng } from '../../core/util/rng';
 import { selectBackend } from '../backend';
 import { encodeSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
 import type { RunStore } from '../store/runStore';
@@ -85,25 +83,8 @@ async function predictionTask(config: TrainConfig, dataSeed: number): Promise<Ta
   return {
     epochSize: data.epochSize,
     create: (seed) => createSeq2Seq(modelConfigOf(config), seed),
-    async step(m, opt, step) {
-      const b = splitBatch(data.train.batch(step - 1, config.batch), config.inputFrames);
-      const x = tf.tensor5d(b.inputs, b.inputShape);
-      const y = tf.tensor5d(b.targets, b.targetShape);
-      try {
-        const r = trainStep(asSeq(m), opt, x, y, {
-          clipNorm: config.clipNorm,
-          teacherForcing: config.teacherForcing,
-          rng: config.teacherForcing > 0 ? createRng(dataSeed * 1_000_003 + step) : undefined,
-        });
-        const [loss, gradNorm] = [(await r.loss.data())[0], (await r.gradNorm.data())[0]];
-        r.loss.dispose();
-        r.gradNorm.dispose();
-        return { loss, gradNorm };
-      } finally {
-        x.dispose();
-        y.dispose();
-      }
-    },
+    step: (m, opt, step) =>
+      seq2seqHostStep(asSeq(m), opt, splitBatch(data.train.batch(step - 1, config.batch), config.inputFrames), step, { clipNorm: config.clipNorm, teacherForcing: config.teacherForcing, seed: dataSeed }),
     validate: async (m) => (await evaluateMse(asSeq(m), data.val, evalOpts(config.valSequences))).mse,
     valRecord: (step, score, best) => ({ kind: 'val', step, mse: score, best, t: now() }),
     bestOf: (score) => ({ bestValMse: score }),
