@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
 import { InputError } from '../../src/core/util/errors';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
+import { runParamCount } from '../../src/node/lab/trainJob';
 import { expectRejectsInputError } from '../helpers/errors';
 
 
@@ -117,6 +118,28 @@ describe('classification runs (service, worker, store)', () => {
     expect(b.endMessage).toMatch(/does not exist/);
   });
 
+  it('trains the baselines and the encoder variant through the same job: 3D-CNN (width = hidden), G-RNN+ and FERNN with the reference encoder', async () => {
+    const runs = [
+      tiny({ model: 'cnn3d', vRange: 0, hidden: 2, inputFrames: 4, steps: 2, valEvery: 2 }),
+      tiny({ model: 'grnn-plus', vRange: 1, steps: 2, valEvery: 2 }),
+      tiny({ model: 'fernn', vRange: 1, encoder: 'reference', hidden: 2, steps: 2, valEvery: 2 }),
+    ];
+    const recs = [];
+    for (const config of runs) recs.push(await lab.startRun({ config }));
+    const params = recs.map((r) => r.params);
+    for (const r of recs) await lab.whenIdle(r.id);
+    for (const r of recs) {
+      const d = await lab.getRun({ id: r.id });
+      expect(d.run.status, `${d.run.config.model}: ${d.run.endMessage}`).toBe('completed');
+      expect(d.run.results?.testAccuracy).toBeGreaterThanOrEqual(0);
+    }
+    // Each run records its parameter count for fair comparisons (closed forms: classifier and cnn3d tests);
+    // the encoder adds weights to the same cell.
+    expect(params.every((p) => p > 0)).toBe(true);
+    const plain = runParamCount(trainConfigSchema.parse(tiny({ model: 'fernn', vRange: 1, hidden: 2 })));
+    expect(params[2]).toBeGreaterThan(plain);
+  });
+
   it('validates classification configs at the boundary, naming the field', async () => {
     const cases: [Partial<TrainConfigInput>, string][] = [
       [{ task: 'prediction', model: 'cnn3d', vRange: 0 }, 'model'],
@@ -126,6 +149,8 @@ describe('classification runs (service, worker, store)', () => {
       [{ task: 'prediction', dataset: 'kth', dataDir: '/tmp' }, 'dataset'],
       [{ model: 'cnn3d', vRange: 1 }, 'vRange'],
       [{ task: 'sorting' as 'classification' }, 'task'],
+      [{ model: 'cnn3d', vRange: 0, encoder: 'reference' }, 'encoder'],
+      [{ task: 'prediction', encoder: 'reference' }, 'encoder'],
     ];
     for (const [over, field] of cases) {
       const r = trainConfigSchema.safeParse(tiny(over));
