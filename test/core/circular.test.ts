@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpu } from '../helpers/backend';
 import { maxAbsDiff, TOL } from '../helpers/close';
 import { circularPad, roll, rollPad } from '../../src/core/nn/circular';
-import { conv2dValid, depthwiseValid, filterGradPath } from '../../src/core/nn/conv';
+import { conv2dValid, depthwiseValid, filterGradPath, filterGrads } from '../../src/core/nn/conv';
 
 beforeAll(useCpu);
 
@@ -62,6 +62,15 @@ describe('convolutions with their own gradients', () => {
     expect(maxAbsDiff(conv2dValid(x, w).dataSync(), tf.conv2d(x, w, 1, 'valid').dataSync())).toBeLessThan(TOL.roundOff);
     expect(maxAbsDiff(ours[0].dataSync(), stock[0].dataSync())).toBeLessThan(TOL.parity);
     expect(maxAbsDiff(ours[1].dataSync(), stock[1].dataSync())).toBeLessThan(TOL.parity);
+  });
+
+  it('filter gradients of several inputs against one dy: the shared convolution equals the backend kernel', () => {
+    const dy = tf.randomNormal([3, 5, 4, 6], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const xs = [tf.randomNormal([3, 7, 6, 1], 0, 1, 'float32', 12), tf.randomNormal([3, 7, 6, 4], 0, 1, 'float32', 13), tf.randomNormal([3, 9, 8, 2], 0, 1, 'float32', 14)] as tf.Tensor4D[];
+    const shared = filterGrads(xs, dy, 'matmul');
+    const native = filterGrads(xs, dy, 'native');
+    expect(shared.map((g) => g.shape)).toEqual([[3, 3, 1, 6], [3, 3, 4, 6], [5, 5, 2, 6]]);
+    shared.forEach((g, i) => expect(maxAbsDiff(g.dataSync(), native[i].dataSync()), `input ${i}`).toBeLessThan(TOL.parity));
   });
 
   it('depthwiseValid value and gradients equal the stock depthwise conv', () => {
