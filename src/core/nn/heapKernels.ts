@@ -99,7 +99,8 @@ export function maxMidGrad(x: tf.Tensor3D, m: tf.Tensor2D, dy: tf.Tensor2D): tf.
 // ---------------------------------------------------------------------------------------------------------------
 // Backend access. Typed structurally: core does not import the backend packages.
 
-interface Info {
+/** A backend's tensor record, as a kernel sees it. */
+export interface Info {
   dataId: object;
   shape: number[];
   dtype: tf.DataType;
@@ -125,8 +126,11 @@ function check(x: Info, rows: number, what: string): [number, number] {
   return [x.shape[0], x.shape[2]];
 }
 
-/** Views of the inputs and a new output on the backend: wasm views are taken after the allocation, which may grow the heap. */
-function io(backend: unknown, xs: Info[], shape: number[]): { out: Info; views: Float32Array[]; ov: Float32Array } {
+/**
+ * Views of the inputs and a new output on the wasm or cpu backend, for JS kernels (this file's, and sparseRows.ts's):
+ * wasm views are taken after the allocation, which may grow (and move) the heap.
+ */
+export function io(backend: unknown, xs: Info[], shape: number[]): { out: Info; views: Float32Array[]; ov: Float32Array } {
   for (const x of xs) if (x.dtype !== 'float32') throw new Error(`heap kernel: float32 only, got ${x.dtype}`);
   if (typeof (backend as WasmLike).typedArrayFromHeap === 'function') {
     const b = backend as WasmLike;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { customOp } from './gradient';
+import { io, type Info } from './heapKernels';
 
 /**
  * A fixed sparse linear map on the middle axis of a [B, M, C] tensor, as one kernel on the backends whose tensors
@@ -84,46 +85,20 @@ export class SparseRowMap {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The kernel. Backends are typed structurally: core does not import the backend packages.
-
-interface Info {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(t: Info): Float32Array;
-}
-interface CpuLike {
-  data: { get(id: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): Info;
-}
+// The kernel, on the wasm heap or the cpu backend's arrays (heapKernels.ts `io`).
 
 function sparseRowsKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }): Info {
   const id = (attrs as { planId?: number }).planId;
   const p = id === undefined ? undefined : plans.get(id);
   if (!p) throw new Error(`sparse row kernel: no plan ${id} (was the rotation cache cleared while in use?)`);
   const x = inputs.x as unknown as Info;
-  if (x.dtype !== 'float32') throw new Error(`sparse row kernel: float32 only, got ${x.dtype}`);
   if (x.shape.length !== 3 || x.shape[1] !== p.inRows) throw new Error(`sparse row kernel: expected [B, ${p.inRows}, C], got [${x.shape}]`);
   const [b, , c] = x.shape;
-  const shape = [b, p.outRows, c];
-  let out: Info;
-  let xv: Float32Array;
-  let ov: Float32Array;
-  if (typeof (backend as WasmLike).typedArrayFromHeap === 'function') {
-    const w = backend as WasmLike;
-    out = w.makeOutput(shape, 'float32');
-    // Views after the allocation, which may grow (and move) the heap.
-    xv = w.typedArrayFromHeap(x);
-    ov = w.typedArrayFromHeap(out);
-  } else {
-    const cpu = backend as CpuLike;
-    ov = new Float32Array(b * p.outRows * c);
-    out = cpu.makeTensorInfo(shape, 'float32', ov);
-    xv = cpu.data.get(x.dataId).values as Float32Array;
-  }
+  const {
+    out,
+    views: [xv],
+    ov,
+  } = io(backend, [x], [b, p.outRows, c]);
   ov.fill(0);
   const { index, weight, taps, inRows, outRows } = p;
   const xStride = inRows * c;
