@@ -4,7 +4,7 @@ import { classificationSource, type ClassificationSource } from '../data/flowing
 import { framesToTensor } from '../data/tensor';
 import { classifierInChannels, classify, type ClassifierModel } from '../nn/classifier';
 import { InputError } from '../util/errors';
-import { DEFAULT_BATCH_SIZE, DEFAULT_VELOCITY_RANGE, EvaluationStopped, type EvalControl } from './evaluate';
+import { overVelocityGrid, planOf, Progress, velocityAxis, type EvalControl, type Plan } from './evaluate';
 
 /**
  * Test-time evaluation of a sequence classifier (the paper's Table 2 protocol, here on single-digit Flowing MNIST):
@@ -78,11 +78,10 @@ export interface AccuracyGrid {
  */
 export async function accuracyPerVelocity(model: ClassifierModel, digits: DigitSource, opts: AccuracyPerVelocityOptions): Promise<AccuracyGrid> {
   const plan = planOf(opts.sequences, opts.batchSize);
-  const range = opts.range ?? DEFAULT_VELOCITY_RANGE;
-  if (!Number.isSafeInteger(range) || range < 0) throw new InputError('range', `must be an integer >= 0, got ${range}`);
+  const velocities = velocityAxis(opts.range);
+  const range = velocities.length >> 1;
   const cin = classifierInChannels(model.config);
   if (cin !== 1) throw new InputError('model', `needs 1 input channel for Flowing-MNIST clips, has ${cin}`);
-  const velocities = Array.from({ length: 2 * range + 1 }, (_, i) => i - range);
   const cell = (vx: number, vy: number): ClassificationSource => {
     const velocity: VelocitySpec = { kind: 'fixed', velocity: { vx, vy } };
     return classificationSource(digits, { imageSize: opts.imageSize, seqLen: opts.seqLen, velocity }, opts.seed);
@@ -90,43 +89,11 @@ export async function accuracyPerVelocity(model: ClassifierModel, digits: DigitS
   // Validates the options (and the largest speeds) before the first forward pass.
   cell(range, -range);
   const progress = new Progress(plan.sequences * velocities.length ** 2, opts);
-  const accuracy: number[][] = [];
-  for (const vy of velocities) {
-    const row: number[] = [];
-    for (const vx of velocities) {
-      const confusion = await confusionOf(model, cell(vx, vy), plan, progress);
-      row.push(summarise(confusion, plan.sequences).accuracy);
-    }
-    accuracy.push(row);
-  }
+  const accuracy = await overVelocityGrid(velocities, async (vx, vy) => summarise(await confusionOf(model, cell(vx, vy), plan, progress), plan.sequences).accuracy);
   return { velocities, accuracy, sequences: plan.sequences };
 }
 
 // ---- internals ---------------------------------------------------------------------------------------------------
-
-interface Plan {
-  sequences: number;
-  batchSize: number;
-}
-
-class Progress {
-  done = 0;
-  constructor(
-    readonly total: number,
-    private readonly control: EvalControl,
-  ) {}
-
-  async checkpoint(): Promise<void> {
-    if (!this.control.shouldStop) return;
-    await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    if (this.control.shouldStop()) throw new EvaluationStopped(this.done, this.total);
-  }
-
-  advance(n: number): void {
-    this.done += n;
-    this.control.onProgress?.(this.done, this.total);
-  }
-}
 
 /** Runs clips 0..plan.sequences-1 of `source` and counts (true, predicted) pairs, [classes * classes] row-major. */
 async function confusionOf(model: ClassifierModel, source: ClassificationSource, plan: Plan, progress: Progress): Promise<Float64Array> {
@@ -170,11 +137,3 @@ function summarise(counts: Float64Array, sequences: number): ClassifierEvalResul
   return { accuracy: correct / sequences, confusion, sequences };
 }
 
-function planOf(sequences: number, batchSize: number | undefined): Plan {
-  return { sequences: positiveInt('sequences', sequences), batchSize: positiveInt('batchSize', batchSize ?? DEFAULT_BATCH_SIZE) };
-}
-
-function positiveInt(field: string, n: number): number {
-  if (!Number.isSafeInteger(n) || n < 1) throw new InputError(field, `must be an integer >= 1, got ${n}`);
-  return n;
-}

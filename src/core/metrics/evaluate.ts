@@ -194,31 +194,46 @@ export async function velocityGeneralisation(model: Seq2SeqModel, digits: DigitS
   const plan = planOf(opts.sequences, opts.batchSize);
   const inputFrames = positiveInt('inputFrames', opts.inputFrames ?? DEFAULT_INPUT_FRAMES);
   const predFrames = positiveInt('predFrames', opts.predFrames ?? DEFAULT_PRED_FRAMES);
-  const range = opts.range ?? DEFAULT_VELOCITY_RANGE;
-  if (!Number.isSafeInteger(range) || range < 0) throw new InputError('range', `must be an integer >= 0, got ${range}`);
+  const velocities = velocityAxis(opts.range);
+  const range = velocities.length >> 1;
   checkModel(model);
-  const velocities = Array.from({ length: 2 * range + 1 }, (_, i) => i - range);
   const seqLen = inputFrames + predFrames;
   const cell = (vx: number, vy: number): FlowingMnist =>
     new FlowingMnist(testSetConfig(opts, seqLen, { kind: 'fixed', velocity: { vx, vy } }), digits, opts.seed);
   // Validates the options (and the largest speeds) before the first forward pass.
   cell(range, -range);
   const progress = new Progress(plan.sequences * velocities.length ** 2, opts);
-  const mse: number[][] = [];
+  const mse = await overVelocityGrid(velocities, async (vx, vy) => {
+    const stats = await accumulate(model, cell(vx, vy), plan, inputFrames, predFrames, progress);
+    return stats.mean.reduce((a, b) => a + b, 0) / stats.mean.length;
+  });
+  return { velocities, mse, sequences: plan.sequences };
+}
+
+/** The axis -R..R of a velocity grid (default R = DEFAULT_VELOCITY_RANGE); R is checked, naming 'range'. */
+export function velocityAxis(range: number = DEFAULT_VELOCITY_RANGE): number[] {
+  if (!Number.isSafeInteger(range) || range < 0) throw new InputError('range', `must be an integer >= 0, got ${range}`);
+  return Array.from({ length: 2 * range + 1 }, (_, i) => i - range);
+}
+
+/**
+ * One value per cell of the (vx, vy) grid over `velocities`, cells evaluated in row order (vy outer, vx inner).
+ * @returns values[iy][ix] for velocity (velocities[ix], velocities[iy])
+ */
+export async function overVelocityGrid(velocities: readonly number[], cell: (vx: number, vy: number) => Promise<number>): Promise<number[][]> {
+  const grid: number[][] = [];
   for (const vy of velocities) {
     const row: number[] = [];
-    for (const vx of velocities) {
-      const stats = await accumulate(model, cell(vx, vy), plan, inputFrames, predFrames, progress);
-      row.push(stats.mean.reduce((a, b) => a + b, 0) / stats.mean.length);
-    }
-    mse.push(row);
+    for (const vx of velocities) row.push(await cell(vx, vy));
+    grid.push(row);
   }
-  return { velocities, mse, sequences: plan.sequences };
+  return grid;
 }
 
 // ---- internals ---------------------------------------------------------------------------------------------------
 
-interface Plan {
+/** How many sequences an evaluation reads, and how many per forward pass. */
+export interface Plan {
   sequences: number;
   batchSize: number;
 }
@@ -230,7 +245,8 @@ interface StepStats {
   m2: Float64Array;
 }
 
-class Progress {
+/** Progress of an evaluation in sequences, with cancellation between batches (`EvaluationStopped`). */
+export class Progress {
   done = 0;
   constructor(
     readonly total: number,
@@ -310,7 +326,8 @@ function testSetConfig(opts: TestSetOptions, seqLen: number, velocity: VelocityS
   return { numDigits: opts.numDigits ?? 2, imageSize: opts.imageSize ?? 28, seqLen, velocity };
 }
 
-function planOf(sequences: number, batchSize: number | undefined): Plan {
+/** Checked sequence and batch counts (InputErrors name the field); batch size defaults to DEFAULT_BATCH_SIZE. */
+export function planOf(sequences: number, batchSize: number | undefined): Plan {
   return { sequences: positiveInt('sequences', sequences), batchSize: positiveInt('batchSize', batchSize ?? DEFAULT_BATCH_SIZE) };
 }
 
