@@ -9,17 +9,21 @@
  * a crash.
  *
  * Build + run: `npm run bench [-- flags]` (bundles to dist/bench.js; tfjs gradients need the bundle, not tsx).
- * Flags: --json, --backends a,b, --configs a,b, --quick, --targets, --steps N, --warmup N, --timeout-s N, --wasm-threads N,
- *        --no-torch, --torch-steps N, --torch-device auto|cpu|cuda, --torch-script PATH, --list.
+ * Flags: --json, --jsonl PATH, --backends a,b, --configs a,b, --quick, --targets, --steps N, --warmup N, --timeout-s N,
+ *        --wasm-threads N, --webgpu-kernels fused|stock|both, --no-torch, --torch-steps N, --torch-device auto|cpu|cuda,
+ *        --torch-script PATH, --python CMD, --list.
+ * On webgpu the child also counts the backend's program dispatches and GPU->CPU reads per measured step.
+ * GPU machine without Node: `npm run bench:gpu-kit` (scripts/gpu-kit.sh) bundles this file as dist/bench.cjs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKENDS, selectBackend, type BackendName } from '../src/node/backend';
 import { makeCellConfig, makeSeq2SeqConfig } from '../src/core/nn/config';
+import { gpuKernelMode, setGpuKernels, type GpuKernelMode } from '../src/core/nn/gpuKernels';
 import { createSeq2Seq, disposeModel } from '../src/core/nn/seq2seq';
 import { trainStep } from '../src/core/train/step';
 
@@ -94,6 +98,8 @@ interface ChildRequest {
   warmup: number;
   /** XNNPACK threads for wasm (undefined: the backend's default). */
   wasmThreads?: number;
+  /** webgpu: our fused WGSL kernels or tfjs's stock ops (setGpuKernels; undefined: the default, fused). */
+  gpuKernels?: GpuKernelMode;
   /** Only select the backend and report it (availability probe). */
   probe?: boolean;
 }
@@ -111,6 +117,16 @@ interface ChildResult {
   peak_rss_mb?: number;
   peak_tf_mb?: number | null;
   wasm_heap_mb?: number | null;
+  /** The GPU kernel mode in effect (gpuKernelMode()) on webgpu. */
+  kernels?: GpuKernelMode;
+  /** webgpu: program dispatches (runWebGPUProgram calls) per measured step, and their median. */
+  dispatches_step?: number[];
+  dispatches_per_step?: number;
+  /** webgpu: GPU->CPU reads (read/readSync of GPU-resident data) per measured step before the final loss read. */
+  reads_step?: number[];
+  reads_per_step?: number;
+  /** webgpu: the 8 most frequent programs, with dispatches per step (averaged over the measured steps). */
+  top_programs?: { program: string; per_step: number }[];
 }
 
 function emit(r: ChildResult): void {
@@ -142,6 +158,55 @@ async function withPeakBytes(f: () => Promise<void>): Promise<number | null> {
   }
 }
 
+/** The parts of tfjs-backend-webgpu's WebGPUBackend that the counter wraps (typed structurally). */
+interface WebGpuProgramLike {
+  shaderKey?: string;
+  outputShape?: number[];
+}
+interface WebGpuBackendLike {
+  runWebGPUProgram: (program: WebGpuProgramLike, ...rest: unknown[]) => unknown;
+  read: (dataId: object, ...rest: unknown[]) => unknown;
+  readSync: (dataId: object, ...rest: unknown[]) => unknown;
+  tensorMap?: { get: (dataId: object) => { values?: unknown } | undefined };
+}
+
+/**
+ * Counts the webgpu backend's program dispatches (by program class, or shaderKey for plain-object programs) and its
+ * GPU->CPU reads (read/readSync of data not already held on the CPU). Counting only: one Map update per dispatch.
+ * Returns null when the active backend does not look like tfjs's WebGPUBackend.
+ */
+function countWebGpu(): { programs: Map<string, number>; dispatches: () => number; reads: () => number } | null {
+  const be = tf.backend() as unknown as Partial<WebGpuBackendLike>;
+  if (typeof be.runWebGPUProgram !== 'function' || typeof be.read !== 'function' || typeof be.readSync !== 'function') return null;
+  const b = be as WebGpuBackendLike;
+  const programs = new Map<string, number>();
+  let dispatches = 0;
+  let reads = 0;
+  const run = b.runWebGPUProgram;
+  b.runWebGPUProgram = function (this: WebGpuBackendLike, program, ...rest) {
+    // An empty output short-circuits without a dispatch.
+    if (!program.outputShape || program.outputShape.every((d) => d > 0)) {
+      const ctor = (program as { constructor?: { name?: string } }).constructor?.name;
+      const name = ctor && ctor !== 'Object' ? ctor : (program.shaderKey ?? ctor ?? 'unknown');
+      programs.set(name, (programs.get(name) ?? 0) + 1);
+      dispatches++;
+    }
+    return run.call(this, program, ...rest);
+  };
+  const onGpu = (dataId: object): boolean => {
+    const d = b.tensorMap?.get(dataId);
+    return !d || d.values == null;
+  };
+  for (const f of ['read', 'readSync'] as const) {
+    const orig = b[f];
+    b[f] = function (this: WebGpuBackendLike, dataId: object, ...rest: unknown[]) {
+      if (onGpu(dataId)) reads++;
+      return orig.call(this, dataId, ...rest);
+    };
+  }
+  return { programs, dispatches: () => dispatches, reads: () => reads };
+}
+
 async function runChild(req: ChildRequest): Promise<void> {
   let detail: string;
   let warning: string | undefined;
@@ -149,6 +214,7 @@ async function runChild(req: ChildRequest): Promise<void> {
     const rep = await selectBackend(req.backend, { wasmThreads: req.wasmThreads });
     detail = rep.detail;
     warning = rep.warning;
+    setGpuKernels(req.gpuKernels ?? 'fused');
   } catch (e) {
     // "backend X is not available: X: why" -> "why"
     emit({ status: 'unavailable', reason: firstLine(e).replace(/^backend \S+ is not available: \S+: /, '') });
@@ -165,12 +231,22 @@ async function runChild(req: ChildRequest): Promise<void> {
   const inputs = tf.randomUniform([c.batch, c.tIn, c.size, c.size, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
   const targets = tf.randomUniform([c.batch, c.tOut, c.size, c.size, 1], 0, 1, 'float32', 2) as tf.Tensor5D;
 
+  const counter = tf.getBackend() === 'webgpu' ? countWebGpu() : null;
+  const dispatchesStep: number[] = [];
+  const readsStep: number[] = [];
   const cpuMs: number[] = [];
   const step = async (): Promise<number> => {
+    const d0 = counter?.dispatches() ?? 0;
+    const r0 = counter?.reads() ?? 0;
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const { loss, gradNorm } = trainStep(model, opt, inputs, targets, { clipNorm: 1 });
+    const r1 = counter?.reads() ?? 0;
     const [l] = await loss.data(); // syncs the backend (GPU queues included)
+    if (counter) {
+      dispatchesStep.push(counter.dispatches() - d0);
+      readsStep.push(r1 - r0);
+    }
     const ms = performance.now() - t0;
     const c = process.cpuUsage(c0);
     cpuMs.push((c.user + c.system) / 1000);
@@ -192,6 +268,9 @@ async function runChild(req: ChildRequest): Promise<void> {
   }
   const times: number[] = [];
   cpuMs.length = 0;
+  dispatchesStep.length = 0;
+  readsStep.length = 0;
+  counter?.programs.clear();
   for (let i = 0; i < req.steps; i++) {
     times.push(await step());
     process.stderr.write(`    step ${i + 1}/${req.steps}: ${times[i].toFixed(1)} ms\n`);
@@ -214,6 +293,19 @@ async function runChild(req: ChildRequest): Promise<void> {
     peak_rss_mb: peakRss,
     peak_tf_mb: peakBytes === null ? null : round(peakBytes / 2 ** 20, 1),
     wasm_heap_mb: heap,
+    ...(tf.getBackend() === 'webgpu' ? { kernels: gpuKernelMode() } : {}),
+    ...(counter && dispatchesStep.length
+      ? {
+          dispatches_step: dispatchesStep,
+          dispatches_per_step: median(dispatchesStep),
+          reads_step: readsStep,
+          reads_per_step: median(readsStep),
+          top_programs: [...counter.programs]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 8)
+            .map(([program, n]) => ({ program, per_step: round(n / dispatchesStep.length, 1) })),
+        }
+      : {}),
   });
 }
 
@@ -309,12 +401,12 @@ interface TorchEnv {
 
 /**
  * Finds a python with torch, trying /usr/bin/python3 (Debian python3-torch) then python3 on PATH; one with CUDA wins
- * (on the GPU machine python3 has CUDA torch), else the first with torch.
+ * (on the GPU machine python3 has CUDA torch), else the first with torch. `python` (--python) tries only that one.
  */
-function findTorch(): { env: TorchEnv | null; reason: string } {
+function findTorch(python?: string): { env: TorchEnv | null; reason: string } {
   const reasons: string[] = [];
   const found: TorchEnv[] = [];
-  for (const py of ['/usr/bin/python3', 'python3']) {
+  for (const py of python ? [python] : ['/usr/bin/python3', 'python3']) {
     const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__, torch.cuda.is_available())'], { encoding: 'utf8', timeout: 120_000 });
     if (r.status === 0) {
       const [version, cuda] = r.stdout.trim().split(/\s+/);
@@ -349,6 +441,8 @@ interface TorchResult {
 interface ResultRow {
   config: string;
   backend: BackendName;
+  /** webgpu rows: the GPU kernel mode asked for (--webgpu-kernels); null on other backends. */
+  kernels: GpuKernelMode | null;
   status: 'ok' | 'unavailable' | 'crashed' | 'timeout' | 'error' | 'skipped';
   reason: string | null;
   backend_detail: string | null;
@@ -383,7 +477,17 @@ interface ResultRow {
   /** The issue's limit on `ratio` for this configuration, and whether this row meets it (null: no limit or no ratio). */
   target_ratio: number | null;
   target_met: boolean | null;
+  /** webgpu rows: program dispatches per measured step (median), GPU->CPU reads per step before the loss read
+   * (median; 0 expected), each step's counts, and the 8 most frequent programs with their dispatches per step. */
+  dispatches_per_step: number | null;
+  reads_per_step: number | null;
+  dispatches_step: number[] | null;
+  reads_step: number[] | null;
+  top_programs: { program: string; per_step: number }[] | null;
 }
+
+/** The table's backend label: `webgpu/fused`, `webgpu/stock`, else the backend. */
+const backendLabel = (r: { backend: BackendName; kernels: GpuKernelMode | null }): string => (r.kernels ? `${r.backend}/${r.kernels}` : r.backend);
 
 function machineInfo(): Record<string, unknown> {
   const cpus = os.cpus();
@@ -407,11 +511,15 @@ const USAGE = `usage: npm run bench -- [flags]
   --warmup N           warm-up steps before them (default 1; the tf.memory peak is taken over these)
   --timeout-s N        limit per measurement, child start-up included (default 600)
   --wasm-threads N     XNNPACK threads for wasm (default: FERNN_WASM_THREADS, else 1)
+  --webgpu-kernels M   fused|stock|both: webgpu with our fused WGSL kernels, tfjs's stock ops, or each config
+                       measured twice (rows webgpu/fused and webgpu/stock) (default fused)
+  --jsonl PATH         append each finished measurement (and each PyTorch run) to PATH as one JSON line, as it ends
   --no-torch           do not run the PyTorch side
   --torch-steps N      measured steps of the PyTorch side (default: --steps; it is cheap, and more steps steady
                        the median on a busy machine)
   --torch-device D     auto|cpu|cuda for the PyTorch side (default auto: cuda when available)
   --torch-script PATH  scripts/bench_torch.py, when not found next to the cwd or the bundle
+  --python CMD         the python with torch (default: /usr/bin/python3, then python3; one with CUDA wins)
   --list               list the configurations and exit`;
 
 async function main(): Promise<void> {
@@ -425,6 +533,9 @@ async function main(): Promise<void> {
       targets: { type: 'boolean', default: false },
       steps: { type: 'string' },
       'wasm-threads': { type: 'string' },
+      'webgpu-kernels': { type: 'string', default: 'fused' },
+      jsonl: { type: 'string' },
+      python: { type: 'string' },
       warmup: { type: 'string', default: '1' },
       'timeout-s': { type: 'string', default: '600' },
       'no-torch': { type: 'boolean', default: false },
@@ -467,6 +578,9 @@ async function main(): Promise<void> {
   const wasmThreads = values['wasm-threads'] === undefined ? undefined : posInt(values['wasm-threads'], '--wasm-threads', 1);
   const torchDevice = values['torch-device'];
   if (!['auto', 'cpu', 'cuda'].includes(torchDevice)) throw new Error(`--torch-device must be auto, cpu or cuda, got ${torchDevice}`);
+  const kernelsFlag = values['webgpu-kernels'];
+  if (!['fused', 'stock', 'both'].includes(kernelsFlag)) throw new Error(`--webgpu-kernels must be fused, stock or both, got ${kernelsFlag}`);
+  const gpuModes: GpuKernelMode[] = kernelsFlag === 'both' ? ['fused', 'stock'] : [kernelsFlag as GpuKernelMode];
   const backends = (values.backends ? values.backends.split(',').map((s) => s.trim()).filter(Boolean) : [...BACKENDS]) as BackendName[];
   for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`unknown backend '${b}' (one of ${BACKENDS.join(', ')})`);
   let configs = CONFIGS;
@@ -482,6 +596,13 @@ async function main(): Promise<void> {
   const log = (s: string): void => void process.stderr.write(s + '\n');
   const self = process.argv[1];
   const machine = machineInfo();
+  // --jsonl: every finished measurement is appended at once, so a run killed by a time limit keeps what it measured.
+  const jsonlPath = values.jsonl ? path.resolve(values.jsonl) : null;
+  const jsonl = (kind: string, o: object): void => {
+    if (jsonlPath) appendFileSync(jsonlPath, JSON.stringify({ kind, time: new Date().toISOString(), ...o }) + '\n');
+  };
+  if (jsonlPath) mkdirSync(path.dirname(jsonlPath), { recursive: true });
+  jsonl('start', { machine, argv: process.argv.slice(2) });
   log(`bench: ${machine.cpu_model}, ${machine.cores} cores, ${machine.memory_gb} GiB, node ${process.version}, load ${(machine.loadavg_at_start as number[]).join(' ')}`);
 
   // Backend availability, one probe child per backend.
@@ -501,10 +622,12 @@ async function main(): Promise<void> {
   if (!values['no-torch']) {
     const script = findTorchScript(values['torch-script']);
     if (!script) torch = { env: null, reason: 'scripts/bench_torch.py not found (pass --torch-script)', script: null };
-    else torch = { ...findTorch(), script };
+    else torch = { ...findTorch(values.python), script };
     log(torch.env ? `torch ${torch.env.version} via ${torch.env.python}${torch.env.cuda ? ' (CUDA available)' : ''}` : `torch: ${torch.reason}`);
   }
 
+  // webgpu runs once per --webgpu-kernels mode (both: fused, then stock); other backends once.
+  const runs = backends.flatMap((b): { b: BackendName; kernels: GpuKernelMode | null }[] => (b === 'webgpu' ? gpuModes.map((kernels) => ({ b, kernels })) : [{ b, kernels: null }]));
   const results: ResultRow[] = [];
   const torchRuns: Record<string, TorchResult | { error: string }> = {};
   for (const c of configs) {
@@ -526,20 +649,23 @@ async function main(): Promise<void> {
         tr = null;
       }
       torchRuns[c.name] = tr ?? { error: torchErr! };
+      jsonl('torch', { config: c.name, load: torchLoad, ...(tr ?? { error: torchErr }) });
       log(`[${c.name}] torch: ${tr ? `${tr.ms_per_step!.toFixed(1)} ms/step on ${tr.device}` : torchErr}`);
     }
-    for (const b of backends) {
+    for (const { b, kernels } of runs) {
       const a = available.get(b)!;
+      const label = backendLabel({ backend: b, kernels });
       const row: ResultRow = {
-        config: c.name, backend: b, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
+        config: c.name, backend: b, kernels, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
         torch_ms_per_step: tr?.ms_per_step ?? null, torch_cpu_ms_per_step: tr?.cpu_ms_per_step ?? null, torch_best_ms: tr?.best_ms ?? null, torch_device: tr?.device ?? null, ratio: null, ratio_best: null, peak_rss_mb: null, peak_tf_mb: null,
         torch_peak_rss_mb: tr?.peak_rss_mb ?? null, torch_peak_cuda_mb: tr?.peak_cuda_mb ?? null, wall_s: null, wasm_heap_mb: null,
         loadavg_1m: null, loadavg_1m_end: null, torch_loadavg_1m: tr ? torchLoad : null, target_ratio: c.targetRatio ?? null, target_met: null,
+        dispatches_per_step: null, reads_per_step: null, dispatches_step: null, reads_step: null, top_programs: null,
       };
       if (a.ok) {
         row.loadavg_1m = load1();
-        log(`[${c.name}] tfjs ${b} (load ${row.loadavg_1m}) ...`);
-        const req: ChildRequest = { config: c, backend: b, steps: stepsFor(c), warmup, wasmThreads };
+        log(`[${c.name}] tfjs ${label} (load ${row.loadavg_1m}) ...`);
+        const req: ChildRequest = { config: c, backend: b, steps: stepsFor(c), warmup, wasmThreads, ...(kernels ? { gpuKernels: kernels } : {}) };
         const s = await run(process.execPath, [self, '--child', JSON.stringify(req)], timeoutS, true);
         row.wall_s = round(s.wallMs / 1000, 1);
         row.loadavg_1m_end = load1();
@@ -555,6 +681,12 @@ async function main(): Promise<void> {
           row.peak_rss_mb = r.peak_rss_mb ?? null;
           row.peak_tf_mb = r.peak_tf_mb ?? null;
           row.wasm_heap_mb = r.wasm_heap_mb ?? null;
+          row.dispatches_per_step = r.dispatches_per_step ?? null;
+          row.reads_per_step = r.reads_per_step ?? null;
+          row.dispatches_step = r.dispatches_step ?? null;
+          row.reads_step = r.reads_step ?? null;
+          row.top_programs = r.top_programs ?? null;
+          if (kernels && r.kernels && r.kernels !== kernels) row.reason = `asked for ${kernels} kernels, the child ran ${r.kernels}`;
           // A wasm abort surfaces as a caught error; it is a crash of the backend, and the why is on stderr.
           if (r.status === 'error' && /^Aborted\(/.test(r.reason ?? '')) {
             row.status = 'crashed';
@@ -568,9 +700,11 @@ async function main(): Promise<void> {
         if (row.ms_per_step !== null && row.torch_ms_per_step) row.ratio = round(row.ms_per_step / row.torch_ms_per_step, 2);
         if (row.best_ms !== null && row.torch_best_ms) row.ratio_best = round(row.best_ms / row.torch_best_ms, 2);
         if (row.target_ratio !== null && row.ratio !== null) row.target_met = row.ratio <= row.target_ratio;
-        log(`[${c.name}] ${b}: ${row.status === 'ok' ? `${row.ms_per_step} ms/step${row.ratio !== null ? ` (${row.ratio}x torch)` : ''}` : `${row.status}: ${row.reason}`}`);
+        const counts = row.dispatches_per_step !== null ? `, ${row.dispatches_per_step} dispatches/step, ${row.reads_per_step} reads/step; top: ${formatTop(row.top_programs)}` : '';
+        log(`[${c.name}] ${label}: ${row.status === 'ok' ? `${row.ms_per_step} ms/step${row.ratio !== null ? ` (${row.ratio}x torch)` : ''}${counts}` : `${row.status}: ${row.reason}`}`);
       }
       results.push(row);
+      jsonl('result', row);
     }
   }
 
@@ -578,7 +712,7 @@ async function main(): Promise<void> {
     machine: { ...machine, loadavg_at_end: os.loadavg().map((x) => round(x, 2)) },
     settings: {
       steps: Object.fromEntries(configs.map((c) => [c.name, stepsFor(c)])), torch_steps: Object.fromEntries(configs.map((c) => [c.name, torchStepsFor(c)])),
-      warmup, timeout_s: timeoutS, wasm_threads: wasmThreads ?? 'backend default', decoder_layers: DECODER_LAYERS, optimizer: 'adam 1e-3', clip_norm: 1, loss: 'mse',
+      warmup, timeout_s: timeoutS, wasm_threads: wasmThreads ?? 'backend default', webgpu_kernels: gpuModes, decoder_layers: DECODER_LAYERS, optimizer: 'adam 1e-3', clip_norm: 1, loss: 'mse',
       frames: '10 input + 10 predicted (autoregressive)', ms_per_step: 'median over the measured steps, loss read back (synchronised)',
       ratio: 'tfjs ms_per_step / torch ms_per_step (medians); ratio_best: the same for the fastest steps',
       memory: 'peak_rss_mb: the process; wasm_heap_mb: the wasm heap (high-water); peak_tf_mb: tf.memory().numBytes, which counts buffers shared by several tensors more than once',
@@ -601,10 +735,10 @@ async function main(): Promise<void> {
 }
 
 function printTable(rows: ResultRow[]): void {
-  const head = ['config', 'backend', 'status', 'ms/step', 'best', 'cpu ms/step', 'torch ms/step', 'torch best', 'torch cpu ms', 'ratio', 'best ratio', 'target', 'peak RSS MB', 'wasm heap MB', 'peak tf MB', 'torch RSS MB', 'load', 'note'];
+  const head = ['config', 'backend', 'status', 'ms/step', 'best', 'dispatches', 'cpu ms/step', 'torch ms/step', 'torch best', 'torch cpu ms', 'ratio', 'best ratio', 'target', 'peak RSS MB', 'wasm heap MB', 'peak tf MB', 'torch RSS MB', 'load', 'note'];
   const fmt = (x: number | null, d = 1): string => (x === null ? '—' : x.toFixed(d));
   const body = rows.map((r) => [
-    r.config, r.backend, r.status, fmt(r.ms_per_step), fmt(r.best_ms), fmt(r.cpu_ms_per_step), fmt(r.torch_ms_per_step), fmt(r.torch_best_ms), fmt(r.torch_cpu_ms_per_step), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`, r.ratio_best === null ? '—' : `${r.ratio_best.toFixed(2)}x`,
+    r.config, backendLabel(r), r.status, fmt(r.ms_per_step), fmt(r.best_ms), r.dispatches_per_step === null ? '—' : `${r.dispatches_per_step}${r.reads_per_step ? ` (${r.reads_per_step} reads)` : ''}`, fmt(r.cpu_ms_per_step), fmt(r.torch_ms_per_step), fmt(r.torch_best_ms), fmt(r.torch_cpu_ms_per_step), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`, r.ratio_best === null ? '—' : `${r.ratio_best.toFixed(2)}x`,
     r.target_ratio === null ? '—' : `<=${r.target_ratio}x ${r.target_met === null ? '?' : r.target_met ? 'met' : 'missed'}`,
     fmt(r.peak_rss_mb, 0), fmt(r.wasm_heap_mb, 0), fmt(r.peak_tf_mb, 0), fmt(r.torch_peak_rss_mb, 0), r.loadavg_1m === null ? '—' : `${r.loadavg_1m.toFixed(1)}-${fmt(r.loadavg_1m_end, 1)}`, r.status === 'ok' ? (r.backend_detail ?? '') : (r.reason ?? '').slice(0, 120),
   ]);
@@ -613,7 +747,14 @@ function printTable(rows: ResultRow[]): void {
   console.log(line(head));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const b of body) console.log(line(b));
+  const counted = rows.filter((r) => r.top_programs?.length);
+  if (counted.length) {
+    console.log('\nmost frequent webgpu programs (dispatches per step):');
+    for (const r of counted) console.log(`  ${r.config} ${backendLabel(r)}: ${formatTop(r.top_programs)}`);
+  }
 }
+
+const formatTop = (top: { program: string; per_step: number }[] | null): string => (top ?? []).map((t) => `${t.program} ${t.per_step}`).join(', ');
 
 const load1 = (): number => round(os.loadavg()[0], 2);
 

@@ -57,7 +57,21 @@ function linuxVulkanLoaderMissing(): boolean {
   return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
+/** Dawn's instance and adapter, found once per process (a second Dawn instance only adds threads). */
+let webgpuFound: Promise<{ ok: true; name: string; software: boolean } | { ok: false; reason: string }> | null = null;
+
 async function tryWebgpu(explicit: boolean): Promise<Attempt> {
+  webgpuFound ??= findWebgpu();
+  const found = await webgpuFound;
+  if (!found.ok) return found;
+  const { name, software } = found;
+  if (software && !explicit) return { ok: false, reason: `only a software adapter (${name}) is available, slower than wasm` };
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) return { ok: false, reason: `tfjs could not start WebGPU on ${name}` };
+  return { ok: true, detail: `WebGPU (Dawn) on ${name}`, warning: software ? `${name} is a software adapter: expect it to be slower than wasm` : undefined };
+}
+
+async function findWebgpu(): Promise<{ ok: true; name: string; software: boolean } | { ok: false; reason: string }> {
   if (linuxVulkanLoaderMissing()) return { ok: false, reason: 'no Vulkan loader (libvulkan.so.1) is installed, so Dawn cannot reach a GPU' };
   let gpu: GPU;
   try {
@@ -71,14 +85,10 @@ async function tryWebgpu(explicit: boolean): Promise<Attempt> {
   if (!adapter) return { ok: false, reason: 'no WebGPU adapter (no GPU with a Vulkan/Metal/D3D12 driver was found)' };
   const info = adapter.info;
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-  const software = SOFTWARE_ADAPTER.test(name);
-  if (software && !explicit) return { ok: false, reason: `only a software adapter (${name}) is available, slower than wasm` };
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
   else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-  await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) return { ok: false, reason: `tfjs could not start WebGPU on ${name}` };
-  return { ok: true, detail: `WebGPU (Dawn) on ${name}`, warning: software ? `${name} is a software adapter: expect it to be slower than wasm` : undefined };
+  return { ok: true, name, software: SOFTWARE_ADAPTER.test(name) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { circularPad } from './circular';
 import { customOp } from './gradient';
+import { gpuActGrad, gpuCircConv, gpuCircConvFilterGrad, gpuCircConvInputGrad, gpuKernelsActive } from './gpuKernels';
 
 /**
  * Backends whose stock convolution gradients are fast. The wasm backend has no Conv2DBackpropFilter (training
@@ -126,15 +127,18 @@ export function dataConv2dValid(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
- * 'same'-size convolution on the torus (torch Conv2d with padding_mode='circular', padding=k//2, no bias).
- * Its input gradient is again a circular correlation (with the adjoint kernel), so no padding is differentiated.
+ * 'same'-size convolution on the torus (torch Conv2d with padding_mode='circular', padding=k//2, no bias), then
+ * the activation. Its input gradient is again a circular correlation (with the adjoint kernel), so no padding is
+ * differentiated. On webgpu one fused kernel each way (nn/gpuKernels).
  * @param x [N, H, W, Cin]
  * @param w [k, k, Cin, Cout], k odd
  * @returns [N, H, W, Cout]; caller disposes.
  */
-export function circularConv2d(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+export function circularConv2d(x: tf.Tensor4D, w: tf.Tensor4D, act: 'none' | 'relu' = 'none'): tf.Tensor4D {
   const k = w.shape[0];
   if (k % 2 !== 1 || w.shape[1] !== k) throw new Error(`circular conv needs an odd square kernel, got ${w.shape[0]}x${w.shape[1]}`);
+  if (gpuKernelsActive()) return gpuCircularConv2d(x, w, act);
+  if (act === 'relu') return tf.tidy(() => tf.relu(circularConv2d(x, w)));
   const p = (k - 1) / 2;
   if (filterGradPath() === 'native') return tf.tidy(() => tf.conv2d(circularPad(x, p), w, 1, 'valid'));
   const op = customOp<tf.Tensor4D>(([xi, wi]) => {
@@ -145,6 +149,21 @@ export function circularConv2d(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
       grad: (dy, saved) => {
         const [xps, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         return [circularConvInputGrad(dy as tf.Tensor4D, ws), convFilterGrad(xps, dy as tf.Tensor4D)];
+      },
+    };
+  });
+  return op(x, w);
+}
+
+function gpuCircularConv2d(x: tf.Tensor4D, w: tf.Tensor4D, act: 'none' | 'relu'): tf.Tensor4D {
+  const op = customOp<tf.Tensor4D>(([xi, wi]) => {
+    const value = gpuCircConv([{ x: xi as tf.Tensor4D, w: wi as tf.Tensor4D }], x.shape[0], act);
+    return {
+      value,
+      save: [xi, wi, value],
+      grad: (dy, [xs, ws, out]) => {
+        const dz = gpuActGrad(dy, out, act) as tf.Tensor4D;
+        return [gpuCircConvInputGrad(dz, ws as tf.Tensor4D), gpuCircConvFilterGrad({ x: xs as tf.Tensor4D }, dz, w.shape[0])];
       },
     };
   });

@@ -24,8 +24,9 @@ export interface RowPlan {
 
 const GATHER = 'FernnRowGather';
 const SCATTER_ADD = 'FernnRowScatterAdd';
-const MAX_MID = 'FernnMaxMid';
-const MAX_MID_GRAD = 'FernnMaxMidGrad';
+/** Kernel names of maxMid and its gradient (also registered for webgpu, nn/gpuKernels). */
+export const MAX_MID = 'FernnMaxMid';
+export const MAX_MID_GRAD = 'FernnMaxMidGrad';
 const BACKENDS = ['wasm', 'cpu'] as const;
 
 const plans = new Map<number, RowPlan>();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { customOp } from './gradient';
+import { gpuKernelsActive, gpuRowGather, gpuRowScatterAdd } from './gpuKernels';
 import { registerRowPlan, rowGather, heapKernelsActive, rowRuns, rowScatterAdd, unregisterRowPlan } from './heapKernels';
 
 /**
@@ -20,6 +21,7 @@ export class IndexMap {
   private readonly planId: number;
   private indexTensor: tf.Tensor1D | null = null;
   private adjointTensors: tf.Tensor1D[] | null = null;
+  private adjointStack: tf.Tensor2D | null = null;
 
   constructor(
     readonly inSize: number,
@@ -55,6 +57,12 @@ export class IndexMap {
     return this.adjointTensors;
   }
 
+  /** The adjoint layers as one [layers, inSize] tensor, for the webgpu scatter-add kernel. */
+  get adjointLayers(): tf.Tensor2D {
+    this.adjointStack ??= tf.keep(tf.tidy(() => tf.stack(this.adjoint) as tf.Tensor2D));
+    return this.adjointStack;
+  }
+
   /**
    * @param x [B, N, C] with N = inSize
    * @returns [B, M, C] with M = outSize; the caller disposes it (or runs inside tidy).
@@ -62,12 +70,14 @@ export class IndexMap {
   apply(x: tf.Tensor3D, opts: { data?: boolean } = {}): tf.Tensor3D {
     if (x.shape[1] !== this.inSize) throw new Error(`index map expects ${this.inSize} rows, got ${x.shape[1]}`);
     const rows = heapKernelsActive() && x.dtype === 'float32';
+    const gpu = gpuKernelsActive() && x.dtype === 'float32';
     const op = customOp<tf.Tensor3D>(([xi]) => ({
-      value: rows ? rowGather(xi as tf.Tensor3D, this.planId) : (tf.gather(xi, this.indices, 1) as tf.Tensor3D),
+      value: rows ? rowGather(xi as tf.Tensor3D, this.planId) : gpu ? gpuRowGather(xi as tf.Tensor3D, this.indices) : (tf.gather(xi, this.indices, 1) as tf.Tensor3D),
       grad: (dy) => {
         // Data (input frames, detached predictions) needs no gradient: skip the adjoint.
         if (opts.data) return [tf.zeros(x.shape)];
         if (rows) return [rowScatterAdd(dy as tf.Tensor3D, this.planId)];
+        if (gpu) return [gpuRowScatterAdd(dy as tf.Tensor3D, this.adjointLayers)];
         const [b, , c] = dy.shape;
         const padded = tf.concat([dy, tf.zeros([b, 1, c])], 1);
         let acc: tf.Tensor = tf.gather(padded, this.adjoint[0], 1);
@@ -82,8 +92,10 @@ export class IndexMap {
   dispose(): void {
     this.indexTensor?.dispose();
     this.adjointTensors?.forEach((t) => t.dispose());
+    this.adjointStack?.dispose();
     this.indexTensor = null;
     this.adjointTensors = null;
+    this.adjointStack = null;
     unregisterRowPlan(this.planId);
   }
 }

@@ -5,6 +5,7 @@ import { cellStep, velocityShifts, zeroHidden } from './cell';
 import { circularConvInputGrad, filterGrads } from './conv';
 import { circularPad, rollPadToSlices, rollSlices, wrapShifts, type Shift2 } from './circular';
 import { checkpoint, customOp } from './gradient';
+import { gpuActGrad, gpuCircConv, gpuCircConvFilterGrad, gpuCircConvInputGrad, gpuKernelsActive, type ConvOperand } from './gpuKernels';
 
 /**
  * The recurrent state while a sequence is run. For the FERNN it is kept in co-moving coordinates,
@@ -71,6 +72,7 @@ export function advance(c: CellConfig, p: ParamMap, s: RunState, u: tf.Tensor4D)
  * @returns [B, V, H, W, C]; caller disposes.
  */
 function coMovingStep(c: CellConfig, g: tf.Tensor5D, u: tf.Tensor4D, wu: tf.Tensor4D, wh: tf.Tensor4D, uShifts: Shift2[], zero: boolean): tf.Tensor5D {
+  if (gpuKernelsActive()) return gpuCoMovingStep(c, g, u, wu, wh, uShifts, zero);
   const [b, nv, h, w, ch] = g.shape;
   const pu = (wu.shape[0] - 1) / 2;
   const ph = (wh.shape[0] - 1) / 2;
@@ -91,6 +93,33 @@ function coMovingStep(c: CellConfig, g: tf.Tensor5D, u: tf.Tensor4D, wu: tf.Tens
         if (zero) return [tf.zerosLike(gs), tf.zerosLike(us), filterGrads([frames(us)], dz)[0], tf.zerosLike(whs)];
         const [dwu, dwh] = filterGrads([frames(us), circularPad(flat(gs), ph)], dz);
         return [tf.reshape(circularConvInputGrad(dz, whs as tf.Tensor4D), g.shape), tf.zerosLike(us), dwu, dwh];
+      },
+    };
+  })(g, u, wu, wh);
+}
+
+/**
+ * `coMovingStep` on webgpu with the fused kernels (nn/gpuKernels): one dispatch forward (both convolutions, the
+ * frame's roll per velocity and the circular padding are indexing inside it, then the activation), four backward
+ * (activation gradient, the state's input gradient, the two filter gradients). Same values and gradients.
+ */
+function gpuCoMovingStep(c: CellConfig, g: tf.Tensor5D, u: tf.Tensor4D, wu: tf.Tensor4D, wh: tf.Tensor4D, uShifts: Shift2[], zero: boolean): tf.Tensor5D {
+  const [b, nv, h, w, ch] = g.shape;
+  const act = c.activation === 'tanh' ? 'tanh' : 'relu';
+  const flat = (x: tf.Tensor): tf.Tensor4D => tf.reshape(x, [b * nv, h, w, ch]);
+  return customOp<tf.Tensor5D>(([gi, ui, wui, whi]) => {
+    const ops: ConvOperand[] = [{ x: ui as tf.Tensor4D, w: wui as tf.Tensor4D, shifts: uShifts }];
+    if (!zero) ops.push({ x: flat(gi), w: whi as tf.Tensor4D });
+    const value = tf.reshape(gpuCircConv(ops, b * nv, act), g.shape) as tf.Tensor5D;
+    return {
+      value,
+      save: [gi, ui, value, wui, whi],
+      grad: (dy, [gs, us, out, , whs]) => {
+        const dz = gpuActGrad(flat(dy), flat(out), act) as tf.Tensor4D;
+        const dwu = gpuCircConvFilterGrad({ x: us as tf.Tensor4D, shifts: uShifts }, dz, wu.shape[0]);
+        if (zero) return [tf.zerosLike(gs), tf.zerosLike(us), dwu, tf.zerosLike(whs)];
+        const dwh = gpuCircConvFilterGrad({ x: flat(gs) }, dz, wh.shape[0]);
+        return [tf.reshape(gpuCircConvInputGrad(dz, whs as tf.Tensor4D), g.shape), tf.zerosLike(us), dwu, dwh];
       },
     };
   })(g, u, wu, wh);

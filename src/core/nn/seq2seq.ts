@@ -7,6 +7,7 @@ import { circularConv2d } from './conv';
 import { zeroPadConv2d } from './groupConv';
 import { customOp, stopGradient } from './gradient';
 import { heapKernelsActive, maxMid, maxMidGrad } from './heapKernels';
+import { gpuKernelsActive } from './gpuKernels';
 import type { Rng } from '../util/rng';
 
 /** A seq2seq next-frame predictor: immutable config + parameters (the reference's Seq2SeqFERNN). */
@@ -53,13 +54,13 @@ export function poolVelocities(h: tf.Tensor5D, pool: Pool): tf.Tensor4D {
 
 /**
  * Max over the V axis. Its stock gradient compares h with the broadcast max, and broadcasting binary ops are slow
- * on wasm (1.1 s of a 4.3 s FERNN step). On wasm and cpu one kernel each way (nn/heapKernels); elsewhere the max is
+ * on wasm (1.1 s of a 4.3 s FERNN step). On wasm, cpu and webgpu one kernel each way (nn/heapKernels, nn/gpuKernels); elsewhere the max is
  * repeated to h's shape first. Ties share the gradient, as in tfjs (torch sends it to one index; ties are exact zeros
  * of relu, whose gradient is 0 either way).
  */
 function maxOverVelocities(h: tf.Tensor5D): tf.Tensor4D {
   const [b, nv, height, width, ch] = h.shape;
-  if (heapKernelsActive() && h.dtype === 'float32') {
+  if ((heapKernelsActive() || gpuKernelsActive()) && h.dtype === 'float32') {
     const p = height * width * ch;
     return customOp<tf.Tensor4D>(([x]) => {
       const x3 = tf.reshape(x, [b, nv, p]) as tf.Tensor3D;
@@ -93,10 +94,11 @@ function maxOverVelocities(h: tf.Tensor5D): tf.Tensor4D {
  * @returns [B, H, W, Cout]; caller disposes.
  */
 export function readout(m: Seq2SeqModel, h: tf.Tensor5D): tf.Tensor4D {
+  const reluConv = isRotationCell(m.config.cell) ? (x: tf.Tensor4D, w: tf.Tensor4D) => tf.relu(zeroPadConv2d(x, w)) : (x: tf.Tensor4D, w: tf.Tensor4D) => circularConv2d(x, w, 'relu');
   const conv = isRotationCell(m.config.cell) ? zeroPadConv2d : circularConv2d;
   return tf.tidy(() => {
     let x = poolVelocities(h, m.config.pool);
-    for (let i = 0; i < m.config.decoderLayers; i++) x = tf.relu(conv(x, m.params[`decoder_conv.${2 * i}.weight`] as tf.Tensor4D));
+    for (let i = 0; i < m.config.decoderLayers; i++) x = reluConv(x, m.params[`decoder_conv.${2 * i}.weight`] as tf.Tensor4D);
     return conv(x, m.params[`decoder_conv.${2 * m.config.decoderLayers}.weight`] as tf.Tensor4D);
   });
 }
