@@ -32,10 +32,21 @@ async function trains(kind: CellKind): Promise<number[]> {
   return losses;
 }
 
+/**
+ * WebGPU runs on whatever adapter Dawn finds (in CI Mesa's lavapipe, which .ci/run installs); without one its suite is
+ * skipped, unless FERNN_REQUIRE_WEBGPU=1 (CI), where that fails.
+ */
+const webgpu = await selectBackend('webgpu').then(
+  () => ({ ok: true, reason: '' }),
+  (e: Error) => ({ ok: false, reason: e.message }),
+);
+await tf.setBackend('cpu');
+const requireWebgpu = process.env.FERNN_REQUIRE_WEBGPU === '1';
+
 // The wasm backend has no Conv2DBackpropFilter, UnsortedSegmentSum or depthwise backprop kernels: training works
-// only because our ops bring their own gradients.
-for (const backend of ['wasm', 'cpu'] as const) {
-  describe(`training on ${backend}`, () => {
+// only because our ops bring their own gradients. On webgpu the FERNN ops run our fused WGSL kernels.
+for (const backend of ['wasm', 'cpu', 'webgpu'] as const) {
+  describe.skipIf(backend === 'webgpu' && !webgpu.ok && !requireWebgpu)(`training on ${backend}`, () => {
     it('selects the backend and reports it', async () => {
       clearIndexMapCache();
       const r = await selectBackend(backend);
@@ -56,6 +67,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const x = tf.randomUniform([1, 5, 9, 7, 1], 0, 1, 'float32', 4) as tf.Tensor5D;
       const r = await probeEquivariance(m, x, new TranslationFlow({ vx: -1, vy: 1 }));
       for (const s of r.per_step) expect(s.hidden_rel_err).toBeLessThan(TOL.roundOff);
+      x.dispose();
+      disposeModel(m);
+    });
+
+    it('a G-RNN is not flow-equivariant on this backend (the probe sees it)', async () => {
+      const m = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: 'grnn', hidden: 4 })), 1);
+      const x = tf.randomUniform([1, 5, 9, 7, 1], 0, 1, 'float32', 4) as tf.Tensor5D;
+      const r = await probeEquivariance(m, x, new TranslationFlow({ vx: -1, vy: 1 }));
+      for (const s of r.per_step.slice(1)) expect(s.hidden_rel_err).toBeGreaterThan(TOL.visibleFailure);
       x.dispose();
       disposeModel(m);
     });
