@@ -113,6 +113,8 @@ describe('webgpu fused kernels', () => {
     ],
     ['roll of every slice', () => withGrads((x) => rollSlices(x as tf.Tensor5D, [{ dy: 2, dx: 1 }, { dy: -1, dx: 0 }]), [rand([2, 2, 4, 5, 3], 1)], 3)],
     ['max over velocities', () => withGrads((h) => poolVelocities(h as tf.Tensor5D, 'max'), [rand([2, 9, 4, 5, 3], 1)], 3)],
+    // Rounded values tie; tied maxima share the gradient on both backends.
+    ['max over velocities, with ties', () => withGrads((h) => poolVelocities(h as tf.Tensor5D, 'max'), [tf.round(rand([2, 9, 4, 5, 3], 1, -2, 2))], 3)],
   ];
 
   for (const [name, c] of cases) {

@@ -341,7 +341,6 @@ function filterGradKernel({ inputs, backend, attrs }: KernelArgs): Info {
   const v = vecOf(q);
   const cq = co / q;
   const groups = k * k * ci * cq;
-  const rows = n * h * w;
   const p = (k - 1) / 2;
   const names = ['X', 'Dz', ...(slices > 0 ? ['S'] : [])];
   const infos = [x, dz, ...(slices > 0 ? [inputs.s as unknown as Info] : [])];
@@ -349,7 +348,10 @@ function filterGradKernel({ inputs, backend, attrs }: KernelArgs): Info {
     .slice(0, q)
     .map((kk) => `result[(tap * ${ci} + c) * ${co} + cq * ${q} + ${kk}] = ${v.comp('part[0]', kk)};`)
     .join('\n        ');
-  // One workgroup per (tap, input channel, output quad): its threads stride over the N*H*W rows, then reduce.
+  // One workgroup per (tap, input channel, output quad): its threads stride over the pixels, each pixel's source
+  // (rolled, wrapped) found once per slice and read for every batch entry (no integer division in the inner loop),
+  // then the workgroup reduces.
+  const ns = Math.max(1, slices);
   const code = `
     ${WRAP}
     var<workgroup> part : array<${v.t}, ${WG}>;
@@ -364,19 +366,23 @@ function filterGradKernel({ inputs, backend, attrs }: KernelArgs): Info {
       var acc : ${v.t} = ${v.zero};
       let valid = g < ${groups} && uniforms.size > 0;
       if (valid) {
-        for (var r = lid; r < ${rows}; r += ${WG}) {
-          let j = r % ${w};
-          let i = (r / ${w}) % ${h};
-          let n = r / ${w * h};
-          ${slices > 0 ? `let f = n / ${slices}; let sy = S[2 * (n % ${slices})]; let sx = S[2 * (n % ${slices}) + 1];` : 'let f = n; let sy = 0; let sx = 0;'}
-          let a = X[((f * ${h} + fernnWrap(i + ky - ${p} - sy, ${h})) * ${w} + fernnWrap(j + kx - ${p} - sx, ${w})) * ${ci} + c];
-          acc += a * ${v.load('Dz', `r * ${co} + cq * ${q}`)};
+        for (var px = lid; px < ${h * w}; px += ${WG}) {
+          let i = px / ${w};
+          let j = px % ${w};
+          for (var s = 0; s < ${ns}; s++) {
+            ${slices > 0 ? 'let sy = S[2 * s]; let sx = S[2 * s + 1];' : 'let sy = 0; let sx = 0;'}
+            let src = (fernnWrap(i + ky - ${p} - sy, ${h}) * ${w} + fernnWrap(j + kx - ${p} - sx, ${w})) * ${ci} + c;
+            for (var b = 0; b < ${n / ns}; b++) {
+              let row = (b * ${ns} + s) * ${h * w} + px;
+              acc += X[b * ${h * w * ci} + src] * ${v.load('Dz', `row * ${co} + cq * ${q}`)};
+            }
+          }
         }
       }
       part[lid] = acc;
       workgroupBarrier();
-      for (var s = ${WG / 2}; s > 0; s = s >> 1u) {
-        if (lid < s) { part[lid] += part[lid + s]; }
+      for (var half = ${WG / 2}; half > 0; half = half >> 1u) {
+        if (lid < half) { part[lid] += part[lid + half]; }
         workgroupBarrier();
       }
       if (lid == 0 && valid) {
