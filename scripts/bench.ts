@@ -211,6 +211,8 @@ async function runChild(req: ChildRequest): Promise<void> {
   let detail: string;
   let warning: string | undefined;
   try {
+    // The backend reads the kernel choice from the environment (and names it in its detail).
+    process.env.FERNN_WEBGPU_KERNELS = req.gpuKernels ?? 'fused';
     const rep = await selectBackend(req.backend, { wasmThreads: req.wasmThreads });
     detail = rep.detail;
     warning = rep.warning;

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
 import { enableWasmThreads, withCoreCount } from './wasmThreads';
+import { setGpuKernels, type GpuKernelMode } from '../core/nn/gpuKernels';
 
 /** tfjs backends the lab can train on, in order of preference (../shared/docs/compute.md). */
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -57,6 +58,17 @@ function linuxVulkanLoaderMissing(): boolean {
   return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
+/**
+ * The FERNN ops' kernels on webgpu: FERNN_WEBGPU_KERNELS=stock runs tfjs's own ops instead of the lab's fused WGSL
+ * kernels (nn/gpuKernels; same results, tested) — a way around a GPU driver that rejects one of them.
+ */
+export function webgpuKernelsFromEnv(): GpuKernelMode {
+  const v = process.env.FERNN_WEBGPU_KERNELS;
+  if (v === undefined || v === '' || v === 'fused') return 'fused';
+  if (v === 'stock') return 'stock';
+  throw new Error(`FERNN_WEBGPU_KERNELS must be 'fused' or 'stock', got '${v}'`);
+}
+
 /** Dawn's instance and adapter, found once per process (a second Dawn instance only adds threads). */
 let webgpuFound: Promise<{ ok: true; name: string; software: boolean } | { ok: false; reason: string }> | null = null;
 
@@ -68,7 +80,10 @@ async function tryWebgpu(explicit: boolean): Promise<Attempt> {
   if (software && !explicit) return { ok: false, reason: `only a software adapter (${name}) is available, slower than wasm` };
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) return { ok: false, reason: `tfjs could not start WebGPU on ${name}` };
-  return { ok: true, detail: `WebGPU (Dawn) on ${name}`, warning: software ? `${name} is a software adapter: expect it to be slower than wasm` : undefined };
+  const kernels = webgpuKernelsFromEnv();
+  setGpuKernels(kernels);
+  const which = kernels === 'fused' ? "the lab's fused WGSL kernels" : "tfjs's stock kernels (FERNN_WEBGPU_KERNELS=stock)";
+  return { ok: true, detail: `WebGPU (Dawn) on ${name}, ${which}`, warning: software ? `${name} is a software adapter: expect it to be slower than wasm` : undefined };
 }
 
 async function findWebgpu(): Promise<{ ok: true; name: string; software: boolean } | { ok: false; reason: string }> {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/node/backend';
+import { selectBackend, webgpuKernelsFromEnv } from '../../src/node/backend';
 import { TOL } from '../helpers/close';
 import { makeCellConfig, makeSeq2SeqConfig, type CellKind } from '../../src/core/nn/config';
 import { createSeq2Seq, disposeModel } from '../../src/core/nn/seq2seq';
@@ -81,6 +81,23 @@ for (const backend of ['wasm', 'cpu', 'webgpu'] as const) {
     });
   });
 }
+
+describe('FERNN_WEBGPU_KERNELS', () => {
+  it('chooses fused (default) or stock kernels and rejects anything else, naming the variable', () => {
+    const before = process.env.FERNN_WEBGPU_KERNELS;
+    try {
+      delete process.env.FERNN_WEBGPU_KERNELS;
+      expect(webgpuKernelsFromEnv()).toBe('fused');
+      process.env.FERNN_WEBGPU_KERNELS = 'stock';
+      expect(webgpuKernelsFromEnv()).toBe('stock');
+      process.env.FERNN_WEBGPU_KERNELS = 'fast';
+      expect(() => webgpuKernelsFromEnv()).toThrow(/FERNN_WEBGPU_KERNELS.*'fast'/);
+    } finally {
+      if (before === undefined) delete process.env.FERNN_WEBGPU_KERNELS;
+      else process.env.FERNN_WEBGPU_KERNELS = before;
+    }
+  });
+});
 
 describe('auto selection', () => {
   it('falls back past missing tensorflow (tfjs-node) and says why', async () => {

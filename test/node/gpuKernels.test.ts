@@ -54,7 +54,8 @@ function stepCase(cellOpts: Omit<CellOptions, 'hidden'> & { kind: 'fernn' | 'grn
       const s: RunState = { g: gi as tf.Tensor5D, t, zero };
       return advance(cell, { ...m.params, 'cell.conv_u.weight': wui, 'cell.conv_h.weight': whi } as unknown as ParamMap, s, u).g;
     };
-    const out = withGrads(f, [g, wu, wh], 7);
+    // From h_0 = 0 only conv_u's filter gets a gradient (the state is a constant, conv_h is not applied to it).
+    const out = zero ? withGrads((wui) => f(g, wui, wh), [wu], 7) : withGrads(f, [g, wu, wh], 7);
     disposeModel(m);
     return out;
   };

@@ -79,23 +79,35 @@ function coMovingStep(c: CellConfig, g: tf.Tensor5D, u: tf.Tensor4D, wu: tf.Tens
   const flat = (x: tf.Tensor): tf.Tensor4D => tf.reshape(x, [b * nv, h, w, ch]);
   // One gather rolls the frame for every velocity and pads it circularly.
   const frames = (ui: tf.Tensor): tf.Tensor4D => rollPadToSlices(ui as tf.Tensor4D, uShifts, pu);
-  return customOp<tf.Tensor5D>(([gi, ui, wui, whi]) => {
-    const uc = tf.conv2d(frames(ui), wui as tf.Tensor4D, 1, 'valid');
-    const z = zero ? uc : tf.add(uc, tf.conv2d(circularPad(flat(gi), ph), whi as tf.Tensor4D, 1, 'valid'));
-    const value = tf.reshape(c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z), [b, nv, h, w, ch]) as tf.Tensor5D;
+  // The frame is data and h_0 = 0 is a constant: they are read from the closure, not op inputs, so tfjs asks no
+  // gradient for them (it would be a zero tensor per step). On the first step only conv_u's filter is an input.
+  if (zero) {
+    return customOp<tf.Tensor5D>(([wui]) => {
+      const value = tf.reshape(activate(c, tf.conv2d(frames(u), wui as tf.Tensor4D, 1, 'valid')), g.shape) as tf.Tensor5D;
+      // u is saved (kept past the forward pass's tidy), not only captured.
+      return { value, save: [u, value], grad: (dy, [us, out]) => [filterGrads([frames(us)], activationGrad(c, flat(dy), flat(out)))[0]] };
+    })(wu);
+  }
+  return customOp<tf.Tensor5D>(([gi, wui, whi]) => {
+    const z = tf.add(tf.conv2d(frames(u), wui as tf.Tensor4D, 1, 'valid'), tf.conv2d(circularPad(flat(gi), ph), whi as tf.Tensor4D, 1, 'valid'));
+    const value = tf.reshape(activate(c, z), g.shape) as tf.Tensor5D;
     return {
       value,
-      save: [gi, ui, value, wui, whi],
-      grad: (dy, [gs, us, out, , whs]) => {
-        const d = flat(dy);
-        // relu'(z) = step(z) = step(relu(z)); tanh'(z) = 1 - tanh(z)^2: as tfjs's Relu and Tanh gradients.
-        const dz: tf.Tensor4D = c.activation === 'tanh' ? tf.mul(tf.sub(tf.scalar(1), tf.square(flat(out))), d) : tf.mul(d, tf.cast(tf.step(flat(out)), 'float32'));
-        if (zero) return [tf.zerosLike(gs), tf.zerosLike(us), filterGrads([frames(us)], dz)[0], tf.zerosLike(whs)];
+      save: [gi, u, value, whi],
+      grad: (dy, [gs, us, out, whs]) => {
+        const dz = activationGrad(c, flat(dy), flat(out));
         const [dwu, dwh] = filterGrads([frames(us), circularPad(flat(gs), ph)], dz);
-        return [tf.reshape(circularConvInputGrad(dz, whs as tf.Tensor4D), g.shape), tf.zerosLike(us), dwu, dwh];
+        return [tf.reshape(circularConvInputGrad(dz, whs as tf.Tensor4D), g.shape), dwu, dwh];
       },
     };
-  })(g, u, wu, wh);
+  })(g, wu, wh);
+}
+
+const activate = (c: CellConfig, z: tf.Tensor): tf.Tensor => (c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z));
+
+/** dy * act'(z) read off out = act(z): relu'(z) = step(relu(z)), tanh'(z) = 1 - tanh(z)^2, as tfjs's Relu and Tanh gradients. */
+function activationGrad(c: CellConfig, dy: tf.Tensor4D, out: tf.Tensor4D): tf.Tensor4D {
+  return c.activation === 'tanh' ? tf.mul(tf.sub(tf.scalar(1), tf.square(out)), dy) : tf.mul(dy, tf.cast(tf.step(out), 'float32'));
 }
 
 /**
@@ -107,22 +119,34 @@ function gpuCoMovingStep(c: CellConfig, g: tf.Tensor5D, u: tf.Tensor4D, wu: tf.T
   const [b, nv, h, w, ch] = g.shape;
   const act = c.activation === 'tanh' ? 'tanh' : 'relu';
   const flat = (x: tf.Tensor): tf.Tensor4D => tf.reshape(x, [b * nv, h, w, ch]);
-  return customOp<tf.Tensor5D>(([gi, ui, wui, whi]) => {
-    const ops: ConvOperand[] = [{ x: ui as tf.Tensor4D, w: wui as tf.Tensor4D, shifts: uShifts }];
-    if (!zero) ops.push({ x: flat(gi), w: whi as tf.Tensor4D });
+  // As in coMovingStep: the frame and h_0 are read from the closure, so tfjs asks no (zero) gradient for them.
+  if (zero) {
+    return customOp<tf.Tensor5D>(([wui]) => {
+      const value = tf.reshape(gpuCircConv([{ x: u, w: wui as tf.Tensor4D, shifts: uShifts }], b * nv, act), g.shape) as tf.Tensor5D;
+      return {
+        value,
+        save: [u, value],
+        grad: (dy, [us, out]) => [gpuCircConvFilterGrad({ x: us as tf.Tensor4D, shifts: uShifts }, gpuActGrad(flat(dy), flat(out), act) as tf.Tensor4D, wu.shape[0])],
+      };
+    })(wu);
+  }
+  return customOp<tf.Tensor5D>(([gi, wui, whi]) => {
+    const ops: ConvOperand[] = [
+      { x: u, w: wui as tf.Tensor4D, shifts: uShifts },
+      { x: flat(gi), w: whi as tf.Tensor4D },
+    ];
     const value = tf.reshape(gpuCircConv(ops, b * nv, act), g.shape) as tf.Tensor5D;
     return {
       value,
-      save: [gi, ui, value, wui, whi],
-      grad: (dy, [gs, us, out, , whs]) => {
+      save: [gi, u, value, whi],
+      grad: (dy, [gs, us, out, whs]) => {
         const dz = gpuActGrad(flat(dy), flat(out), act) as tf.Tensor4D;
         const dwu = gpuCircConvFilterGrad({ x: us as tf.Tensor4D, shifts: uShifts }, dz, wu.shape[0]);
-        if (zero) return [tf.zerosLike(gs), tf.zerosLike(us), dwu, tf.zerosLike(whs)];
         const dwh = gpuCircConvFilterGrad({ x: flat(gs) }, dz, wh.shape[0]);
-        return [tf.reshape(gpuCircConvInputGrad(dz, whs as tf.Tensor4D), g.shape), tf.zerosLike(us), dwu, dwh];
+        return [tf.reshape(gpuCircConvInputGrad(dz, whs as tf.Tensor4D), g.shape), dwu, dwh];
       },
     };
-  })(g, u, wu, wh);
+  })(g, wu, wh);
 }
 
 /**
