@@ -138,9 +138,9 @@ describe('webgpu fused kernels', () => {
       ctx.skip();
     }
     const train = async (backend: 'cpu' | 'webgpu', kernels: 'fused' | 'stock') => {
-      setGpuKernels(kernels);
       clearIndexMapCache();
-      await selectBackend(backend);
+      await selectBackend(backend); // sets the kernels from FERNN_WEBGPU_KERNELS: choose after it
+      setGpuKernels(kernels);
       const m = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 4 })), 9);
       const x = rand([2, 3, 8, 8, 1], 1, 0, 1) as tf.Tensor5D;
       const y = rand([2, 2, 8, 8, 1], 2, 0, 1) as tf.Tensor5D;
@@ -152,16 +152,18 @@ describe('webgpu fused kernels', () => {
         r.loss.dispose();
         r.gradNorm.dispose();
       }
+      const ran = gpuKernelMode();
       const params = await Promise.all(Object.keys(m.params).sort().map((k) => m.params[k].data() as Promise<Float32Array>));
       [x, y].forEach((t) => t.dispose());
       opt.dispose();
       disposeModel(m);
       setGpuKernels('fused');
-      return { losses, params };
+      return { losses, params, ran };
     };
     const cpu = await train('cpu', 'fused');
     const fused = await train('webgpu', 'fused');
     const stock = await train('webgpu', 'stock');
+    expect([fused.ran, stock.ran]).toEqual(['fused', 'stock']);
     for (const r of [fused, stock]) {
       expect(relErr(r.losses, cpu.losses)).toBeLessThan(TOL.parity);
       r.params.forEach((p, i) => expect(relErr(p, cpu.params[i])).toBeLessThan(TOL.parity));
@@ -174,9 +176,9 @@ describe('webgpu fused kernels', () => {
       ctx.skip();
     }
     const count = async (kernels: 'fused' | 'stock') => {
-      setGpuKernels(kernels);
       clearIndexMapCache();
       await selectBackend('webgpu');
+      setGpuKernels(kernels);
       const be = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
       const cell = makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 4 });
       const m = createSeq2Seq(makeSeq2SeqConfig(cell), 3);

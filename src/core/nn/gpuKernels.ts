@@ -251,7 +251,7 @@ function circConvKernel({ inputs, backend, attrs }: KernelArgs): Info {
             let xb = ((f * ${h} + yi) * ${w} + xj) * ${ci};
             let wb = (ky * ${k} + kx) * ${ci};
             for (var c = 0; c < ${ci}; c++) {
-              acc += X${i}[xb + c] * ${v.load(`Wt${i}`, `(wb + c) * ${co} + co`)};
+              acc += X${i}[xb + c] * ${v.load(`Wt${i}`, `(wb + c) * ${co} + c0`)};
             }
           }
         }
@@ -259,8 +259,18 @@ function circConvKernel({ inputs, backend, attrs }: KernelArgs): Info {
   });
   const cq = co / q;
   const total = n * h * w * cq;
-  const store = q === 1 ? `result[index] = ${actOf(act, 'acc', v.zero)};` : `let o = ${actOf(act, 'acc', v.zero)};\n      ${[0, 1, 2, 3].map((kk) => `result[pix * ${co} + co + ${kk}] = ${v.comp('o', kk)};`).join('\n      ')}`;
-  const code = `
+  const code = perPixel(total, cq, q, h, w, body.join('\n'), store(q, co, actOf(act, 'acc', v.zero)));
+  const key = `circconv_${n}_${h}_${w}_${k}_${co}_${act}_${slices.map((s, i) => `${s}x${xs[i].shape[3]}`).join('_')}`;
+  return run(backend, program(key, names, [n, h, w, co], total, code), infos);
+}
+
+/**
+ * A kernel with one invocation per output pixel and group of q channels (c0..c0+q-1): declares n, i, j, pix, c0 and
+ * a zero accumulator `acc` (f32 or vec4), runs `body`, then `storeCode`.
+ */
+function perPixel(total: number, cq: number, q: number, h: number, w: number, body: string, storeCode: string): string {
+  const v = vecOf(q);
+  return `
     ${WRAP}
     fn main(index : i32) {
       if (index >= ${total} || uniforms.size == 0) { return; }
@@ -269,13 +279,17 @@ function circConvKernel({ inputs, backend, attrs }: KernelArgs): Info {
       let j = pix % ${w};
       let i = (pix / ${w}) % ${h};
       let n = pix / ${w * h};
-      let co = cq * ${q};
+      let c0 = cq * ${q};
       var acc : ${v.t} = ${v.zero};
-      ${body.join('\n')}
-      ${store}
+      ${body}
+      ${storeCode}
     }`;
-  const key = `circconv_${n}_${h}_${w}_${k}_${co}_${act}_${slices.map((s, i) => `${s}x${xs[i].shape[3]}`).join('_')}`;
-  return run(backend, program(key, names, [n, h, w, co], total, code), infos);
+}
+
+/** Stores `expr` (f32, or vec4 for q = 4) as channels c0.. of pixel pix of an output with c channels. */
+function store(q: number, c: number, expr: string): string {
+  if (q === 1) return `result[index] = ${expr};`;
+  return `let o = ${expr};\n      ${[0, 1, 2, 3].map((k) => `result[pix * ${c} + c0 + ${k}] = ${vecOf(4).comp('o', k)};`).join('\n      ')}`;
 }
 
 function actGradKernel({ inputs, backend, attrs }: KernelArgs): Info {
@@ -301,18 +315,13 @@ function inputGradKernel({ inputs, backend }: KernelArgs): Info {
   const cq = ci / q;
   const total = n * h * w * cq;
   const p = (k - 1) / 2;
-  const store = q === 1 ? `result[index] = acc;` : [0, 1, 2, 3].map((kk) => `result[pix * ${ci} + c0 + ${kk}] = ${v.comp('acc', kk)};`).join('\n      ');
-  const code = `
-    ${WRAP}
-    fn main(index : i32) {
-      if (index >= ${total} || uniforms.size == 0) { return; }
-      let cq = index % ${cq};
-      let pix = index / ${cq};
-      let j = pix % ${w};
-      let i = (pix / ${w}) % ${h};
-      let n = pix / ${w * h};
-      let c0 = cq * ${q};
-      var acc : ${v.t} = ${v.zero};
+  const code = perPixel(
+    total,
+    cq,
+    q,
+    h,
+    w,
+    `
       for (var ky = 0; ky < ${k}; ky++) {
         let yi = fernnWrap(i - ky + ${p}, ${h});
         for (var kx = 0; kx < ${k}; kx++) {
@@ -323,9 +332,9 @@ function inputGradKernel({ inputs, backend }: KernelArgs): Info {
             acc += Dz[db + o] * ${v.load('Wt', 'wb + o', String(co))};
           }
         }
-      }
-      ${store}
-    }`;
+      }`,
+    store(q, ci, 'acc'),
+  );
   return run(backend, program(`inputgrad_${n}_${h}_${w}_${k}_${ci}_${co}`, ['Dz', 'Wt'], [n, h, w, ci], total, code), [dz, wt]);
 }
 
