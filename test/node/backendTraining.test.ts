@@ -8,6 +8,8 @@ import { trainStep } from '../../src/core/train/step';
 import { probeEquivariance } from '../../src/core/metrics/equivariance';
 import { TranslationFlow } from '../../src/core/flows/translation';
 import { clearIndexMapCache } from '../../src/core/nn/indexMap';
+import { encodeOptimizerState } from '../../src/node/lab/trainCheckpoint';
+import { decodeSafetensors } from '../../src/node/checkpoint/safetensors';
 
 afterAll(async () => {
   clearIndexMapCache();
@@ -68,6 +70,19 @@ for (const backend of ['wasm', 'cpu', 'webgpu'] as const) {
       const r = await probeEquivariance(m, x, new TranslationFlow({ vx: -1, vy: 1 }));
       for (const s of r.per_step) expect(s.hidden_rel_err).toBeLessThan(TOL.roundOff);
       x.dispose();
+      disposeModel(m);
+    });
+
+    it('saves the optimizer state of a resume point (reads asynchronously: webgpu has no synchronous read in Node)', async () => {
+      const m = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: 'grnn', hidden: 4 })), 1);
+      const opt = tf.train.adam(1e-2);
+      const x = tf.randomUniform([1, 2, 6, 6, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
+      const r = trainStep(m, opt, x, x, { clipNorm: 1 });
+      [r.loss, r.gradNorm, x].forEach((t) => t.dispose());
+      const saved = decodeSafetensors(await encodeOptimizerState(opt, 1));
+      expect(saved.metadata.step).toBe('1');
+      expect(Object.keys(saved.tensors).length).toBeGreaterThan(0);
+      opt.dispose();
       disposeModel(m);
     });
 

@@ -9,14 +9,17 @@ import { readCheckpointFile } from '../checkpoint/safetensors';
  * trainStep always applies gradients in the model's parameter order, so positions are stable across processes.
  */
 export async function encodeOptimizerState(optimizer: tf.Optimizer, step: number): Promise<Uint8Array> {
+  // Asynchronous reads only: the webgpu backend cannot read synchronously under Node (its readSync needs an
+  // OffscreenCanvas).
   const weights = await optimizer.getWeights();
   const tensors: Record<string, HostTensor> = {};
+  const values = await Promise.all(weights.map((w) => w.tensor.data()));
   weights.forEach((w, i) => {
-    tensors[`slot.${String(i).padStart(4, '0')}`] = { shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) };
+    tensors[`slot.${String(i).padStart(4, '0')}`] = { shape: [...w.tensor.shape], data: Float32Array.from(values[i]) };
   });
   const acc = adamAccumulators(optimizer);
   const meta: Record<string, string> = { format: 'fernn-lab-optimizer', step: String(step), names: JSON.stringify(weights.map((w) => w.name)) };
-  if (acc) meta.adam_acc_betas = JSON.stringify([acc.accBeta1.dataSync()[0], acc.accBeta2.dataSync()[0]]);
+  if (acc) meta.adam_acc_betas = JSON.stringify([(await acc.accBeta1.data())[0], (await acc.accBeta2.data())[0]]);
   return encodeSafetensors(tensors, meta);
 }
 
