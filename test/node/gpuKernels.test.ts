@@ -81,7 +81,7 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe('webgpu fused kernels', () => {
+describe('webgpu fused kernels', { timeout: 180_000 }, () => {
   it('a WebGPU adapter is available (required in CI)', (ctx) => {
     if (!available && !require) ctx.skip();
     expect(available, reason).toBe(true);

@@ -159,6 +159,8 @@ interface Program {
   workgroupSize: [number, number, number];
   /** Declares uniforms.size (the output's size): every kernel reads it, since Dawn drops unused bindings. */
   size: true;
+  /** Per input: 4 binds it as array<vec4<f32>> (one load per 4 floats), 1 as array<f32>/array<i32>. */
+  variableComponents?: number[];
   getUserCode(): string;
 }
 
@@ -172,11 +174,12 @@ const WG = 64;
  * A program of `threads` invocations (flat), its source `code` defining `fn main(index : i32)`. The key names the
  * program and everything baked into `code`.
  */
-function program(key: string, variableNames: string[], outputShape: number[], threads: number, code: string): Program {
+function program(key: string, variableNames: string[], outputShape: number[], threads: number, code: string, components?: number[]): Program {
   return {
     outputShape,
-    shaderKey: `fernn_${key}`,
+    shaderKey: `fernn_${key}${components ? `_c${components.join('')}` : ''}`,
     variableNames,
+    ...(components ? { variableComponents: components } : {}),
     workgroupSize: [WG, 1, 1],
     size: true,
     dispatchLayout: { x: outputShape.map((_, i) => i) },
@@ -224,18 +227,37 @@ function circConvKernel({ inputs, backend, attrs }: KernelArgs): Info {
   const v = vecOf(q);
   const names: string[] = [];
   const infos: Info[] = [];
+  const components: number[] = [];
   const body: string[] = [];
+  const cq = co / q;
   slices.forEach((s, i) => {
     const [f, xh, xw, ci] = xs[i].shape;
     const [kh, kw, wci, wco] = ws[i].shape;
     if (xh !== h || xw !== w || kh !== k || kw !== k || wci !== ci || wco !== co) throw new Error(`circConv: operand ${i} shapes [${xs[i].shape}] [${ws[i].shape}] do not fit`);
     if (f * Math.max(1, s) !== n) throw new Error(`circConv: operand ${i} has ${f} frames for ${n} outputs and ${s} slices`);
+    // vec4 loads: weights by 4 output channels (co % 4 = 0), the input by 4 channels as well when ci % 4 = 0.
+    const xq = q === 4 && ci % 4 === 0 ? 4 : 1;
     names.push(`X${i}`, `Wt${i}`);
     infos.push(xs[i], ws[i]);
+    components.push(xq, q);
     if (s > 0) {
       names.push(`S${i}`);
       infos.push(inputs[`s${i}`] as unknown as Info);
+      components.push(1);
     }
+    const inner =
+      q === 1
+        ? `let xb = ((f * ${h} + yi) * ${w} + xj) * ${ci};
+            for (var c = 0; c < ${ci}; c++) { acc += X${i}[xb + c] * Wt${i}[(wb + c) * ${co} + c0]; }`
+        : xq === 1
+          ? `let xb = ((f * ${h} + yi) * ${w} + xj) * ${ci};
+            for (var c = 0; c < ${ci}; c++) { acc += X${i}[xb + c] * Wt${i}[(wb + c) * ${cq} + cq]; }`
+          : `let xb = ((f * ${h} + yi) * ${w} + xj) * ${ci / 4};
+            for (var c = 0; c < ${ci / 4}; c++) {
+              let xv = X${i}[xb + c];
+              let r = (wb + 4 * c) * ${cq} + cq;
+              acc += xv.x * Wt${i}[r] + xv.y * Wt${i}[r + ${cq}] + xv.z * Wt${i}[r + ${2 * cq}] + xv.w * Wt${i}[r + ${3 * cq}];
+            }`;
     const frame = s > 0 ? `n / ${s}` : 'n';
     const sy = s > 0 ? `S${i}[2 * (n % ${s})]` : '0';
     const sx = s > 0 ? `S${i}[2 * (n % ${s}) + 1]` : '0';
@@ -248,20 +270,16 @@ function circConvKernel({ inputs, backend, attrs }: KernelArgs): Info {
           let yi = fernnWrap(i + ky - ${(k - 1) / 2} - sy, ${h});
           for (var kx = 0; kx < ${k}; kx++) {
             let xj = fernnWrap(j + kx - ${(k - 1) / 2} - sx, ${w});
-            let xb = ((f * ${h} + yi) * ${w} + xj) * ${ci};
             let wb = (ky * ${k} + kx) * ${ci};
-            for (var c = 0; c < ${ci}; c++) {
-              acc += X${i}[xb + c] * ${v.load(`Wt${i}`, `(wb + c) * ${co} + c0`)};
-            }
+            ${inner}
           }
         }
       }`);
   });
-  const cq = co / q;
   const total = n * h * w * cq;
   const code = perPixel(total, cq, q, h, w, body.join('\n'), store(q, co, actOf(act, 'acc', v.zero)));
   const key = `circconv_${n}_${h}_${w}_${k}_${co}_${act}_${slices.map((s, i) => `${s}x${xs[i].shape[3]}`).join('_')}`;
-  return run(backend, program(key, names, [n, h, w, co], total, code), infos);
+  return run(backend, program(key, names, [n, h, w, co], total, code, components), infos);
 }
 
 /**
@@ -315,6 +333,22 @@ function inputGradKernel({ inputs, backend }: KernelArgs): Info {
   const cq = ci / q;
   const total = n * h * w * cq;
   const p = (k - 1) / 2;
+  // vec4 loads when both channel counts are multiples of 4: dz by 4 output channels, and for each of the 4 input
+  // channels c0..c0+3 its 4 weights of those output channels (consecutive in [k, k, ci, co]), one dot product each.
+  const vec = q === 4 && co % 4 === 0;
+  const oq = co / 4;
+  const inner = vec
+    ? `let db = ((n * ${h} + yi) * ${w} + xj) * ${oq};
+          let r = ((ky * ${k} + kx) * ${ci} + c0) * ${oq};
+          for (var o = 0; o < ${oq}; o++) {
+            let d = Dz[db + o];
+            acc += vec4<f32>(dot(d, Wt[r + o]), dot(d, Wt[r + ${oq} + o]), dot(d, Wt[r + ${2 * oq} + o]), dot(d, Wt[r + ${3 * oq} + o]));
+          }`
+    : `let db = ((n * ${h} + yi) * ${w} + xj) * ${co};
+          let wb = ((ky * ${k} + kx) * ${ci} + c0) * ${co};
+          for (var o = 0; o < ${co}; o++) {
+            acc += Dz[db + o] * ${v.load('Wt', 'wb + o', String(co))};
+          }`;
   const code = perPixel(
     total,
     cq,
@@ -326,16 +360,12 @@ function inputGradKernel({ inputs, backend }: KernelArgs): Info {
         let yi = fernnWrap(i - ky + ${p}, ${h});
         for (var kx = 0; kx < ${k}; kx++) {
           let xj = fernnWrap(j - kx + ${p}, ${w});
-          let db = ((n * ${h} + yi) * ${w} + xj) * ${co};
-          let wb = ((ky * ${k} + kx) * ${ci} + c0) * ${co};
-          for (var o = 0; o < ${co}; o++) {
-            acc += Dz[db + o] * ${v.load('Wt', 'wb + o', String(co))};
-          }
+          ${inner}
         }
       }`,
     store(q, ci, 'acc'),
   );
-  return run(backend, program(`inputgrad_${n}_${h}_${w}_${k}_${ci}_${co}`, ['Dz', 'Wt'], [n, h, w, ci], total, code), [dz, wt]);
+  return run(backend, program(`inputgrad_${n}_${h}_${w}_${k}_${ci}_${co}`, ['Dz', 'Wt'], [n, h, w, ci], total, code, vec ? [4, 4] : undefined), [dz, wt]);
 }
 
 function filterGradKernel({ inputs, backend, attrs }: KernelArgs): Info {
@@ -383,7 +413,7 @@ function filterGradKernel({ inputs, backend, attrs }: KernelArgs): Info {
             let src = (fernnWrap(i + ky - ${p} - sy, ${h}) * ${w} + fernnWrap(j + kx - ${p} - sx, ${w})) * ${ci} + c;
             for (var b = 0; b < ${n / ns}; b++) {
               let row = (b * ${ns} + s) * ${h * w} + px;
-              acc += X[b * ${h * w * ci} + src] * ${v.load('Dz', `row * ${co} + cq * ${q}`)};
+              acc += X[b * ${h * w * ci} + src] * ${q === 4 ? `Dz[row * ${cq} + cq]` : `Dz[row * ${co} + cq]`};
             }
           }
         }
@@ -398,7 +428,7 @@ function filterGradKernel({ inputs, backend, attrs }: KernelArgs): Info {
         ${store}
       }
     }`;
-  const prog = program(`filtergrad_${n}_${h}_${w}_${k}_${ci}_${co}_${slices}`, names, [k, k, ci, co], groups * WG, code);
+  const prog = program(`filtergrad_${n}_${h}_${w}_${k}_${ci}_${co}_${slices}`, names, [k, k, ci, co], groups * WG, code, [1, q, ...(slices > 0 ? [1] : [])]);
   return run(backend, prog, infos);
 }
 
