@@ -7,6 +7,7 @@ import { trainConfigSchema, type TrainConfigInput } from '../../src/core/protoco
 import { InputError } from '../../src/core/util/errors';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
 import { runParamCount } from '../../src/node/lab/trainJob';
+import { classificationRunData } from '../../src/node/lab/data';
 import { expectRejectsInputError } from '../helpers/errors';
 
 
@@ -110,6 +111,17 @@ describe('classification runs (service, worker, store)', () => {
     expect(d.run.status, d.run.endMessage).toBe('completed');
     expect((d.evals['test-accuracy'] as { confusion: number[][] }).confusion).toHaveLength(6);
     expect(d.metrics.some((m) => m.kind === 'event' && m.event === 'data' && /2\/2\/2 videos/.test(m.message ?? ''))).toBe(true);
+
+    // Evaluation loads the test persons' videos only, and gets the same test clips as training did.
+    const config = trainConfigSchema.parse(tiny({ dataset: 'kth', dataDir: root, imageSize: 8, inputFrames: 4, dataVRange: 1 }));
+    const loads: number[] = [];
+    const all = await classificationRunData(config, 5);
+    const testOnly = await classificationRunData(config, 5, (done, total) => loads.push(total), ['test']);
+    expect(loads).toEqual([2, 2]);
+    expect(Array.from(testOnly.test.batch(0, 3).clips)).toEqual(Array.from(all.test.batch(0, 3).clips));
+    expect(Array.from(testOnly.test.batch(0, 3).labels)).toEqual(Array.from(all.test.batch(0, 3).labels));
+    expect(() => testOnly.train.batch(0, 1)).toThrow(/train split was not loaded/);
+    expect(testOnly.epochSize).toBe(0);
 
     const bad = await lab.startRun({ config: tiny({ dataset: 'kth', dataDir: path.join(dir, 'missing') }) });
     await lab.whenIdle(bad.id);

@@ -4,7 +4,7 @@ import { classificationSource, type ClassificationSource } from '../../core/data
 import { KthClipSource, type LabelledVideo } from '../../core/data/movingClips';
 import { DATASET_CLASSES, type TrainConfig } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
-import { loadKthVideo, scanKth, splitByPerson, type KthEntry } from '../data/kth';
+import { loadKthVideo, scanKth, splitByPerson } from '../data/kth';
 import type { HostBatch } from '../../core/train/fit';
 import { loadMnist } from '../mnist';
 
@@ -86,10 +86,16 @@ export interface ClassificationRunData {
  * Flowing-MNIST classification (one digit per clip, label = digit; train/val from the seeded 54k/6k split with the
  * training motion, test from t10k with the test motion `testDataVRange`) or moving-KTH from `config.dataDir`
  * (the reference's person split; train clips flipped at random; test clips move with `testDataVRange`).
+ * @param splits the splits to load (KTH decodes only these videos; Flowing MNIST is generated on demand anyway)
  */
-export async function classificationRunData(config: TrainConfig, dataSeed: number, onLoad?: (done: number, total: number) => void): Promise<ClassificationRunData> {
+export async function classificationRunData(
+  config: TrainConfig,
+  dataSeed: number,
+  onLoad?: (done: number, total: number) => void,
+  splits: readonly Split[] = SPLITS,
+): Promise<ClassificationRunData> {
   const testRange = config.testDataVRange ?? config.dataVRange;
-  if (config.dataset === 'kth') return kthRunData(config, dataSeed, testRange, onLoad);
+  if (config.dataset === 'kth') return kthRunData(config, dataSeed, testRange, onLoad, splits);
   const mnist = await loadMnist();
   const split = splitTrainVal(MNIST_TRAIN_COUNT, dataSeed);
   const velocity: VelocitySpec = config.dataVelocities ? { kind: 'list', velocities: config.dataVelocities } : { kind: 'range', range: config.dataVRange };
@@ -104,36 +110,46 @@ export async function classificationRunData(config: TrainConfig, dataSeed: numbe
   };
 }
 
-async function kthRunData(config: TrainConfig, dataSeed: number, testRange: number, onLoad?: (done: number, total: number) => void): Promise<ClassificationRunData> {
+type Split = 'train' | 'val' | 'test';
+const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+
+/**
+ * Moving KTH. Only the splits asked for are decoded (evaluating a run's test accuracy needs the test persons' videos
+ * alone); each split's clips are the same whichever others are loaded (one seed per split). A split not loaded
+ * throws on use, and epochSize is 0 without the training split.
+ */
+async function kthRunData(config: TrainConfig, dataSeed: number, testRange: number, onLoad: ((done: number, total: number) => void) | undefined, splits: readonly Split[]): Promise<ClassificationRunData> {
   const index = await scanKth(config.dataDir ?? '');
   const parts = splitByPerson(index);
-  for (const part of ['train', 'val', 'test'] as const) {
+  for (const part of SPLITS) {
     if (parts[part].length === 0) throw new InputError('dataDir', `${index.root} has no ${part} videos (the reference split: persons 1-16 train, 17-20 val, 21-25 test)`);
   }
-  const total = parts.train.length + parts.val.length + parts.test.length;
+  const total = splits.reduce((n, part) => n + parts[part].length, 0);
   let done = 0;
-  const load = async (entries: readonly KthEntry[]): Promise<LabelledVideo[]> => {
+  const load = async (part: Split): Promise<LabelledVideo[] | null> => {
+    if (!splits.includes(part)) return null;
     const out: LabelledVideo[] = [];
-    for (const e of entries) {
+    for (const e of parts[part]) {
       out.push({ video: await loadKthVideo(e, { size: config.imageSize }), label: e.label, segments: e.segments });
       onLoad?.(++done, total);
     }
     return out;
   };
-  const [train, val, test] = [await load(parts.train), await load(parts.val), await load(parts.test)];
+  const [train, val, test] = [await load('train'), await load('val'), await load('test')];
   const clip = { clipLen: config.inputFrames };
-  const trainSource = new KthClipSource(train, { ...clip, velocityRange: config.dataVRange, hflip: true }, dataSeed);
-  const wrap = (s: KthClipSource): ClassificationSource => ({
+  const trainSource = train && new KthClipSource(train, { ...clip, velocityRange: config.dataVRange, hflip: true }, dataSeed);
+  const wrap = (s: KthClipSource | null, part: Split): ClassificationSource => ({
     batch(i, size) {
+      if (!s) throw new Error(`the KTH ${part} split was not loaded (classificationRunData splits: ${splits.join(', ')})`);
       const b = s.batch(i, size);
       return { clips: b.frames, labels: Int32Array.from(b.labels), shape: b.shape };
     },
   });
   return {
-    train: wrap(trainSource),
-    val: wrap(new KthClipSource(val, { ...clip, velocityRange: config.dataVRange, shuffle: false }, dataSeed + 1)),
-    test: wrap(new KthClipSource(test, { ...clip, velocityRange: testRange, shuffle: false }, dataSeed + 2)),
-    epochSize: trainSource.length,
+    train: wrap(trainSource, 'train'),
+    val: wrap(val && new KthClipSource(val, { ...clip, velocityRange: config.dataVRange, shuffle: false }, dataSeed + 1), 'val'),
+    test: wrap(test && new KthClipSource(test, { ...clip, velocityRange: testRange, shuffle: false }, dataSeed + 2), 'test'),
+    epochSize: trainSource?.length ?? 0,
     numClasses: DATASET_CLASSES.kth,
     note: `moving-KTH from ${index.root}: ${parts.train.length}/${parts.val.length}/${parts.test.length} videos (train/val/test persons), ${index.problems.length} skipped; velocities train -${config.dataVRange}..${config.dataVRange}, test -${testRange}..${testRange}`,
   };

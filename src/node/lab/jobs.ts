@@ -74,7 +74,7 @@ async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: R
     const cls = model as ClassifierModel;
     const batchSize = Math.min(64, req.sequences);
     if (req.kinds.includes('test')) {
-      const data = await classificationRunData(c, rec.seeds.data);
+      const data = await classificationRunData(c, rec.seeds.data, undefined, ['test']); // KTH: decode the test videos only
       out.testAccuracy = await evaluateClassifier(cls, data.test, { sequences: req.sequences, batchSize, onProgress });
       await store.writeEval(req.id, 'test-accuracy', out.testAccuracy);
     }
