@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
+import { probeSchema } from '../../src/core/protocol/service';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
 import { expectRejectsInputError } from '../helpers/errors';
 
@@ -95,11 +96,18 @@ describe('Rotating-MNIST runs (service, worker, store)', () => {
       [{ task: 'classification' }, 'task'],
       [{ dataVelocities: [{ vx: 1, vy: 0 }] }, 'dataVelocities'],
       [{ omegaStep: 0 }, 'omegaStep'],
+      // -180 and 180 (vRange 1, step 180) or -180..180 in quarter turns are the same angle twice.
+      [{ model: 'fernn-rot', vRange: 1, omegaStep: 180 }, 'omegaStep'],
+      [{ model: 'fernn-rot', vRange: 2, omegaStep: 90 }, 'omegaStep'],
     ];
     for (const [over, field] of cases) {
       const r = trainConfigSchema.safeParse(tiny(over));
       expect(r.success, JSON.stringify(over)).toBe(false);
       expect(r.error?.issues.map((i) => i.path[0]), JSON.stringify(over)).toContain(field);
     }
+    expect(trainConfigSchema.safeParse(tiny({ model: 'fernn-rot', vRange: 1, omegaStep: 90 })).success).toBe(true);
+    const probe = probeSchema.safeParse({ models: [{ kind: 'fernn-rot', vRange: 2, hidden: 2, omegaStep: 90 }], flow: 'rotate:90' });
+    expect(probe.success).toBe(false);
+    expect(JSON.stringify(probe.error?.issues[0].path)).toContain('omegaStep');
   });
 });

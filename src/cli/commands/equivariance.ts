@@ -8,6 +8,8 @@ import { probeEquivariance } from '../../core/metrics/equivariance';
 import { velocitySetOf } from '../../core/nn/config';
 import { createRng, uniformArray } from '../../core/util/rng';
 import { InputError } from '../../core/util/errors';
+import { AngularVelocitySet } from '../../core/flows/angularVelocity';
+import { DISTINCT_OMEGAS } from '../../core/protocol/run';
 import { selectBackend } from '../../node/backend';
 import { loadCheckpoint } from '../../node/checkpoint/load';
 import { fmtErr, info, parseFlags, table } from '../io';
@@ -68,9 +70,10 @@ export function registerEquivariance(program: Command): void {
       } else {
         if ((f.model === 'grnn' || f.model === 'grnn-rot') && f.vRange !== undefined && f.vRange !== 0) throw new InputError('--v-range', `a G-RNN has V = {0}; got ${f.vRange}`);
         const r = f.vRange ?? 1;
+        if (f.model === 'fernn-rot' && r * f.omegaStep >= 180) throw new InputError('--omega-step', DISTINCT_OMEGAS(r, f.omegaStep));
         const cell =
           f.model === 'fernn-rot' || f.model === 'grnn-rot'
-            ? makeRotationCellConfig({ kind: f.model, group: f.group, hidden: f.hidden, omegas: f.model === 'grnn-rot' ? [0] : Array.from({ length: 2 * r + 1 }, (_, i) => (i - r) * f.omegaStep) })
+            ? makeRotationCellConfig({ kind: f.model, group: f.group, hidden: f.hidden, omegas: f.model === 'grnn-rot' ? [0] : AngularVelocitySet.symmetric(r, f.omegaStep).list })
             : makeCellConfig({ kind: f.model, vRange: f.model === 'grnn' ? 0 : r, hidden: f.hidden });
         model = createSeq2Seq(makeSeq2SeqConfig(cell, { decoderLayers: f.decoderLayers }), f.seed);
       }

@@ -107,11 +107,16 @@ export const trainConfigSchema = z
     if (rotation && c.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'a rotation cell needs the group order N of C_N (reference: 36)' });
     if (!rotation && c.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'only rotation cells (fernn-rot, grnn-rot) have a group order' });
     if (c.model === 'grnn-rot' && c.vRange !== 0) ctx.addIssue({ code: 'custom', path: ['vRange'], message: 'a rotation G-RNN has omegas = [0]: vRange must be 0' });
+    if (c.model === 'fernn-rot' && c.vRange * c.omegaStep >= 180) ctx.addIssue({ code: 'custom', path: ['omegaStep'], message: DISTINCT_OMEGAS(c.vRange, c.omegaStep) });
     if (c.dataset === 'rotating-mnist' && c.task !== 'prediction') ctx.addIssue({ code: 'custom', path: ['task'], message: 'Rotating MNIST runs are frame prediction' });
     if (c.dataset === 'rotating-mnist' && c.dataVelocities) ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'Rotating MNIST draws angular velocities from dataVRange * omegaStep' });
     if (c.dataset === 'kth' && c.dataVelocities) ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'moving-KTH draws velocities from dataVRange' });
   });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** A rotation FERNN lifts over omega in {-r..r} * step: distinct angles only while r * step < 180 degrees. */
+export const DISTINCT_OMEGAS = (r: number, step: number): string =>
+  `the lifted angular velocities -${r * step}..${r * step} (vRange ${r} x omegaStep ${step}) must be distinct angles: vRange * omegaStep must be under 180 degrees`;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'cancelled', 'failed', 'interrupted'] as const;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ANY_CELL_KINDS } from '../nn/config';
 import type { EquivarianceReport } from '../metrics/equivariance';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
-import { trainConfigSchema } from './run';
+import { DISTINCT_OMEGAS, trainConfigSchema } from './run';
 
 /**
  * The lab's service: what the CLI, the Electron main process (over IPC) and the web host (over HTTP + WebSocket)
@@ -142,7 +142,10 @@ const probeModelSchema = z.union([
       group: int(1, 72).optional(),
       omegaStep: z.number().positive().max(180).optional(),
     })
-    .strict(),
+    .strict()
+    .superRefine((m, ctx) => {
+      if (m.kind === 'fernn-rot' && m.vRange * (m.omegaStep ?? 10) >= 180) ctx.addIssue({ code: 'custom', path: ['omegaStep'], message: DISTINCT_OMEGAS(m.vRange, m.omegaStep ?? 10) });
+    }),
   z.object({ runId }).strict(),
 ]);
 export const probeSchema = z

@@ -18,6 +18,7 @@ import { classifyTrainStep } from '../../core/train/classifyStep';
 import { accuracyPerVelocity, evaluateClassifier } from '../../core/metrics/classification';
 import { trainStep } from '../../core/train/step';
 import { InputError } from '../../core/util/errors';
+import { AngularVelocitySet } from '../../core/flows/angularVelocity';
 import { selectBackend } from '../backend';
 import { loadModelSafetensors } from '../checkpoint/safetensors';
 import { loadMnist } from '../mnist';
@@ -192,7 +193,7 @@ export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<Prob
       } else {
         const cell =
           spec.kind === 'fernn-rot' || spec.kind === 'grnn-rot'
-            ? makeRotationCellConfig({ kind: spec.kind, group: spec.group ?? 8, hidden: spec.hidden, omegas: spec.kind === 'grnn-rot' ? [0] : Array.from({ length: 2 * spec.vRange + 1 }, (_, i) => (i - spec.vRange) * (spec.omegaStep ?? 10)) })
+            ? makeRotationCellConfig({ kind: spec.kind, group: spec.group ?? 8, hidden: spec.hidden, omegas: spec.kind === 'grnn-rot' ? [0] : AngularVelocitySet.symmetric(spec.vRange, spec.omegaStep ?? 10).list })
             : makeCellConfig({ kind: spec.kind, vRange: spec.kind === 'grnn' ? 0 : spec.vRange, hidden: spec.hidden });
         model = createSeq2Seq(makeSeq2SeqConfig(cell), spec.seed);
         label = `${describeCell(model.config.cell)}, fresh (seed ${spec.seed})`;
