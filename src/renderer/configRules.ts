@@ -124,7 +124,8 @@ export function checkNumber(rule: NumberRule, raw: string): string | null {
 
 /**
  * Field -> message for every problem of the form: numbers as typed (the fields of the chosen task and model), and the
- * schema's cross-field rules (V = {0} for the G-RNN and the 3D-CNN, Ω = {0} for the rotation G-RNN; the 3D-CNN and
+ * schema's cross-field rules (V = {0} for the G-RNN and the 3D-CNN, Ω = {0} for the rotation G-RNN, distinct lifted
+ * angles for the rotation FERNN (velocity range × omega step < 180); the 3D-CNN and
  * KTH only for classification; KTH needs its folder and draws its motion from the velocity range; rotation cells and
  * Rotating MNIST only together, for frame prediction, with motion from the angular range).
  */
@@ -138,6 +139,10 @@ export function checkConfigForm(choice: FormChoice, values: Record<string, strin
     if (rule.optional && values[rule.key].trim() === '') continue;
     const msg = checkNumber(rule, values[rule.key]);
     if (msg) errors[rule.key] = msg;
+  }
+  // The lifted omegas -r*step..r*step must be distinct angles (the schema's DISTINCT_OMEGAS rule).
+  if (choice.model === 'fernn-rot' && !errors.vRange && !errors.omegaStep && Number(values.vRange) * Number(values.omegaStep) >= 180) {
+    errors.omegaStep = `velocity range × omega step must be under 180 degrees: the lifted angular velocities ±${Number(values.vRange) * Number(values.omegaStep)} would coincide`;
   }
   const unlifted = UNLIFTED_MODELS[choice.model];
   if (unlifted && !errors.vRange && Number(values.vRange) !== 0) errors.vRange = `${unlifted}: the velocity range must be 0`;

@@ -24,7 +24,8 @@ const formFields = (choice: FormChoice, values: Record<string, string>) => Objec
 
 describe('New run form rules', () => {
   it.each(NUMBER_RULES.map((r) => [r.key, r] as const))('%s has the schema’s range', (key, rule) => {
-    const over = rule.task === 'classification' ? { task: 'classification' } : rule.rotationOnly ? rotBase : {};
+    // The omega step's own range, at vRange 0 (at vRange r the lifted omegas also need r * step < 180: tested below).
+    const over = rule.task === 'classification' ? { task: 'classification' } : rule.rotationOnly ? { ...rotBase, ...(key === 'omegaStep' ? { vRange: 0 } : {}) } : {};
     expect(issuesAt(key, rule.max, over)).toEqual([]);
     expect(issuesAt(key, rule.max + (rule.int ? 1 : 1e-6), over)).not.toEqual([]);
     if (rule.minExclusive) {
@@ -158,6 +159,9 @@ describe('New run form rules for rotation cells (Rotating MNIST)', () => {
       { choice: rot, values: { ...rv, group: '' }, config: { ...base, model: 'fernn-rot', dataset: 'rotating-mnist' }, fields: ['group'] },
       { choice: { ...rot, task: 'classification' }, values: { ...okValues('classification', true) }, config: { ...rotBase, task: 'classification' }, fields: ['task'], message: /frame prediction/ },
       { choice: { ...rot, flowMotion: true }, values: rv, config: { ...rotBase, dataVelocities: [{ vx: 1, vy: 0 }] }, fields: ['dataVelocities'], message: /^Rotating MNIST draws/ },
+      // -180..180 in quarter turns: -180 and 180 are one angle.
+      { choice: rot, values: { ...rv, vRange: '2', omegaStep: '90' }, config: { ...rotBase, vRange: 2, omegaStep: 90 }, fields: ['omegaStep'], message: /under 180 degrees/ },
+      { choice: rot, values: { ...rv, vRange: '1', omegaStep: '90' }, config: { ...rotBase, vRange: 1, omegaStep: 90 }, fields: [] },
     ];
     for (const c of cases) {
       expect(formFields(c.choice, c.values), JSON.stringify(c.choice)).toEqual(c.fields);
