@@ -36,14 +36,19 @@ export const velocitySpecSchema = z.discriminatedUnion('kind', [
 ]);
 export type VelocitySpec = z.infer<typeof velocitySpecSchema>;
 
-export const flowingMnistConfigSchema = z.strictObject({
-  /** Digits per sequence; 1 gives the single-digit (classification) variant. */
+/** The fields both MNIST generators' configs share (Flowing MNIST; Rotating MNIST, rotatingMnist.ts). */
+export const sequenceConfigFields = {
+  /** Digits per sequence (reference: 2); 1 gives the single-digit (classification) variant. */
   numDigits: z.number().int().min(1).max(10).default(2),
-  /** Square frame side H = W. Digits are downsampled (integer factor, area average) to fit smaller frames and
-   *  centred on a zero canvas in larger ones. */
+  /** Square frame side H = W (reference: 28). Digits are downsampled (integer factor, area average) to fit smaller
+   *  frames and centred on a zero canvas in larger ones. */
   imageSize: z.number().int().min(4).max(256).default(28),
   /** Frames per sequence (reference: 20 = 10 input + 10 predicted). */
   seqLen: z.number().int().min(1).max(1000).default(20),
+};
+
+export const flowingMnistConfigSchema = z.strictObject({
+  ...sequenceConfigFields,
   velocity: velocitySpecSchema.default({ kind: 'range', range: 2 }),
 });
 /** What callers may pass (every field optional). */
@@ -53,19 +58,23 @@ export type FlowingMnistConfig = z.output<typeof flowingMnistConfigSchema>;
 
 /** Validates a config; errors are InputErrors whose field is the offending path (e.g. `velocity.range`). */
 export function parseFlowingMnistConfig(input: unknown): FlowingMnistConfig {
-  const r = flowingMnistConfigSchema.safeParse(input ?? {});
+  return parseGeneratorConfig(flowingMnistConfigSchema, input, 'kind plus range | velocities | velocity (by kind)');
+}
+
+/**
+ * Validates a generator config against its strict schema. Errors are InputErrors naming the offending path; an
+ * unknown key lists the allowed ones (`nestedAllowed` describes those of the nested motion spec).
+ */
+export function parseGeneratorConfig<T>(schema: z.ZodType<T> & { shape: Record<string, unknown> }, input: unknown, nestedAllowed: string): T {
+  const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   if (issue.code === 'unrecognized_keys') {
     const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
-    throw new InputError(issue.keys.map((k) => prefix + k).join(', '), `unknown field; allowed: ${allowedKeys(issue.path)}`);
+    const allowed = issue.path.length === 0 ? Object.keys(schema.shape).join(', ') : nestedAllowed;
+    throw new InputError(issue.keys.map((k) => prefix + k).join(', '), `unknown field; allowed: ${allowed}`);
   }
   throw new InputError(issue.path.length > 0 ? issue.path.join('.') : 'config', issue.message);
-}
-
-function allowedKeys(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return Object.keys(flowingMnistConfigSchema.shape).join(', ');
-  return 'kind plus range | velocities | velocity (by kind)';
 }
 
 /** The digits a generator draws from: an image stack, its labels, and the indices of one split. */
@@ -96,18 +105,21 @@ export interface FlowingMnistBatch {
 const MAX_FRAME_ELEMENTS = 2 ** 28;
 
 /**
- * A seeded, pure Flowing-MNIST generator. Sequence k of the stream depends only on (seed, k, config, source), so
- * `batch(i, B)` is sequences i*B .. i*B+B-1 whatever order batches are requested in, on any machine.
+ * What the seeded MNIST generators share (Flowing MNIST, Rotating MNIST): the seed, the digit sprites, the frame
+ * shape, and batches as runs of the seeded stream, so that `batch(i, B)` is sequences i*B .. i*B+B-1 whatever order
+ * batches are requested in, on any machine.
  */
-export class FlowingMnist {
-  readonly config: FlowingMnistConfig;
+export abstract class SeededMnistStream<C extends { readonly seqLen: number; readonly imageSize: number; readonly numDigits: number }, B> {
   readonly seed: number;
-  private readonly digits: DigitSprites;
+  protected readonly digits: DigitSprites;
 
-  constructor(config: FlowingMnistConfigInput, source: DigitSource, seed: number) {
-    this.config = parseFlowingMnistConfig(config);
+  protected constructor(
+    readonly config: C,
+    source: DigitSource,
+    seed: number,
+  ) {
     this.seed = checkSeed(seed);
-    this.digits = new DigitSprites(source, this.config.imageSize);
+    this.digits = new DigitSprites(source, config.imageSize);
   }
 
   /** Frame shape [T, H, W, 1] of one sequence. */
@@ -118,9 +130,9 @@ export class FlowingMnist {
 
   /**
    * Batch number `index`: sequences index*batchSize .. index*batchSize + batchSize - 1 of the seeded stream.
-   * @returns frames [batchSize, T, H, W, 1] and per-digit metadata (see FlowingMnistBatch)
+   * @returns frames [batchSize, T, H, W, 1] and per-digit metadata
    */
-  batch(index: number, batchSize: number): FlowingMnistBatch {
+  batch(index: number, batchSize: number): B {
     if (!Number.isSafeInteger(index) || index < 0) throw new InputError('index', `must be an integer >= 0, got ${index}`);
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InputError('batchSize', `must be an integer >= 1, got ${batchSize}`);
     return this.sequences(index * batchSize, batchSize);
@@ -130,39 +142,79 @@ export class FlowingMnist {
    * Sequences start .. start+count-1 of the seeded stream.
    * @returns frames [count, T, H, W, 1] and per-digit metadata
    */
-  sequences(start: number, count: number): FlowingMnistBatch {
-    if (!Number.isSafeInteger(start) || start < 0) throw new InputError('start', `must be an integer >= 0, got ${start}`);
-    if (!Number.isSafeInteger(count) || count < 1) throw new InputError('count', `must be an integer >= 1, got ${count}`);
-    const { numDigits, imageSize: s, seqLen: t } = this.config;
-    const perSequence = t * s * s;
-    if (count * perSequence > MAX_FRAME_ELEMENTS) {
-      throw new InputError('batchSize', `${count} sequences of ${t}x${s}x${s} exceed ${MAX_FRAME_ELEMENTS} floats; use smaller batches`);
-    }
+  abstract sequences(start: number, count: number): B;
+
+  /**
+   * Renders sequences start .. start+count-1: draws each (`draw`, seeded by its index), renders each of its digits'
+   * sprite and lets `place` add it to the sequence's frames (and record its motion), then clamps overlaps to 1.
+   * @returns frames [count, T, H, W, 1] with each digit's label and source index [count, numDigits]
+   */
+  protected render<D extends { digits: number[] }>(
+    start: number,
+    count: number,
+    draw: (k: number) => D,
+    place: (out: Float32Array, sprite: Float32Array, d: D, n: number, m: number) => void,
+  ): { frames: Float32Array; shape: [number, number, number, number, 1]; labels: Uint8Array; digitIndices: Int32Array } {
+    const perSequence = this.checkRange(start, count);
+    const { imageSize: s, seqLen: t } = this.config;
+    const numDigits = this.config.numDigits;
     const frames = new Float32Array(count * perSequence);
-    const velocities = new Int32Array(count * numDigits * 2);
-    const starts = new Int32Array(count * numDigits * 2);
     const labels = new Uint8Array(count * numDigits);
     const digitIndices = new Int32Array(count * numDigits);
     const sprite = new Float32Array(this.digits.rows * this.digits.cols);
     for (let b = 0; b < count; b++) {
-      const draw = this.drawSequence(start + b);
+      const d = draw(start + b);
       const out = frames.subarray(b * perSequence, (b + 1) * perSequence);
       for (let n = 0; n < numDigits; n++) {
         const m = b * numDigits + n;
-        const k = draw.digits[n];
+        const k = d.digits[n];
         digitIndices[m] = k;
         labels[m] = this.digits.labels[k];
-        velocities[2 * m] = draw.velocities[n].vx;
-        velocities[2 * m + 1] = draw.velocities[n].vy;
-        starts[2 * m] = draw.starts[n].x;
-        starts[2 * m + 1] = draw.starts[n].y;
         this.digits.render(k, sprite);
-        this.addMovingSprite(out, sprite, draw.starts[n], draw.velocities[n]);
+        place(out, sprite, d, n, m);
       }
       // Pixel values are >= 0, so clamping to [0, 1] only needs the upper bound (overlaps of summed digits).
       for (let i = 0; i < out.length; i++) if (out[i] > 1) out[i] = 1;
     }
-    return { frames, shape: [count, t, s, s, 1], numDigits, velocities, starts, labels, digitIndices };
+    return { frames, shape: [count, t, s, s, 1], labels, digitIndices };
+  }
+
+  /** Checks a `sequences` range (InputErrors naming the argument) and returns the floats of one sequence. */
+  protected checkRange(start: number, count: number): number {
+    if (!Number.isSafeInteger(start) || start < 0) throw new InputError('start', `must be an integer >= 0, got ${start}`);
+    if (!Number.isSafeInteger(count) || count < 1) throw new InputError('count', `must be an integer >= 1, got ${count}`);
+    const { imageSize: s, seqLen: t } = this.config;
+    const perSequence = t * s * s;
+    if (count * perSequence > MAX_FRAME_ELEMENTS) {
+      throw new InputError('batchSize', `${count} sequences of ${t}x${s}x${s} exceed ${MAX_FRAME_ELEMENTS} floats; use smaller batches`);
+    }
+    return perSequence;
+  }
+}
+
+/** A seeded, pure Flowing-MNIST generator: sequence k of the stream depends only on (seed, k, config, source). */
+export class FlowingMnist extends SeededMnistStream<FlowingMnistConfig, FlowingMnistBatch> {
+  constructor(config: FlowingMnistConfigInput, source: DigitSource, seed: number) {
+    super(parseFlowingMnistConfig(config), source, seed);
+  }
+
+  sequences(start: number, count: number): FlowingMnistBatch {
+    const { numDigits } = this.config;
+    const velocities = new Int32Array(count * numDigits * 2);
+    const starts = new Int32Array(count * numDigits * 2);
+    const r = this.render(
+      start,
+      count,
+      (k) => this.drawSequence(k),
+      (out, sprite, d, n, m) => {
+        velocities[2 * m] = d.velocities[n].vx;
+        velocities[2 * m + 1] = d.velocities[n].vy;
+        starts[2 * m] = d.starts[n].x;
+        starts[2 * m + 1] = d.starts[n].y;
+        this.addMovingSprite(out, sprite, d.starts[n], d.velocities[n]);
+      },
+    );
+    return { ...r, numDigits, velocities, starts };
   }
 
   /**

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { createRng, type Rng, streamSeed } from '../util/rng';
-import { InputError } from '../util/errors';
 import { cosSinDegrees, sampleBilinear } from '../flows/rotationGrid';
 import { REFERENCE_OMEGAS } from '../flows/angularVelocity';
-import { checkSeed, DigitSprites, type DigitSource } from './flowingMnist';
+import { parseGeneratorConfig, SeededMnistStream, sequenceConfigFields, type DigitSource } from './flowingMnist';
 
 /**
  * Rotating MNIST, the data of the reference's rotation experiment (`rotating_mnist_fp/rotating_mnist_dataset.py`):
@@ -36,13 +35,7 @@ export const angularVelocitySpecSchema = z.discriminatedUnion('kind', [
 export type AngularVelocitySpec = z.infer<typeof angularVelocitySpecSchema>;
 
 export const rotatingMnistConfigSchema = z.strictObject({
-  /** Digits per sequence (reference train.py: 2); 1 gives the single-digit variant. */
-  numDigits: z.number().int().min(1).max(10).default(2),
-  /** Square frame side H = W (reference: 28). Digits are downsampled (integer factor, area average) to fit smaller
-   *  frames and centred on a zero canvas in larger ones. */
-  imageSize: z.number().int().min(4).max(256).default(28),
-  /** Frames per sequence (reference: 20 = 10 input + 10 predicted). */
-  seqLen: z.number().int().min(1).max(1000).default(20),
+  ...sequenceConfigFields,
   angularVelocity: angularVelocitySpecSchema.default({ kind: 'list', omegas: [...REFERENCE_OMEGAS] }),
 });
 /** What callers may pass (every field optional). */
@@ -52,15 +45,7 @@ export type RotatingMnistConfig = z.output<typeof rotatingMnistConfigSchema>;
 
 /** Validates a config; errors are InputErrors whose field is the offending path (e.g. `angularVelocity.omegas`). */
 export function parseRotatingMnistConfig(input: unknown): RotatingMnistConfig {
-  const r = rotatingMnistConfigSchema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  if (issue.code === 'unrecognized_keys') {
-    const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
-    const allowed = issue.path.length === 0 ? Object.keys(rotatingMnistConfigSchema.shape).join(', ') : 'kind plus omegas | omega (by kind)';
-    throw new InputError(issue.keys.map((k) => prefix + k).join(', '), `unknown field; allowed: ${allowed}`);
-  }
-  throw new InputError(issue.path.length > 0 ? issue.path.join('.') : 'config', issue.message);
+  return parseGeneratorConfig(rotatingMnistConfigSchema, input, 'kind plus omegas | omega (by kind)');
 }
 
 /**
@@ -78,73 +63,27 @@ export interface RotatingMnistBatch {
   readonly digitIndices: Int32Array;
 }
 
-const MAX_FRAME_ELEMENTS = 2 ** 28;
-
-/**
- * A seeded, pure Rotating-MNIST generator: `batch(i, B)` is sequences i*B .. i*B+B-1 of the stream whatever order
- * batches are requested in, on any machine.
- */
-export class RotatingMnist {
-  readonly config: RotatingMnistConfig;
-  readonly seed: number;
-  private readonly digits: DigitSprites;
-
+/** A seeded, pure Rotating-MNIST generator (the stream and batches as in Flowing MNIST: SeededMnistStream). */
+export class RotatingMnist extends SeededMnistStream<RotatingMnistConfig, RotatingMnistBatch> {
   constructor(config: RotatingMnistConfigInput, source: DigitSource, seed: number) {
-    this.config = parseRotatingMnistConfig(config);
-    this.seed = checkSeed(seed);
-    this.digits = new DigitSprites(source, this.config.imageSize);
+    super(parseRotatingMnistConfig(config), source, seed);
   }
 
-  /** Frame shape [T, H, W, 1] of one sequence. */
-  get sequenceShape(): readonly [number, number, number, 1] {
-    const { seqLen, imageSize } = this.config;
-    return [seqLen, imageSize, imageSize, 1];
-  }
-
-  /**
-   * Batch number `index`: sequences index*batchSize .. index*batchSize + batchSize - 1 of the seeded stream.
-   * @returns frames [batchSize, T, H, W, 1] and per-digit metadata (see RotatingMnistBatch)
-   */
-  batch(index: number, batchSize: number): RotatingMnistBatch {
-    if (!Number.isSafeInteger(index) || index < 0) throw new InputError('index', `must be an integer >= 0, got ${index}`);
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InputError('batchSize', `must be an integer >= 1, got ${batchSize}`);
-    return this.sequences(index * batchSize, batchSize);
-  }
-
-  /**
-   * Sequences start .. start+count-1 of the seeded stream.
-   * @returns frames [count, T, H, W, 1] and per-digit metadata
-   */
   sequences(start: number, count: number): RotatingMnistBatch {
-    if (!Number.isSafeInteger(start) || start < 0) throw new InputError('start', `must be an integer >= 0, got ${start}`);
-    if (!Number.isSafeInteger(count) || count < 1) throw new InputError('count', `must be an integer >= 1, got ${count}`);
-    const { numDigits, imageSize: s, seqLen: t } = this.config;
-    const perSequence = t * s * s;
-    if (count * perSequence > MAX_FRAME_ELEMENTS) {
-      throw new InputError('batchSize', `${count} sequences of ${t}x${s}x${s} exceed ${MAX_FRAME_ELEMENTS} floats; use smaller batches`);
-    }
-    const frames = new Float32Array(count * perSequence);
+    const { numDigits } = this.config;
     const omegas = new Float64Array(count * numDigits);
     const angles = new Float64Array(count * numDigits);
-    const labels = new Uint8Array(count * numDigits);
-    const digitIndices = new Int32Array(count * numDigits);
-    const sprite = new Float32Array(this.digits.rows * this.digits.cols);
-    for (let b = 0; b < count; b++) {
-      const draw = this.drawSequence(start + b);
-      const out = frames.subarray(b * perSequence, (b + 1) * perSequence);
-      for (let n = 0; n < numDigits; n++) {
-        const m = b * numDigits + n;
-        const k = draw.digits[n];
-        digitIndices[m] = k;
-        labels[m] = this.digits.labels[k];
-        omegas[m] = draw.omegas[n];
-        angles[m] = draw.angles[n];
-        this.digits.render(k, sprite);
-        this.addRotatingSprite(out, sprite, draw.angles[n], draw.omegas[n]);
-      }
-      for (let i = 0; i < out.length; i++) if (out[i] > 1) out[i] = 1;
-    }
-    return { frames, shape: [count, t, s, s, 1], numDigits, omegas, angles, labels, digitIndices };
+    const r = this.render(
+      start,
+      count,
+      (k) => this.drawSequence(k),
+      (out, sprite, d, n, m) => {
+        omegas[m] = d.omegas[n];
+        angles[m] = d.angles[n];
+        this.addRotatingSprite(out, sprite, d.angles[n], d.omegas[n]);
+      },
+    );
+    return { ...r, numDigits, omegas, angles };
   }
 
   /**
