@@ -11,6 +11,10 @@ import { rollPad, rollSlices } from '../../src/core/nn/circular';
 import { clearIndexMapCache } from '../../src/core/nn/indexMap';
 import { gpuKernelMode, setGpuKernels } from '../../src/core/nn/gpuKernels';
 import { trainStep } from '../../src/core/train/step';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createLabService } from '../../src/node/lab/labService';
 
 /**
  * The fused WGSL kernels (nn/gpuKernels) against the cpu backend's ops, values and gradients. WebGPU runs here on
@@ -167,6 +171,28 @@ describe('webgpu fused kernels', { timeout: 180_000 }, () => {
     for (const r of [fused, stock]) {
       expect(relErr(r.losses, cpu.losses)).toBeLessThan(TOL.parity);
       r.params.forEach((p, i) => expect(relErr(p, cpu.params[i])).toBeLessThan(TOL.parity));
+    }
+  });
+
+  it('a tiny run through the lab service completes on webgpu: training, checkpoints, resume point, validation, test', async (ctx) => {
+    if (!available) {
+      if (require) throw new Error(`no WebGPU: ${reason}`);
+      ctx.skip();
+    }
+    // The whole job path in the training worker, where a synchronous GPU read (impossible under Node on webgpu)
+    // once failed the run at its first checkpoint.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-lab-webgpu-'));
+    const lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: path.resolve('dist/trainWorker.js'), flowsFile: path.join(dir, 'flows.json') });
+    try {
+      const config = { model: 'fernn', vRange: 1, hidden: 2, dataVRange: 1, steps: 4, batch: 2, imageSize: 8, inputFrames: 2, predFrames: 2, valEvery: 2, valSequences: 4, testSequences: 4, backend: 'webgpu' } as const;
+      const rec = await lab.startRun({ config });
+      await lab.whenIdle(rec.id);
+      const d = await lab.getRun({ id: rec.id });
+      expect(d.run.status, d.run.endMessage).toBe('completed');
+      expect(d.run.results?.testMse).toBeGreaterThan(0);
+    } finally {
+      await lab.dispose();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
