@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKENDS, selectBackend, type BackendName } from '../src/node/backend';
 import { makeCellConfig, makeSeq2SeqConfig } from '../src/core/nn/config';
-import { gpuKernelMode, setGpuKernels, type GpuKernelMode } from '../src/core/nn/gpuKernels';
+import { gpuKernelMode, type GpuKernelMode } from '../src/core/nn/gpuKernels';
 import { createSeq2Seq, disposeModel } from '../src/core/nn/seq2seq';
 import { trainStep } from '../src/core/train/step';
 
@@ -100,7 +100,7 @@ interface ChildRequest {
   warmup: number;
   /** XNNPACK threads for wasm (undefined: the backend's default). */
   wasmThreads?: number;
-  /** webgpu: our fused WGSL kernels or tfjs's stock ops (setGpuKernels; undefined: the default, fused). */
+  /** webgpu: our fused WGSL kernels or tfjs's stock ops (passed as FERNN_WEBGPU_KERNELS to the backend; undefined: the default, fused). */
   gpuKernels?: GpuKernelMode;
   /** Only select the backend and report it (availability probe). */
   probe?: boolean;
@@ -218,7 +218,6 @@ async function runChild(req: ChildRequest): Promise<void> {
     const rep = await selectBackend(req.backend, { wasmThreads: req.wasmThreads });
     detail = rep.detail;
     warning = rep.warning;
-    setGpuKernels(req.gpuKernels ?? 'fused');
   } catch (e) {
     // "backend X is not available: X: why" -> "why"
     emit({ status: 'unavailable', reason: firstLine(e).replace(/^backend \S+ is not available: \S+: /, '') });

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Velocity2 } from './velocity';
 
 /**
@@ -23,6 +23,21 @@ export interface LiftedAction {
   readonly expected: tf.Tensor5D;
   /** constrained[v] is false where the slice the flow would bring into v lies outside the lifted axis. */
   readonly constrained: readonly boolean[];
+}
+
+/**
+ * The velocity-axis half of a flow's action on a lifted state: slice v of the result is slice src[v] of h, or zeros
+ * where src[v] < 0 (the slice the flow would bring in lies outside the axis). Both flows then move each slice in space.
+ * @param h [B, V, H, W, C]
+ * @returns [B, V, H, W, C]; caller disposes.
+ */
+export function gatherVelocitySlices(h: tf.Tensor5D, src: readonly number[]): tf.Tensor5D {
+  return tf.tidy(() => {
+    const [b, , hh, ww, c] = h.shape;
+    const zero = tf.zeros([b, 1, hh, ww, c]);
+    const slices = src.map((i) => (i >= 0 ? tf.slice(h, [0, i, 0, 0, 0], [b, 1, hh, ww, c]) : zero));
+    return tf.concat(slices, 1) as tf.Tensor5D;
+  });
 }
 
 /**

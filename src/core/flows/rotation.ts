@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Fibre, Flow, LiftAxis, LiftedAction } from './flow';
+import { gatherVelocitySlices, type Fibre, type Flow, type LiftAxis, type LiftedAction } from './flow';
 import { AngularVelocitySet } from './angularVelocity';
 import { rotate, rotateSlices } from '../nn/rotate';
 
@@ -45,10 +45,7 @@ export class RotationFlow implements Flow {
     const src = set.list.map((w) => set.indexOf(w - this.omega));
     const constrained = src.map((i) => i >= 0);
     const expected = tf.tidy(() => {
-      const [b, , hh, ww, c] = h.shape;
-      const zero = tf.zeros([b, 1, hh, ww, c]);
-      const slices = src.map((i) => (i >= 0 ? tf.slice(h, [0, i, 0, 0, 0], [b, 1, hh, ww, c]) : zero));
-      const gathered = tf.concat(slices, 1) as tf.Tensor5D;
+      const gathered = gatherVelocitySlices(h, src);
       return rotateSlices(gathered, src.map(() => this.omega * time), { kind: 'regular', orientations: axis.orientations });
     });
     return { expected, constrained };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Fibre, Flow, LiftAxis, LiftedAction } from './flow';
+import { gatherVelocitySlices, type Fibre, type Flow, type LiftAxis, type LiftedAction } from './flow';
 import { VelocitySet, type Velocity2 } from './velocity';
 import { roll, rollSlices } from '../nn/circular';
 import { parseRotationFlow } from './rotation';
@@ -42,10 +42,7 @@ export class TranslationFlow implements Flow {
     const src = vset.list.map((v) => vset.indexOf({ vx: v.vx - this.velocity.vx, vy: v.vy - this.velocity.vy }));
     const constrained = src.map((i) => i >= 0);
     const expected = tf.tidy(() => {
-      const [b, , hh, ww, c] = h.shape;
-      const zero = tf.zeros([b, 1, hh, ww, c]);
-      const slices = src.map((i) => (i >= 0 ? tf.slice(h, [0, i, 0, 0, 0], [b, 1, hh, ww, c]) : zero));
-      const gathered = tf.concat(slices, 1) as tf.Tensor5D;
+      const gathered = gatherVelocitySlices(h, src);
       return rollSlices(gathered, src.map(() => ({ dy: this.velocity.vy * time, dx: this.velocity.vx * time })));
     });
     return { expected, constrained };

@@ -128,17 +128,21 @@ export type ClassifierConfig = z.infer<typeof classifierConfigSchema>;
 export const modelConfigSchema = z.discriminatedUnion('arch', [seq2seqConfigSchema, recurrentClassifierConfigSchema, cnn3dConfigSchema]);
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 
-export interface CellOptions {
-  kind: CellKind;
-  /** V = {-r..r}^2; ignored (must be 0 or absent) for grnn. */
-  vRange?: number;
-  /** An explicit V instead of a grid. */
-  velocities?: readonly Velocity2[];
+/** Options every cell kind has (translation cells: CellOptions; rotation cells: rotationCell.ts RotationCellOptions). */
+export interface CommonCellOptions {
   hidden: number;
   inChannels?: number;
   activation?: 'relu' | 'tanh';
   kernelU?: number;
   kernelH?: number;
+}
+
+export interface CellOptions extends CommonCellOptions {
+  kind: CellKind;
+  /** V = {-r..r}^2; ignored (must be 0 or absent) for grnn. */
+  vRange?: number;
+  /** An explicit V instead of a grid. */
+  velocities?: readonly Velocity2[];
 }
 
 /** Builds and validates a cell config with the reference's defaults (3x3 kernels, relu, 1 input channel). */
@@ -152,15 +156,12 @@ export function makeCellConfig(o: CellOptions): CellConfig {
   } else {
     velocities = VelocitySet.grid(o.vRange ?? 1).toJSON();
   }
-  return cellConfigSchema.parse({
-    kind: o.kind,
-    velocities,
-    inChannels: o.inChannels ?? 1,
-    hidden: o.hidden,
-    activation: o.activation ?? 'relu',
-    kernelU: o.kernelU ?? 3,
-    kernelH: o.kernelH ?? 3,
-  });
+  return cellConfigSchema.parse({ kind: o.kind, velocities, ...commonCellFields(o) });
+}
+
+/** The common options with the reference's defaults: 1 input channel, relu, 3x3 kernels. */
+export function commonCellFields(o: CommonCellOptions): Required<CommonCellOptions> {
+  return { inChannels: o.inChannels ?? 1, hidden: o.hidden, activation: o.activation ?? 'relu', kernelU: o.kernelU ?? 3, kernelH: o.kernelH ?? 3 };
 }
 
 export function makeSeq2SeqConfig(cell: CellConfig, opts: { decoderLayers?: number; pool?: Pool; outChannels?: number } = {}): Seq2SeqConfig {

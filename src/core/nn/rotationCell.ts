@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { cellConfigSchema, isRotationCell, type CellConfig, type RotationCellKind } from './config';
+import { cellConfigSchema, commonCellFields, isRotationCell, type CellConfig, type CommonCellOptions, type RotationCellKind } from './config';
 import type { ParamMap, ParamSpec } from './params';
 import { groupConv, liftingConv } from './groupConv';
 import { rotateSlices } from './rotate';
@@ -24,7 +24,7 @@ import { AngularVelocitySet, REFERENCE_OMEGAS } from '../flows/angularVelocity';
  * steerable-basis coefficients, so reference rotation checkpoints do not map onto them.
  */
 
-export interface RotationCellOptions {
+export interface RotationCellOptions extends CommonCellOptions {
   kind: RotationCellKind;
   /** N of C_N (reference: 36, i.e. 10-degree orientations). */
   group: number;
@@ -32,10 +32,6 @@ export interface RotationCellOptions {
   omegas?: readonly number[];
   /** Fields F (reference: 32); the hidden state has F * N channels per slice. */
   hidden: number;
-  inChannels?: number;
-  activation?: 'relu' | 'tanh';
-  kernelU?: number;
-  kernelH?: number;
 }
 
 /** Builds and validates a rotation cell config (3x3 kernels, relu, 1 input channel unless given). */
@@ -47,17 +43,7 @@ export function makeRotationCellConfig(o: RotationCellOptions): CellConfig {
   } else {
     omegas = [...AngularVelocitySet.fromList(o.omegas ?? REFERENCE_OMEGAS).list];
   }
-  return cellConfigSchema.parse({
-    kind: o.kind,
-    velocities: [{ vx: 0, vy: 0 }],
-    group: o.group,
-    omegas,
-    inChannels: o.inChannels ?? 1,
-    hidden: o.hidden,
-    activation: o.activation ?? 'relu',
-    kernelU: o.kernelU ?? 3,
-    kernelH: o.kernelH ?? 3,
-  });
+  return cellConfigSchema.parse({ kind: o.kind, velocities: [{ vx: 0, vy: 0 }], group: o.group, omegas, ...commonCellFields(o) });
 }
 
 function rotationParts(c: CellConfig): { n: number; omegas: number[] } {
