@@ -1,7 +1,7 @@
 // End-to-end tests of the built CLI (dist/cli.js via bin/fernn-lab.js), run as child processes: stdout carries only
 // results (one JSON object with --json), errors are exit code 2 with a message naming the flag or file, and a
 // failed predict writes nothing.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,8 @@ interface Run {
   stderr: string;
 }
 
+const live = new Set<ChildProcess>();
+
 /** Runs `node bin/fernn-lab.js ...args` from the repository root; never rejects on a non-zero exit. */
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -39,13 +41,14 @@ function cli(args: string[]): Promise<Run> {
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // No clock of its own: a command that hangs fails its test by the test's timeout, and is killed after the file.
+    live.add(child);
     child.on('error', (e) => {
-      clearTimeout(timer);
+      live.delete(child);
       reject(e);
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
+      live.delete(child);
       resolve({ code, stdout, stderr });
     });
   });
@@ -133,6 +136,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  for (const child of live) child.kill('SIGKILL');
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

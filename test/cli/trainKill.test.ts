@@ -1,47 +1,46 @@
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateFolder, type Gates } from '../helpers/gates';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/fernn-lab.js');
 let store: string;
+let gates: Gates;
 
 beforeAll(async () => {
   store = await mkdtemp(path.join(os.tmpdir(), 'fernn-kill-'));
+  gates = await gateFolder(`${store}-gates`);
 });
 afterAll(async () => {
   await rm(store, { recursive: true, force: true });
+  await rm(gates.dir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('fernn-lab train killed with SIGKILL', () => {
   it('leaves a readable run that shows as interrupted and resumes to completion', async () => {
     const args = ['train', '--model', 'fernn', '--v-range', '1', '--hidden', '4', '--image-size', '12', '--batch', '4', '--steps', '60', '--input-frames', '4', '--pred-frames', '3', '--val-every', '5', '--val-sequences', '4', '--test-sequences', '4', '--backend', 'wasm', '--store', store, '--json'];
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
-    let runDir = '';
-    for (let i = 0; i < 600; i++) {
-      await sleep(100);
-      const ids = await readdir(store).catch(() => []);
-      if (ids.length === 1) {
-        runDir = path.join(store, ids[0]);
-        const rec = JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8').catch(() => '{}')) as { progress?: { checkpointStep: number | null } };
-        if ((rec.progress?.checkpointStep ?? 0) >= 5) break;
-      }
-    }
-    expect(runDir).not.toBe('');
+    // The kill lands while the run is parked after step 5 (checkpointed there), whatever the machine's speed.
+    const gate = await gates.hold('kill-me', 5);
+    const child = spawn(process.execPath, [BIN, ...args, '--name', 'kill-me'], { stdio: 'ignore', env: { ...process.env, FERNN_TEST_GATES: gates.dir } });
+    const exited = new Promise((r) => child.once('exit', r));
+    const died = exited.then((code) => Promise.reject(new Error(`train exited (${String(code)}) before step 5`)));
+    expect(await Promise.race([gate.parked(), died])).toBe(5);
+    const ids = await readdir(store);
+    expect(ids).toHaveLength(1);
+    const runDir = path.join(store, ids[0]);
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
+    await gate.release();
     const id = path.basename(runDir);
 
     const ls = JSON.parse((await run(process.execPath, [BIN, 'runs', 'ls', '--store', store, '--json'])).stdout) as { runs: { id: string; status: string; progress: { step: number; checkpointStep: number } }[] };
     const killed = ls.runs.find((r) => r.id === id)!;
     expect(killed.status).toBe('interrupted');
-    expect(killed.progress.checkpointStep).toBeGreaterThanOrEqual(5);
-    expect(killed.progress.checkpointStep).toBeLessThan(60);
+    expect(killed.progress.checkpointStep).toBe(5);
 
     const resumed = JSON.parse((await run(process.execPath, [BIN, 'resume', id, '--store', store, '--json'], { timeout: 240_000 })).stdout) as Record<string, unknown>;
     expect(resumed.status).toBe('completed');
@@ -51,6 +50,7 @@ describe('fernn-lab train killed with SIGKILL', () => {
     const show = JSON.parse((await run(process.execPath, [BIN, 'runs', 'show', id, '--store', store, '--json'])).stdout) as { metrics: { kind: string; step: number; event?: string }[] };
     const trainSteps = show.metrics.filter((m) => m.kind === 'train').map((m) => m.step);
     expect(trainSteps.at(-1)).toBe(60);
+    expect(trainSteps).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(show.metrics.some((m) => m.kind === 'event' && m.event === 'resumed')).toBe(true);
   }, 300_000);
 

@@ -8,6 +8,7 @@ import type { RunRecord } from '../../src/core/protocol/run';
 import type { RunDetail } from '../../src/core/protocol/service';
 import { launchChromium } from './helpers/browser';
 import { startLabHost, type LabHost } from './helpers/labHost';
+import type { Gate } from '../helpers/gates';
 
 /**
  * The lab end to end: the built web host with the real lab service (training in worker threads on wasm), driven
@@ -24,6 +25,8 @@ let browser: Browser;
 let page: Page;
 const consoleProblems: string[] = [];
 let runA = '';
+/** Parks run A at known steps: live progress and the stop are checked at those steps, whatever the machine's speed. */
+let gateA: Gate;
 let runB = '';
 let runC = '';
 
@@ -155,13 +158,16 @@ describe('the lab in the browser', () => {
   });
 
   it('starts a tiny run and shows live progress without moving the layout', async () => {
+    gateA = await host.gates.hold('e2e FERNN', 3);
     await page.click('button[type=submit]');
     await page.waitForURL(/#\/runs\/.+/, { timeout: 30_000 });
     runA = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
-    await expect.poll(stepOf, { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    await gateA.parked();
+    await expect.poll(stepOf, { timeout: 60_000 }).toBe(3);
     const box1 = await page.locator('.chart-box').first().boundingBox();
-    const s1 = await stepOf();
-    await expect.poll(stepOf, { timeout: 60_000 }).toBeGreaterThan(s1 + 2);
+    await gateA.moveTo(8);
+    await gateA.parked();
+    await expect.poll(stepOf, { timeout: 60_000 }).toBe(8);
     const box2 = await page.locator('.chart-box').first().boundingBox();
     expect(box2).toEqual(box1);
     expect(Number(await page.locator(`tr[data-run="${runA}"] [role=progressbar]`).getAttribute('aria-valuenow'))).toBeGreaterThan(0);
@@ -169,10 +175,12 @@ describe('the lab in the browser', () => {
   });
 
   it('stops and resumes the run', async () => {
+    // Parked after step 8: the stop always lands mid-run.
     await page.click('[data-action=stop]');
     await expect.poll(() => text('[data-testid=detail-status]'), { timeout: 120_000 }).toBe('cancelled');
     const stopped = (await host.call('getRun', { id: runA })).body.result as RunDetail;
-    expect(stopped.run.progress.checkpointStep).not.toBeNull();
+    expect(stopped.run.progress.checkpointStep).toBe(8);
+    await gateA.release();
     await page.click('[data-action=resume]');
     await expect.poll(() => text('[data-testid=detail-status]'), { timeout: 60_000 }).toMatch(/running|completed/);
     const done = await waitRun(runA, (r) => r.status === 'completed');
@@ -185,6 +193,7 @@ describe('the lab in the browser', () => {
     await page.click('[data-preset=tiny]');
     await page.selectOption('select[name=backend]', 'wasm');
     await page.fill('input[name=name]', 'e2e flow data');
+    const gate = await host.gates.hold('e2e flow data', 10);
     await page.check('input[name=dataMotion][value=flows]');
     expect(await text('[data-error-for=dataVelocities]')).toMatch(/at least one saved flow/);
     expect(await page.locator('button[type=submit]').isDisabled()).toBe(true);
@@ -201,11 +210,15 @@ describe('the lab in the browser', () => {
     const started = (await host.call('getRun', { id })).body.result as RunDetail;
     expect(started.run.config.dataVelocities).toEqual([{ vx: 2, vy: 1 }]);
     await expect.poll(() => text('[data-testid=detail-motion]'), { timeout: 10_000 }).toBe('velocities (2, 1)');
-    // Trains and validates on the flow's motion (first validation at step 10); then make room for the next runs.
-    await waitRun(id, (r) => r.progress.bestValMse !== null || r.status === 'completed', 60_000);
+    // Trains and validates on the flow's motion (first validation at step 10, where it parks); then make room for the
+    // next runs.
+    await gate.parked();
+    expect(((await host.call('getRun', { id })).body.result as RunDetail).run.progress.bestValMse).not.toBeNull();
     await host.call('stopRun', { id });
     const stopped = await waitRun(id, (r) => r.status === 'cancelled' || r.status === 'completed', 60_000);
-    expect(stopped.progress.step).toBeGreaterThanOrEqual(10);
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.progress.step).toBe(10);
+    await gate.release();
     await go('#/runs');
     expect((await host.call('deleteRun', { id })).status).toBe(200);
   });
@@ -555,14 +568,15 @@ describe('rotation flows end to end', () => {
 
 describe('graceful shutdown', () => {
   it('checkpoints a running training and marks it interrupted when the host stops', async () => {
-    const started = await host.call('startRun', { config: { ...TINY, model: 'grnn', vRange: 0, steps: 2000, valEvery: 5 } });
+    const gate = await host.gates.hold('e2e shutdown', 8);
+    const started = await host.call('startRun', { config: { ...TINY, model: 'grnn', vRange: 0, valEvery: 5 }, name: 'e2e shutdown' });
     const id = (started.body.result as RunRecord).id;
-    await waitRun(id, (r) => r.status === 'running' && r.progress.step >= 8);
+    await gate.parked();
     const store = host.store;
     await host.stop({ keepStore: true });
     const rec = JSON.parse(await readFile(join(store, id, 'run.json'), 'utf8')) as RunRecord;
     expect(rec.status).toBe('interrupted');
-    expect(rec.progress.checkpointStep).toBeGreaterThan(0);
+    expect(rec.progress.checkpointStep).toBe(8);
     expect(rec.owner).toBeNull();
   });
 });

@@ -7,19 +7,27 @@ import { decodeSafetensors } from '../../src/node/checkpoint/safetensors';
 import { readFile } from 'node:fs/promises';
 import type { ProgressEvent, TrainConfigInput } from '../../src/core/protocol/run';
 import { InputError } from '../../src/core/util/errors';
+import { gateFolder, type Gates } from '../helpers/gates';
 
 let dir: string;
 let lab: LabService;
+let gates: Gates;
 const workerPath = path.resolve('dist/trainWorker.js');
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-lab-svc-'));
+  // Workers take the environment of their creation: the gate folder must be set before the service starts one.
+  gates = await gateFolder(path.join(dir, 'gates'));
+  process.env.FERNN_TEST_GATES = gates.dir;
   lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath, flowsFile: path.join(dir, 'flows.json') });
 });
 afterAll(async () => {
+  delete process.env.FERNN_TEST_GATES;
   await lab.dispose();
   await rm(dir, { recursive: true, force: true });
 });
+
+const holdAt = (name: string, step: number) => gates.hold(name, step);
 
 const tiny = (over: Partial<TrainConfigInput> = {}): TrainConfigInput => ({
   model: 'fernn',
@@ -77,24 +85,22 @@ describe('lab service (training in worker threads)', () => {
     const config = tiny({ steps: 12, valEvery: 4, teacherForcing: 0.5, seed: 3 });
     const a = await lab.startRun({ config });
     await lab.whenIdle(a.id);
-    const b = await lab.startRun({ config });
-    await new Promise<void>((resolve) => {
-      const off = lab.onDidProgress((e) => {
-        if (e.runId === b.id && e.step >= 5) {
-          off();
-          resolve();
-        }
-      });
-    });
+    // The stop lands after step 5 whatever the machine's speed: the run parks there until it arrives.
+    const gate = await holdAt('stop-resume', 5);
+    const b = await lab.startRun({ config, name: 'stop-resume' });
+    expect(await gate.parked()).toBe(5);
     const stopped = await lab.stopRun({ id: b.id });
     expect(stopped.status).toBe('cancelled');
-    expect(stopped.progress.checkpointStep).toBeGreaterThanOrEqual(5);
-    expect(stopped.progress.checkpointStep).toBeLessThan(12);
+    expect(stopped.progress.checkpointStep).toBe(5);
+    const before = await lab.getRun({ id: b.id });
+    expect(before.metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
+    await gate.release();
     await lab.resumeRun({ id: b.id });
     await lab.whenIdle(b.id);
     const done = await lab.getRun({ id: b.id });
     expect(done.run.status).toBe('completed');
-    expect(done.metrics.some((m) => m.kind === 'event' && m.event === 'resumed' && /resumed at step/.test(m.message ?? '') && !/fresh optimizer/.test(m.message ?? ''))).toBe(true);
+    expect(done.metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(done.metrics.some((m) => m.kind === 'event' && m.event === 'resumed' && /resumed at step 5/.test(m.message ?? '') && !/fresh optimizer/.test(m.message ?? ''))).toBe(true);
     expect(await lastWeights(b.id)).toEqual(await lastWeights(a.id));
   });
 

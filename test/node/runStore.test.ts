@@ -464,15 +464,18 @@ describe('concurrent readers', () => {
       const fs = require('fs'), path = require('path');
       const dir = process.argv[1];
       let reads = 0, bad = 0, lastStep = -1;
-      process.stdout.write('ready\\n');
-      while (!fs.existsSync(path.join(dir, 'STOP'))) {
+      const readOnce = () => {
         try {
           const rec = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
           if (rec.progress.step < lastStep) bad++;
           lastStep = rec.progress.step;
           reads++;
         } catch (e) { bad++; }
-      }
+      };
+      // At least one read whatever the scheduling: one before 'ready', then in a tight loop until STOP.
+      readOnce();
+      process.stdout.write('ready\\n');
+      while (!fs.existsSync(path.join(dir, 'STOP'))) readOnce();
       process.stdout.write(JSON.stringify({ reads, bad, lastStep }) + '\\n');
     `;
     const child = spawn(process.execPath, ['-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });

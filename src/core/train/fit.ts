@@ -68,6 +68,8 @@ export interface LoopHooks extends Pick<FitHooks, 'checkpoint' | 'shouldStop' | 
   /** Validation score of the current weights, lower is better (MSE; negative accuracy for classifiers). */
   validate(): Promise<number>;
   onValidation(rec: { step: number; score: number; best: boolean }): Promise<void> | void;
+  /** Awaited before each step, `completed` steps done, before the stop check (the lab's test gate parks here). */
+  beforeStep?(completed: number): Promise<void>;
 }
 
 export interface FitState {
@@ -167,6 +169,7 @@ export async function fitLoop(opts: Omit<FitOptions, 'teacherForcing' | 'seed' |
 
   while (state.step < opts.steps) {
     await yieldToEventLoop(); // lets a cancel message in
+    await hooks.beforeStep?.(state.step);
     if (hooks.shouldStop()) {
       if (state.step > opts.startStep) await hooks.checkpoint(state.step, false, { ...state });
       return end('cancelled', `stopped at step ${state.step}`);

@@ -16,6 +16,7 @@ import { encodeSafetensors, loadModelSafetensors } from '../checkpoint/safetenso
 import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
 import { encodeOptimizerState, paramsToHost, restoreOptimizerState } from './trainCheckpoint';
+import { testGateFor } from './testGate';
 
 export interface TrainJobControl {
   emit(e: ProgressEvent): void;
@@ -206,6 +207,8 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     let lastPersist = Date.now();
     let lastVal: number | null = null;
     let bestScore = t.savedBest(rec);
+    let lastLoss: number | null = rec.progress.lastTrainLoss;
+    const gate = testGateFor(rec.name);
     const progress = (step: number, loss: number | null, status: RunStatus): ProgressEvent => {
       const recent = stepTimes.slice(-20);
       const ms = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
@@ -241,6 +244,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
         validate: () => t.validate(m),
         onStep: async (s) => {
           stepTimes.push(s.msPerStep);
+          lastLoss = s.loss;
           await store.appendMetric(runId, {
             kind: 'train',
             step: s.step,
@@ -280,6 +284,15 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
           }));
         },
         shouldStop: ctl.shouldStop,
+        // Tests only (FERNN_TEST_GATES): the run and its viewers agree on the step before it parks there.
+        beforeStep: gate
+          ? async (completed) => {
+              if (!(await gate.holds(completed))) return;
+              rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: completed } }));
+              ctl.emit(progress(completed, lastLoss, 'running'));
+              await gate.park(completed, ctl.shouldStop);
+            }
+          : undefined,
       },
     );
     rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: result.step, lastTrainLoss: result.lastLoss, epoch: (result.step * config.batch) / t.epochSize } }));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { gateFolder, type Gates } from '../../helpers/gates';
 
 export interface LabHost {
   url: string;
@@ -12,6 +13,8 @@ export interface LabHost {
   port: number;
   token: string;
   store: string;
+  /** Holds on named runs, for tests that act on a run in the middle of its training (src/node/lab/testGate.ts). */
+  gates: Gates;
   /** POST /api/<method> with the token; returns status and parsed body. */
   call(method: string, arg?: unknown, token?: string): Promise<{ status: number; body: { result?: unknown; error?: { code: string; field?: string; message: string } } }>;
   /** SIGTERM (the host stops training gracefully), then removes the store unless asked to keep it (call again to remove). */
@@ -26,7 +29,12 @@ export async function startLabHost(): Promise<LabHost> {
   if (!existsSync(entry) || !existsSync(join(ROOT, 'dist/renderer/index.html'))) throw new Error('build first: npm run build (dist/webHost.js and dist/renderer are missing)');
   const dir = await mkdtemp(join(tmpdir(), 'fernn-e2e-'));
   const store = join(dir, 'runs');
-  const child: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--store', store, '--json', '--note', 'end-to-end test'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const gates = await gateFolder(join(dir, 'gates'));
+  const child: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--store', store, '--json', '--note', 'end-to-end test'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FERNN_TEST_GATES: gates.dir },
+  });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const first = await new Promise<string>((resolve, reject) => {
@@ -43,6 +51,7 @@ export async function startLabHost(): Promise<LabHost> {
     port: info.port,
     token,
     store,
+    gates,
     async call(method, arg, tok = token) {
       const res = await fetch(`${origin}/api/${method}`, {
         method: 'POST',
