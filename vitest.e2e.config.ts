@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],
-    testTimeout: 180_000,
-    hookTimeout: 120_000,
+    // Limits only catch hangs (see vitest.config.ts); waits inside the tests use E2E_WAIT_MS.
+    testTimeout: 900_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     fileParallelism: false,
   },

@@ -13,7 +13,7 @@ describe('fernn-lab reproduce', () => {
     const store = await mkdtemp(path.join(os.tmpdir(), 'fernn-repro-'));
     try {
       const flags = ['--steps', '4', '--hidden', '2', '--image-size', '8', '--batch', '2', '--input-frames', '3', '--pred-frames', '2', '--val-every', '2', '--val-sequences', '2', '--test-sequences', '2', '--backend', 'wasm'];
-      const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'translating-mnist', '--scale', 'tiny', ...flags, '--store', store, '--json'], { timeout: 240_000 });
+      const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'translating-mnist', '--scale', 'tiny', ...flags, '--store', store, '--json']);
       const out = JSON.parse(stdout) as { preset: string; scale: string; runs: { model: string; v_range: number; run_id: string; test_mse: number; steps: number; velocity: { velocities: number[]; mse: number[][] } }[]; test_mse_ratio_vs_grnn: Record<string, number> };
       expect(out.preset).toBe('translating-mnist');
       expect(out.scale).toBe('tiny');
@@ -28,13 +28,13 @@ describe('fernn-lab reproduce', () => {
     } finally {
       await rm(store, { recursive: true, force: true });
     }
-  }, 300_000);
+  });
 
   it('flowing-mnist-classification: trains G-RNN and FERNN classifiers at rest and reports accuracy per test velocity, at rest and moving', async () => {
     const store = await mkdtemp(path.join(os.tmpdir(), 'fernn-repro-cls-'));
     try {
       const flags = ['--steps', '2', '--hidden', '2', '--image-size', '8', '--batch', '2', '--input-frames', '2', '--val-every', '2', '--val-sequences', '2', '--test-sequences', '2', '--backend', 'wasm'];
-      const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'flowing-mnist-classification', ...flags, '--store', store, '--json'], { timeout: 240_000 });
+      const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'flowing-mnist-classification', ...flags, '--store', store, '--json']);
       type Grid = { velocities: number[]; accuracy: number[][] };
       const out = JSON.parse(stdout) as {
         preset: string;
@@ -55,7 +55,7 @@ describe('fernn-lab reproduce', () => {
     } finally {
       await rm(store, { recursive: true, force: true });
     }
-  }, 300_000);
+  });
 
   it('rejects an unknown preset or scale with exit code 2', async () => {
     for (const [args, pattern] of [

@@ -224,7 +224,7 @@ describe.each([
     data.clips.dispose();
     opt.dispose();
     disposeClassifier(m);
-  }, 120_000);
+  });
 });
 
 /** The clip under a translation flow: frame t rolled by nu * t. Caller disposes. */

@@ -91,12 +91,15 @@ vi.mock('../../src/node/lab/labService', async () => {
   };
 });
 
+/** vi.waitFor gives up after 1 s by default, which a loaded machine can exceed: wait until it counts as hung. */
+const HANG_MS = { timeout: 120_000 };
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fernn-main-'));
   h.rec.userData = dir;
   await import('../../src/main/main');
-  await vi.waitFor(() => expect(h.rec.windows).toHaveLength(1));
+  await vi.waitFor(() => expect(h.rec.windows).toHaveLength(1), HANG_MS);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -168,8 +171,8 @@ describe('Electron main process', () => {
     const ev = h.app.quit();
     expect(ev.defaultPrevented).toBe(true);
     expect(h.rec.disposed).toBe(0);
-    await vi.waitFor(() => expect(h.rec.disposed).toBe(1));
-    await vi.waitFor(() => expect(h.rec.quitCalls).toBe(2));
+    await vi.waitFor(() => expect(h.rec.disposed).toBe(1), HANG_MS);
+    await vi.waitFor(() => expect(h.rec.quitCalls).toBe(2), HANG_MS);
     const again = { defaultPrevented: false, preventDefault: () => (again.defaultPrevented = true) };
     h.app.emit('before-quit', again);
     expect(again.defaultPrevented).toBe(false);

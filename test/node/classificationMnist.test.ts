@@ -64,5 +64,5 @@ describe('FERNN-V1 classifier on single-digit Flowing MNIST (wasm, real digits)'
     expect(result.accuracy).toBeGreaterThan(0.2);
     opt.dispose();
     disposeModel(m);
-  }, 120_000);
+  });
 });

@@ -85,7 +85,7 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe('webgpu fused kernels', { timeout: 180_000 }, () => {
+describe('webgpu fused kernels', () => {
   it('a WebGPU adapter is available (required in CI)', (ctx) => {
     if (!available && !require) ctx.skip();
     expect(available, reason).toBe(true);
