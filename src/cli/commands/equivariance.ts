@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { parseFlow } from '../../core/flows/translation';
+import { parseFlow } from '../../core/flows/flowKinds';
 import { describeCell, makeCellConfig, makeSeq2SeqConfig } from '../../core/nn/config';
 import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { probeEquivariance } from '../../core/metrics/equivariance';

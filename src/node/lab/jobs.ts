@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { allIndices, FlowingMnist } from '../../core/data/flowingMnist';
 import { framesToTensor } from '../../core/data/tensor';
-import { parseFlow } from '../../core/flows/translation';
+import { parseFlow } from '../../core/flows/flowKinds';
+import { formatFlow, flowGrammar } from '../../core/flows/flowGrammar';
 import { probeEquivariance } from '../../core/metrics/equivariance';
 import { evaluateMse, lengthGeneralisation, velocityGeneralisation } from '../../core/metrics/evaluate';
-import { makeCellConfig, makeSeq2SeqConfig, describeCell, isRotationCell, isUnlifted, type CellConfig } from '../../core/nn/config';
+import { makeCellConfig, makeSeq2SeqConfig, describeCell, isUnlifted, liftAxisOf, type CellConfig } from '../../core/nn/config';
 import type { Flow } from '../../core/flows/flow';
 import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { cellStep, zeroHidden } from '../../core/nn/cell';
@@ -37,8 +38,8 @@ type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
  */
 function checkFlowFits(flow: Flow, cell: CellConfig, field: string, label: string): void {
   if (isUnlifted(cell)) return;
-  const lift = isRotationCell(cell) ? 'rotation' : 'translation';
-  if (flow.kind !== lift) throw new InputError(field, `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${lift === 'rotation' ? 'rotate:OMEGA' : 'translate:VX,VY'} flow`);
+  const lift = liftAxisOf(cell).kind;
+  if (flow.kind !== lift) throw new InputError(field, `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${flowGrammar(lift).form} flow`);
 }
 
 /** Loads the best checkpoint of a run (else its last one). The caller disposes the model. */
@@ -135,7 +136,7 @@ export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgr
       try {
         out.equivariance = [];
         // An omitted flow list means the run's own kind of motion: one velocity step of it.
-        const flows = req.flows ?? [rotating ? `rotate:${c.omegaStep}` : 'translate:1,0'];
+        const flows = req.flows ?? [formatFlow(rotating ? { kind: 'rotation', omega: c.omegaStep } : { kind: 'translation', vx: 1, vy: 0 })];
         const parsed = flows.map((f) => parseFlow(f));
         for (const flow of parsed) checkFlowFits(flow, model.config.cell, 'flows', `run ${req.id} (${describeCell(model.config.cell)})`);
         for (const flow of parsed) out.equivariance.push(await probeEquivariance(model, x, flow, { predLen: c.predFrames }));
