@@ -1,5 +1,6 @@
 import type { Dataset, Task, TrainConfigInput } from '../core/protocol/run';
 import { angularSpan } from './format';
+import { ROTATION_CELL_KINDS, isRotationKind } from '../core/nn/modelKinds';
 
 /**
  * Inline hints for the New run form: the numeric ranges of TrainConfig, so a wrong field is flagged as it is typed.
@@ -67,8 +68,8 @@ export const NUMBER_RULES: NumberRule[] = [
 ];
 
 /** The rotation cells (core ROTATION_CELL_KINDS): C_N group convolutions, an angular-velocity axis, Rotating MNIST only. */
-export const ROTATION_MODELS: readonly string[] = ['fernn-rot', 'grnn-rot'];
-export const isRotationModelId = (model: string): boolean => ROTATION_MODELS.includes(model);
+export const ROTATION_MODELS: readonly string[] = ROTATION_CELL_KINDS;
+export const isRotationModelId = (model: string): boolean => isRotationKind(model);
 
 /**
  * The rules of the fields a run of `task` has, with that task's labels; `rotation`: the model is a rotation cell

@@ -5,7 +5,7 @@ import { parseFlow } from '../../core/flows/flowKinds';
 import { formatFlow, flowGrammar } from '../../core/flows/flowGrammar';
 import { probeEquivariance } from '../../core/metrics/equivariance';
 import { evaluateMse, lengthGeneralisation, velocityGeneralisation } from '../../core/metrics/evaluate';
-import { makeCellConfig, makeSeq2SeqConfig, describeCell, isUnlifted, liftAxisOf, type CellConfig } from '../../core/nn/config';
+import { makeSeq2SeqConfig, describeCell, isUnlifted, liftAxisOf, type CellConfig } from '../../core/nn/config';
 import type { Flow } from '../../core/flows/flow';
 import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { cellStep, zeroHidden } from '../../core/nn/cell';
@@ -19,7 +19,6 @@ import { classifyTrainStep } from '../../core/train/classifyStep';
 import { accuracyPerVelocity, evaluateClassifier } from '../../core/metrics/classification';
 import { trainStep } from '../../core/train/step';
 import { InputError } from '../../core/util/errors';
-import { AngularVelocitySet } from '../../core/flows/angularVelocity';
 import { selectBackend } from '../backend';
 import { loadModelSafetensors } from '../checkpoint/safetensors';
 import { loadMnist } from '../mnist';
@@ -27,7 +26,7 @@ import type { RunStore } from '../store/runStore';
 import { classificationRunData, dataOmegas, runData, splitBatch } from './data';
 import { RotatingMnist } from '../../core/data/rotatingMnist';
 import { angularVelocityGeneralisation } from '../../core/metrics/rotationGeneralisation';
-import { makeRotationCellConfig } from '../../core/nn/rotationCell';
+import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { classifierConfigOf, modelConfigOf } from './trainJob';
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
@@ -192,10 +191,7 @@ export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<Prob
         model = await loadRunPredictor(store, spec.runId, 'models', 'the equivariance probe');
         label = `${describeCell(model.config.cell)} (run ${spec.runId})`;
       } else {
-        const cell =
-          spec.kind === 'fernn-rot' || spec.kind === 'grnn-rot'
-            ? makeRotationCellConfig({ kind: spec.kind, group: spec.group ?? 8, hidden: spec.hidden, omegas: spec.kind === 'grnn-rot' ? [0] : AngularVelocitySet.symmetric(spec.vRange, spec.omegaStep ?? 10).list })
-            : makeCellConfig({ kind: spec.kind, vRange: spec.kind === 'grnn' ? 0 : spec.vRange, hidden: spec.hidden });
+        const cell = cellConfigFromSpec({ kind: spec.kind, vRange: spec.vRange, hidden: spec.hidden, group: spec.group ?? 8, omegaStep: spec.omegaStep ?? 10 });
         model = createSeq2Seq(makeSeq2SeqConfig(cell), spec.seed);
         label = `${describeCell(model.config.cell)}, fresh (seed ${spec.seed})`;
       }

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../../core/util/errors';
-import { AngularVelocitySet } from '../../core/flows/angularVelocity';
-import { makeCellConfig, makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellConfig, type ClassifierConfig, type ModelConfig, type Seq2SeqConfig } from '../../core/nn/config';
-import { makeRotationCellConfig } from '../../core/nn/rotationCell';
+import { makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellConfig, type ClassifierConfig, type ModelConfig, type Seq2SeqConfig } from '../../core/nn/config';
+import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { classifierParamCount, createClassifier, type ClassifierModel } from '../../core/nn/classifier';
 import type { ParamMap } from '../../core/nn/params';
@@ -27,11 +26,7 @@ export interface TrainJobControl {
 /** The recurrent cell of a run: translation cells on a velocity grid, rotation cells on {-r..r} * omegaStep. */
 export function cellConfigOf(c: TrainConfig): CellConfig {
   if (c.model === 'cnn3d') throw new InputError('model', 'the 3D-CNN has no recurrent cell: it is a classification baseline');
-  if (c.model === 'fernn-rot' || c.model === 'grnn-rot') {
-    const omegas = c.model === 'grnn-rot' ? [0] : AngularVelocitySet.symmetric(c.vRange, c.omegaStep).list;
-    return makeRotationCellConfig({ kind: c.model, group: c.group ?? 36, omegas, hidden: c.hidden });
-  }
-  return makeCellConfig({ kind: c.model, vRange: c.model === 'grnn' ? 0 : c.vRange, hidden: c.hidden });
+  return cellConfigFromSpec({ kind: c.model, vRange: c.vRange, hidden: c.hidden, group: c.group ?? 36, omegaStep: c.omegaStep });
 }
 
 /** The seq2seq model config of a prediction run. */
