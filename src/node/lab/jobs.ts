@@ -9,9 +9,9 @@ import { makeSeq2SeqConfig, describeCell, isUnlifted, liftAxisOf, type CellConfi
 import type { Flow } from '../../core/flows/flow';
 import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { cellStep, zeroHidden } from '../../core/nn/cell';
-import type { EvaluateRequest, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeRequest, ProbeResult, RunEstimate, FlowPreviewRequest } from '../../core/protocol/service';
-import { evaluateSchema, flowPreviewSchema, probeSchema } from '../../core/protocol/service';
-import { DATASET_CLASSES, trainConfigSchema, type RunRecord, type TrainConfig } from '../../core/protocol/run';
+import type { EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeResult, RunEstimate } from '../../core/protocol/service';
+import type { ServiceArgs } from '../../core/protocol/serviceArgs';
+import { DATASET_CLASSES, type RunRecord, type TrainConfig } from '../../core/protocol/run';
 import type { ModelConfig } from '../../core/nn/config';
 import type { ParamMap } from '../../core/nn/params';
 import { createClassifier, type ClassifierModel } from '../../core/nn/classifier';
@@ -64,7 +64,7 @@ async function loadRunPredictor(store: RunStore, runId: string, field: string, w
 }
 
 /** Test accuracy and accuracy per fixed test velocity of a classification run's best weights. */
-async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: ReturnType<typeof evaluateSchema.parse>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
+async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: ServiceArgs<'evaluateRun'>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
   const c = rec.config;
   const unsupported = req.kinds.filter((k) => k === 'length' || k === 'equivariance');
   if (unsupported.length) throw new InputError('kinds', `${unsupported.join(', ')} apply to frame-prediction runs; a classification run has test and velocity`);
@@ -93,9 +93,8 @@ async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: R
 
 const toDto = async (t: tf.Tensor): Promise<FramesDto> => ({ shape: [...t.shape], data: Array.from(await t.data()) });
 
-/** Evaluations of a run's best weights; each result is also stored in evals/<kind>.json. */
-export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
-  const req = evaluateSchema.parse(raw);
+/** Evaluations of a run's best weights; each result is also stored in evals/<kind>.json. `req` was validated by the service. */
+export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun'>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
   const rec = await store.get(req.id);
   await selectBackend(rec.config.backend);
   if (rec.config.task === 'classification') return evaluateClassificationJob(store, rec, req, onProgress);
@@ -159,8 +158,7 @@ async function restingDigit(digit: number, imageSize: number, frames: number): P
 }
 
 /** The flow designer's preview: a test digit moved by the flow, [T, H, W]. */
-export async function previewFlowJob(raw: FlowPreviewRequest): Promise<FramesDto> {
-  const req = flowPreviewSchema.parse(raw);
+export async function previewFlowJob(req: ServiceArgs<'previewFlow'>): Promise<FramesDto> {
   await selectBackend('cpu');
   const flow = parseFlow(req.flow);
   const x = await restingDigit(req.digit, req.imageSize, req.frames);
@@ -176,8 +174,7 @@ export async function previewFlowJob(raw: FlowPreviewRequest): Promise<FramesDto
  * timestep, and the hidden state of the flowed input per velocity slice over time (channel mean), where the
  * FERNN shows the moving digit at rest in the slice of its velocity.
  */
-export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<ProbeResult> {
-  const req = probeSchema.parse(raw);
+export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivariance'>): Promise<ProbeResult> {
   await selectBackend('auto');
   const flow = parseFlow(req.flow);
   const x = await restingDigit(req.digit, req.imageSize, req.steps);
@@ -252,8 +249,7 @@ export async function predictionsJob(store: RunStore, runId: string, count: numb
 }
 
 /** Times a few real training steps of the config on its backend and extrapolates the run's duration. */
-export async function estimateJob(raw: unknown): Promise<RunEstimate> {
-  const config: TrainConfig = trainConfigSchema.parse(raw);
+export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
   const backend = await selectBackend(config.backend);
   const classification = config.task === 'classification';
   const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);
