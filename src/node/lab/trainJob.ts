@@ -11,10 +11,10 @@ import { classifyTrainStep } from '../../core/train/classifyStep';
 import { evaluateMse } from '../../core/metrics/evaluate';
 import { evaluateClassifier } from '../../core/metrics/classification';
 import { selectBackend } from '../backend';
-import { encodeSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
+import { encodeModelSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
 import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
-import { encodeOptimizerState, paramsToHost, restoreOptimizerState } from './trainCheckpoint';
+import { LOOP_STATE_KEY, decodeLoopState, encodeLoopState, encodeOptimizerState, restoreOptimizerState, type LoopState } from './trainCheckpoint';
 
 export interface TrainJobControl {
   emit(e: ProgressEvent): void;
@@ -178,12 +178,14 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data);
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
+    let loop: LoopState | null = null;
     optimizer = tf.train.adam(config.lr);
     if (resume && rec.progress.checkpointStep !== null) {
       const loaded = await loadModelSafetensors(store.checkpointPath(runId, 'last'));
       model = { config: loaded.config, params: loaded.params };
       startStep = rec.progress.checkpointStep;
-      const restored = await restoreOptimizerState(optimizer, `${store.checkpointPath(runId, 'last').replace(/\.safetensors$/, '')}.optimizer.safetensors`, startStep);
+      loop = decodeLoopState(loaded.metadata);
+      const restored = await restoreOptimizerState(optimizer, store.optimizerPath(runId), startStep);
       await store.appendMetric(runId, {
         kind: 'event',
         step: startStep,
@@ -200,7 +202,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     let lastEmit = 0;
     let lastPersist = Date.now();
     let lastVal: number | null = null;
-    let bestScore = t.savedBest(rec);
+    let bestScore = loop ? loop.bestScore : t.savedBest(rec);
     const progress = (step: number, loss: number | null, status: RunStatus): ProgressEvent => {
       const recent = stepTimes.slice(-20);
       const ms = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
@@ -229,7 +231,10 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
         earlyStopPatience: config.earlyStopPatience,
         divergenceFactor: config.divergenceFactor,
         bestScore,
-        bestStep: rec.progress.bestStep,
+        bestStep: loop ? loop.bestStep : rec.progress.bestStep,
+        // The rest of the loop's state (early-stop counter, divergence baseline), saved with the weights of `last`.
+        staleValidations: loop?.staleValidations,
+        firstLoss: loop?.firstLoss,
       },
       {
         runStep: (step) => t.step(m, opt, step),
@@ -262,13 +267,8 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
           await store.appendMetric(runId, t.valRecord(v.step, v.score, v.best));
         },
         checkpoint: async (step, best, st) => {
-          const host = await paramsToHost(m);
-          const meta = { format: 'fernn-lab', format_version: '1', layout: 'HWIO', config: JSON.stringify(m.config), step: String(step), run_id: runId };
-          const bytes = encodeSafetensors(host, meta);
-          const lastPath = store.checkpointPath(runId, 'last');
-          await store.writeFileAtomic(`${lastPath.replace(/\.safetensors$/, '')}.optimizer.safetensors`, await encodeOptimizerState(opt, step));
-          await store.writeFileAtomic(lastPath, bytes);
-          if (best) await store.writeFileAtomic(store.checkpointPath(runId, 'best'), bytes);
+          const weights = await encodeModelSafetensors(m, { step: String(step), run_id: runId, [LOOP_STATE_KEY]: encodeLoopState(st) });
+          await store.writeResumePoint(runId, { weights, optimizer: await encodeOptimizerState(opt, step), best });
           rec = await store.update(runId, (r) => ({
             ...r,
             progress: { ...r.progress, step, checkpointStep: step, ...t.bestOf(st.bestScore), bestStep: st.bestStep },
