@@ -14,13 +14,14 @@ import { loadCheckpoint } from '../../node/checkpoint/load';
 import { fmtErr, info, parseFlags, table } from '../io';
 import { backendFlag, cellFlag, intFlag } from '../options';
 import { cellConfigFromSpec } from '../../core/nn/cellSpec';
+import { MODEL_LIMITS } from '../../core/nn/modelKinds';
 
 const flagsSchema = z.object({
   model: cellFlag.default('fernn'),
   vRange: intFlag(0, 8).optional(),
   group: intFlag(1, 72).default(8),
   omegaStep: z.coerce.number({ message: 'must be a number' }).positive('must be > 0').max(180, 'must be <= 180').default(10),
-  hidden: intFlag(1, 512).default(16),
+  hidden: intFlag(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max).default(16),
   decoderLayers: intFlag(0, 8).default(1),
   height: intFlag(3, 256).default(28),
   width: intFlag(3, 256).default(28),

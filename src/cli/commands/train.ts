@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { trainConfigSchema, type TrainConfigInput } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
+import { MODEL_LIMITS } from '../../core/nn/modelKinds';
 import { describeRun, followRun, openLab, runSummary } from '../lab';
 import { info, parseFlags } from '../io';
 import { backendFlag, datasetFlag, intFlag, taskFlag, trainModelFlag } from '../options';
@@ -23,7 +24,7 @@ export const trainFlagsSchema = z.object({
   vRange: intFlag(0, 4).optional(),
   group: intFlag(1, 72).optional(),
   omegaStep: numFlag(1e-3, 180).optional(),
-  hidden: intFlag(1, 256).optional(),
+  hidden: intFlag(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max).optional(),
   decoderLayers: intFlag(0, 8).optional(),
   batch: intFlag(1, 512).optional(),
   steps: intFlag(1, 10_000_000).optional(),

@@ -48,6 +48,17 @@ export const MODEL_NAMES: { readonly [K in ModelKind]: string } = {
   cnn3d: '3D-CNN',
 };
 
+/**
+ * The ranges of a model's settings, the same for the app, the service and the CLI (run config, probe, flags, forms):
+ * hidden channels (rotation cells: fields), the velocity range r, the group order N and the omega step.
+ */
+export const MODEL_LIMITS = {
+  hidden: { min: 1, max: 256 },
+  vRange: { min: 0, max: 4 },
+  group: { min: 1, max: 72 },
+  omegaStep: { max: 180 },
+} as const;
+
 /** A model kind that is not one of MODEL_KINDS (a config or flag from elsewhere). */
 export class UnknownModelKindError extends Error {
   constructor(readonly kind: string) {

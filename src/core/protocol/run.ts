@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { POOLS } from '../nn/config';
-import { MODEL_KINDS, isRotationKind, type ModelKind } from '../nn/modelKinds';
+import { MODEL_KINDS, MODEL_LIMITS, isRotationKind, type ModelKind } from '../nn/modelKinds';
 
 /**
  * The DTOs of a training run, shared by every transport (CLI, IPC, HTTP) and the run store. One schema per DTO;
@@ -47,7 +47,7 @@ export const trainConfigSchema = z
     group: int(1, 72).optional(),
     /** Rotating MNIST and rotation cells: degrees per frame of one velocity step (reference 10). */
     omegaStep: z.number().positive().max(180).default(10),
-    hidden: int(1, 256),
+    hidden: int(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max),
     decoderLayers: int(0, 8).default(1),
     pool: z.enum(POOLS).default('max'),
     batch: int(1, 512).default(16),

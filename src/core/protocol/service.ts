@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ANY_CELL_KINDS } from '../nn/config';
+import { MODEL_LIMITS } from '../nn/modelKinds';
 import { readFlowText } from '../flows/flowGrammar';
 import type { EquivarianceReport } from '../metrics/equivariance';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
@@ -138,7 +139,7 @@ const probeModelSchema = z.union([
     .object({
       kind: z.enum(ANY_CELL_KINDS),
       vRange: int(0, 4),
-      hidden: int(1, 128),
+      hidden: int(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max),
       seed: int(0, 2 ** 31 - 1).default(0),
       /** Rotation cells: N of C_N (default 8) and degrees per velocity step (default 10). */
       group: int(1, 72).optional(),
