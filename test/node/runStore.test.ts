@@ -334,6 +334,8 @@ describe('ownership, interruption, resume', () => {
     await new Promise((res) => setTimeout(res, 5));
     const h = await store.heartbeat(r.id);
     expect(h.owner!.heartbeatAt > c.owner!.heartbeatAt).toBe(true);
+    const p = await store.heartbeat(r.id, { step: 3, lastTrainLoss: 0.5 });
+    expect(p.progress).toMatchObject({ step: 3, lastTrainLoss: 0.5, checkpointStep: null });
 
     const done = await store.release(r.id, 'failed', 'nan_loss', 'loss was NaN at step 7');
     expect(done).toMatchObject({ status: 'failed', endReason: 'nan_loss', endMessage: 'loss was NaN at step 7', owner: null });

@@ -254,7 +254,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
           const time = Date.now();
           if (time - lastPersist > 2000) {
             lastPersist = time;
-            rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: s.step, epoch: s.epoch, lastTrainLoss: s.loss }, owner: r.owner && { ...r.owner, heartbeatAt: now() } }));
+            rec = await store.heartbeat(runId, { step: s.step, epoch: s.epoch, lastTrainLoss: s.loss });
           }
           if (time - lastEmit > 250 || s.step === total) {
             lastEmit = time;

@@ -425,11 +425,14 @@ export class RunStore {
     return record;
   }
 
-  /** Refreshes the owner's heartbeat (what other hosts use to tell a live run from a dead one). */
-  async heartbeat(id: string): Promise<RunRecord> {
+  /**
+   * Refreshes the owner's heartbeat (what other hosts use to tell a live run from a dead one), with the training's
+   * latest progress in the same write (the training job calls it every few seconds).
+   */
+  async heartbeat(id: string, progress: Partial<RunRecord['progress']> = {}): Promise<RunRecord> {
     return this.update(id, (r) => {
       if (!r.owner) throw new InputError('run', `${id} has no owner; claim it first`);
-      return { ...r, owner: { ...r.owner, heartbeatAt: new Date().toISOString() } };
+      return { ...r, progress: { ...r.progress, ...progress }, owner: { ...r.owner, heartbeatAt: new Date().toISOString() } };
     });
   }
 
