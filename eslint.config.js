@@ -9,13 +9,19 @@ import globals from 'globals';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'http', 'crypto', 'url'];
 
+/**
+ * Core modules with no imports but types (no tfjs, no zod; enforced below), which the renderer may import as values:
+ * the one flow grammar, the rotation grid and the model kinds (docs/architecture.md, "The registries").
+ */
+const PURE_CORE_MODULES = ['flows/flowGrammar', 'flows/rotationGrid', 'nn/modelKinds'];
+
 /** Preload and renderer: only *types* from core/protocol; nothing from node, main, cli; no Node or tfjs. */
 const typesOnlyFromProtocol = (extra) => [
   'error',
   {
     patterns: [
       { group: ['**/core/protocol/*', '!**/core/protocol/methods'], allowTypeImports: true, message: 'only types (and the dependency-free method list) may be imported from core/protocol here' },
-      { group: ['**/core/*', '!**/core/protocol', '**/core/*/**', '!**/core/protocol/*'], message: 'only core/protocol types may be imported here' },
+      { group: ['**/core/*', '!**/core/protocol', ...new Set(PURE_CORE_MODULES.map((m) => `!**/core/${m.split('/')[0]}`)), '**/core/*/**', '!**/core/protocol/*', ...PURE_CORE_MODULES.map((m) => `!**/core/${m}`)], message: 'only core/protocol types (and the pure modules of PURE_CORE_MODULES) may be imported here' },
       { group: ['**/node/**', '**/main/**', '**/cli/**'], message: 'this layer may not import node, main or cli code' },
       { group: [...nodeBuiltins, 'zod', '@tensorflow/*', 'webgpu', 'ws'], message: 'no Node modules, zod or tfjs in this layer' },
       ...extra,
@@ -79,6 +85,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The pure core modules the renderer may import import nothing but types (so they never pull tfjs or zod in).
+    files: PURE_CORE_MODULES.map((m) => `src/core/${m}.ts`),
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex: '.*', allowTypeImports: true, message: 'a pure core module (PURE_CORE_MODULES) imports nothing but types' }] }] },
   },
   {
     files: ['src/cli/**/*.ts', 'src/node/**/*.ts'],

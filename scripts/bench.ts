@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: ms per training step (forward + backward + Adam, grad-norm clip 1) of the seq2seq FERNN / G-RNN
- * for the configurations of ../shared/docs/compute.md on every tfjs backend, with the PyTorch reference architecture
+ * for the configurations of docs/compute.md on every tfjs backend, with the PyTorch reference architecture
  * (scripts/bench_torch.py) timed side by side in the same run when a python with torch is found.
  *
  * Each (config, backend) measurement runs in its own child process (this same bundle with --child): tfjs backends

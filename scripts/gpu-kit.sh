@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench:gpu-kit`: prepares the bench for one run on an NVIDIA machine without Node.js or network
-# (../shared/docs/compute.md, "Running on an NVIDIA machine without Node.js"; docs/benchmarks.md, "GPU run kit").
+# (docs/compute.md, "Running on an NVIDIA machine without Node.js"; docs/benchmarks.md, "GPU run kit").
 #  1. bundles scripts/bench.ts as one CommonJS file, dist/bench.cjs (node_modules does not travel; `webgpu` stays
 #     external and resolves from .gpu/node_modules there, through require and NODE_PATH, which ESM imports ignore);
 #  2. runs ../shared/tools/gpu-carry.sh dist/bench.cjs, which fills .gpu/ (node, the Vulkan loader packages, Dawn,

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { enableWasmThreads, withCoreCount } from './wasmThreads';
 import { setGpuKernels, type GpuKernelMode } from '../core/nn/gpuKernels';
 
-/** tfjs backends the lab can train on, in order of preference (../shared/docs/compute.md). */
+/** tfjs backends the lab can train on, in order of preference (docs/compute.md). */
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export const backendChoiceSchema = z.enum(['auto', ...BACKENDS]);

@@ -1,5 +1,6 @@
 import type { Dataset, Task, TrainConfigInput } from '../core/protocol/run';
 import { angularSpan } from './format';
+import { MODEL_LIMITS, ROTATION_CELL_KINDS, isRotationKind } from '../core/nn/modelKinds';
 
 /**
  * Inline hints for the New run form: the numeric ranges of TrainConfig, so a wrong field is flagged as it is typed.
@@ -38,7 +39,7 @@ export const NUMBER_RULES: NumberRule[] = [
     classification: { label: 'Velocity range r (model)', help: 'V = {-r..r}²; 0 for the G-RNN and the 3D-CNN' },
     rotation: { label: 'Angular velocity range r (model)', help: 'Ω = {-r..r} × omega step; 0 for the rotation G-RNN' },
   },
-  { key: 'hidden', label: 'Hidden channels', min: 1, max: 256, int: true, help: 'C, channels per velocity slice', rotation: { label: 'Hidden fields', help: 'F, C_N fields per angular velocity (N orientation channels each)' } },
+  { key: 'hidden', label: 'Hidden channels', min: MODEL_LIMITS.hidden.min, max: MODEL_LIMITS.hidden.max, int: true, help: 'C, channels per velocity slice', rotation: { label: 'Hidden fields', help: 'F, C_N fields per angular velocity (N orientation channels each)' } },
   { key: 'group', label: 'Group order N', min: 1, max: 72, int: true, help: 'C_N: N orientations of 360/N degrees; reference 36, tiny 8', rotationOnly: true },
   { key: 'omegaStep', label: 'Omega step (deg/frame)', min: 0, minExclusive: true, max: 180, int: false, help: 'degrees per frame of one velocity step; reference 10', rotationOnly: true },
   {
@@ -67,8 +68,8 @@ export const NUMBER_RULES: NumberRule[] = [
 ];
 
 /** The rotation cells (core ROTATION_CELL_KINDS): C_N group convolutions, an angular-velocity axis, Rotating MNIST only. */
-export const ROTATION_MODELS: readonly string[] = ['fernn-rot', 'grnn-rot'];
-export const isRotationModelId = (model: string): boolean => ROTATION_MODELS.includes(model);
+export const ROTATION_MODELS: readonly string[] = ROTATION_CELL_KINDS;
+export const isRotationModelId = (model: string): boolean => isRotationKind(model);
 
 /**
  * The rules of the fields a run of `task` has, with that task's labels; `rotation`: the model is a rotation cell

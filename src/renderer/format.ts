@@ -1,10 +1,12 @@
 import type { RunRecord } from '../core/protocol/run';
+import { MODEL_NAMES, isRotationKind } from '../core/nn/modelKinds';
 
-export const MODEL_LABELS: Record<string, string> = { fernn: 'FERNN', grnn: 'G-RNN', 'grnn-plus': 'G-RNN+', cnn3d: '3D-CNN', 'fernn-rot': 'FERNN', 'grnn-rot': 'G-RNN' };
+/** Family names of the model kinds (core nn/modelKinds.ts). */
+export const MODEL_LABELS: Readonly<Record<string, string>> = MODEL_NAMES;
 
 /** "FERNN-V1", "G-RNN", and for rotation cells as the core names them: "FERNN-V2 (rot, C8)", "G-RNN (rot, C4)", "FERNN-V1 (rot, C4, step 90)". */
 export function modelLabel(c: Pick<RunRecord['config'], 'model' | 'vRange'> & Partial<Pick<RunRecord['config'], 'group' | 'omegaStep'>>): string {
-  if (c.model === 'fernn-rot' || c.model === 'grnn-rot') {
+  if (isRotationKind(c.model)) {
     const g = `C${c.group ?? '?'}`;
     if (c.model === 'grnn-rot') return `G-RNN (rot, ${g})`;
     const step = c.omegaStep ?? 10;

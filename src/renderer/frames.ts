@@ -1,4 +1,5 @@
 import type { FramesDto } from '../core/protocol/service';
+import { rotationTaps } from '../core/flows/rotationGrid';
 
 /**
  * Frames as the service sends them (row-major flat arrays with a shape) and their drawing on canvases. Pixel values
@@ -71,41 +72,18 @@ export function rollFrame(f: Frame, dy: number, dx: number): Frame {
   return { h: f.h, w: f.w, data: out, offset: 0 };
 }
 
-/** cos and sin of `degrees`, exact (0, ±1) at multiples of 90 degrees, as the core's rotation grid. */
-function cosSinDegrees(deg: number): { cos: number; sin: number } {
-  const quarter = deg / 90;
-  if (Number.isInteger(quarter)) return [{ cos: 1, sin: 0 }, { cos: 0, sin: 1 }, { cos: -1, sin: 0 }, { cos: 0, sin: -1 }][((quarter % 4) + 4) % 4];
-  const r = (deg * Math.PI) / 180;
-  return { cos: Math.cos(r), sin: Math.sin(r) };
-}
-
 /**
- * A frame rotated by `deg` degrees counterclockwise as displayed about its centre ((H-1)/2, (W-1)/2), bilinear, zero
- * outside — the core's convention (core/flows/rotationGrid.ts; a unit test keeps the two equal):
- *   out[i, j] = in(cy + (j - cx) sin + (i - cy) cos, cx + (j - cx) cos - (i - cy) sin).
- * Multiples of 90 degrees are exact permutations on square frames.
+ * A frame rotated by `deg` degrees counterclockwise as displayed about its centre, bilinear, zero outside: the core's
+ * own rotation taps (core/flows/rotationGrid.ts, a pure module the renderer may import), so the designer's preview of
+ * a drawing is the rotation flow's action itself. Multiples of 90 degrees are exact permutations on square frames.
  */
 export function rotateFrame(f: Frame, deg: number): Frame {
-  const { cos, sin } = cosSinDegrees(deg);
-  const cy = (f.h - 1) / 2;
-  const cx = (f.w - 1) / 2;
+  const { index, weight } = rotationTaps(f.h, f.w, deg);
   const out = new Float32Array(f.h * f.w);
-  const at = (y: number, x: number) => (y < 0 || y >= f.h || x < 0 || x >= f.w ? 0 : f.data[f.offset + y * f.w + x]);
-  for (let i = 0; i < f.h; i++) {
-    for (let j = 0; j < f.w; j++) {
-      const y = cy + (j - cx) * sin + (i - cy) * cos;
-      const x = cx + (j - cx) * cos - (i - cy) * sin;
-      const y0 = Math.floor(y);
-      const x0 = Math.floor(x);
-      const fy = y - y0;
-      const fx = x - x0;
-      let v = 0;
-      if (fy < 1 && fx < 1) v += (1 - fy) * (1 - fx) * at(y0, x0);
-      if (fy > 0 && fx < 1) v += fy * (1 - fx) * at(y0 + 1, x0);
-      if (fy < 1 && fx > 0) v += (1 - fy) * fx * at(y0, x0 + 1);
-      if (fy > 0 && fx > 0) v += fy * fx * at(y0 + 1, x0 + 1);
-      out[i * f.w + j] = v;
-    }
+  for (let p = 0; p < f.h * f.w; p++) {
+    let v = 0;
+    for (let k = 4 * p; k < 4 * p + 4; k++) if (index[k] >= 0) v += weight[k] * f.data[f.offset + index[k]];
+    out[p] = v;
   }
   return { h: f.h, w: f.w, data: out, offset: 0 };
 }

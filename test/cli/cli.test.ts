@@ -11,8 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpu } from '../helpers/backend';
 import { makeCellConfig, makeSeq2SeqConfig } from '../../src/core/nn/config';
 import { createSeq2Seq, disposeModel, predict } from '../../src/core/nn/seq2seq';
-import { saveModelSafetensors } from '../../src/node/checkpoint/safetensors';
+import { encodeModelSafetensors } from '../../src/node/checkpoint/safetensors';
+import { writeFileAtomic } from '../../src/node/store/atomicFile';
 import { encodeNpy, parseNpy, type NpyArray } from '../../src/node/npy';
+
+/** A model written to a file as the run store writes checkpoints: its safetensors bytes, atomically. */
+const saveModel = async (path: string, model: Parameters<typeof encodeModelSafetensors>[0], meta?: Record<string, string>): Promise<void> =>
+  writeFileAtomic(path, await encodeModelSafetensors(model, meta));
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'fernn-lab.js');
@@ -124,7 +129,7 @@ beforeAll(async () => {
   await useCpu();
   const model = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 5 }), { decoderLayers: 2 }), 7);
   safetensorsPath = join(dir, 'fernn_v1_lib.safetensors');
-  await saveModelSafetensors(safetensorsPath, model);
+  await saveModel(safetensorsPath, model);
   const inp = readNpy(FERNN_INPUT);
   const [b, t, c, h, w] = inp.shape;
   const x = tf.tidy(() => tf.transpose(tf.tensor5d(inp.data, [b, t, c, h, w]), [0, 1, 3, 4, 2]) as tf.Tensor5D);

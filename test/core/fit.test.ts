@@ -3,7 +3,30 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpu } from '../helpers/backend';
 import { makeCellConfig, makeSeq2SeqConfig } from '../../src/core/nn/config';
 import { createSeq2Seq, disposeModel } from '../../src/core/nn/seq2seq';
-import { fit, type FitHooks, type FitOptions, type HostBatch } from '../../src/core/train/fit';
+import { fitLoop, seq2seqHostStep, type FitOptions, type FitResult, type FitState, type HostBatch, type StepRecord } from '../../src/core/train/fit';
+import type { Seq2SeqModel } from '../../src/core/nn/seq2seq';
+
+/** The hooks of a seq2seq fit as the training job gives them: a batch per step, validation by MSE. */
+interface FitHooks {
+  trainBatch(step: number): HostBatch;
+  validate(): Promise<number>;
+  onStep(rec: StepRecord): Promise<void> | void;
+  onValidation(rec: { step: number; mse: number; best: boolean }): Promise<void> | void;
+  checkpoint(step: number, best: boolean, state: FitState): Promise<void>;
+  shouldStop(): boolean;
+}
+
+/** fitLoop with the seq2seq host step: the production path of node/lab/trainJob.ts, without the store. */
+function fit(m: Seq2SeqModel, optimizer: tf.Optimizer, o: FitOptions, h: FitHooks): Promise<FitResult> {
+  return fitLoop(o, {
+    runStep: (step) => seq2seqHostStep(m, optimizer, h.trainBatch(step), step, o),
+    validate: h.validate,
+    onStep: h.onStep,
+    onValidation: (v) => h.onValidation({ step: v.step, mse: v.score, best: v.best }),
+    checkpoint: h.checkpoint,
+    shouldStop: h.shouldStop,
+  });
+}
 
 beforeAll(useCpu);
 

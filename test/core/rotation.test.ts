@@ -9,8 +9,8 @@ import { groupConv, groupFilterBank, liftingConv } from '../../src/core/nn/group
 import { rotate, rotateSlices } from '../../src/core/nn/rotate';
 import { cellStep, zeroHidden } from '../../src/core/nn/cell';
 import { probeEquivariance, type EquivarianceReport } from '../../src/core/metrics/equivariance';
-import { RotationFlow, parseRotationFlow } from '../../src/core/flows/rotation';
-import { parseFlow } from '../../src/core/flows/translation';
+import { RotationFlow } from '../../src/core/flows/rotation';
+import { parseFlow } from '../../src/core/flows/flowKinds';
 import { AngularVelocitySet, REFERENCE_OMEGAS } from '../../src/core/flows/angularVelocity';
 import type { Fibre } from '../../src/core/flows/flow';
 import { trainStep } from '../../src/core/train/step';
@@ -256,8 +256,8 @@ describe('rotation flow', () => {
     }
     expect(parseFlow('rotate:-30')).toBeInstanceOf(RotationFlow);
     expect((parseFlow('rotate:22.5') as RotationFlow).omega).toBe(22.5);
-    expect(parseRotationFlow('rotate:40').label).toBe('rotate:40');
-    expect(() => parseRotationFlow('rotate:')).toThrow(/rotate:OMEGA/);
+    expect(parseFlow('rotate:40').label).toBe('rotate:40');
+    expect(() => parseFlow('rotate:')).toThrow(/rotate:OMEGA/);
     expect(() => new RotationFlow(400)).toThrow(/-360..360/);
     [x, y].forEach((t) => t.dispose());
   });

@@ -2,10 +2,12 @@ import type { ProgressEvent, RunRecord } from '../../src/core/protocol/run';
 import { trainConfigSchema } from '../../src/core/protocol/run';
 import type { FlowPreset, ILabService } from '../../src/core/protocol/service';
 import { InputError } from '../../src/core/util/errors';
+import { LAB_METHODS } from '../../src/core/protocol/methods';
+import { parseServiceArgs } from '../../src/core/protocol/serviceArgs';
 
 /**
  * An in-memory ILabService for transport tests (HTTP, IPC): it answers instantly and records calls, so the tests
- * check what the transports do — validation, errors, auth, events — not training. Never used by the product.
+ * check what the transports do — errors, auth, events — not training. It validates as the real service does. Never used by the product.
  */
 export interface FakeLabService extends ILabService {
   calls: { method: string; arg: unknown }[];
@@ -24,7 +26,7 @@ export function createFakeLabService(): FakeLabService {
     if (!r) throw new InputError('run', `no run ${id}`);
     return r;
   };
-  return {
+  const svc: FakeLabService = {
     calls,
     emit: (e) => listeners.forEach((l) => l(e)),
     listenerCount: () => listeners.size,
@@ -119,4 +121,10 @@ export function createFakeLabService(): FakeLabService {
       return () => listeners.delete(listener);
     },
   };
+  // As the real service, validate every argument at the service boundary (the transports pass it through).
+  for (const m of LAB_METHODS) {
+    const impl = svc[m] as (a?: unknown) => Promise<unknown>;
+    (svc as unknown as Record<string, (a?: unknown) => Promise<unknown>>)[m] = async (raw?: unknown) => impl.call(svc, parseServiceArgs(m, raw));
+  }
+  return svc;
 }

@@ -8,10 +8,15 @@ import { useCpu } from '../helpers/backend';
 import { maxAbsDiff, relErr, TOL } from '../helpers/close';
 import { importReferencePth, readTorchStateDict } from '../../src/node/checkpoint/pth';
 import { loadCheckpoint } from '../../src/node/checkpoint/load';
-import { saveModelSafetensors } from '../../src/node/checkpoint/safetensors';
+import { encodeModelSafetensors } from '../../src/node/checkpoint/safetensors';
+import { writeFileAtomic } from '../../src/node/store/atomicFile';
 import { parseNpy, type NpyArray } from '../../src/node/npy';
 import { disposeModel, forward, predict, type Seq2SeqModel } from '../../src/core/nn/seq2seq';
 import { InputError } from '../../src/core/util/errors';
+
+/** A model written to a file as the run store writes checkpoints: its safetensors bytes, atomically. */
+const saveModel = async (path: string, model: Parameters<typeof encodeModelSafetensors>[0], meta?: Record<string, string>): Promise<void> =>
+  writeFileAtomic(path, await encodeModelSafetensors(model, meta));
 
 const PARITY = 'test/fixtures/parity';
 const READER = 'test/fixtures/pth';
@@ -280,7 +285,7 @@ describe('loadCheckpoint', () => {
   it('dispatches .safetensors and round-trips an imported model', async () => {
     const m = await loadCheckpoint(join(PARITY, 'fernn_v1.pth'), { vRange: 1 });
     const p = join(dir, 'imported.safetensors');
-    await saveModelSafetensors(p, m);
+    await saveModel(p, m);
     const back = await loadCheckpoint(p);
     expect(back.config).toEqual(m.config);
     for (const [k, v] of Object.entries(m.params)) expect(maxAbsDiff(await back.params[k].data(), await v.data())).toBe(0);

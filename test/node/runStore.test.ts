@@ -9,7 +9,7 @@ import { trainConfigSchema, type MetricRecord, type RunRecord } from '../../src/
 import { makeCellConfig, makeSeq2SeqConfig } from '../../src/core/nn/config';
 import { createSeq2Seq, disposeModel } from '../../src/core/nn/seq2seq';
 import { InputError } from '../../src/core/util/errors';
-import { loadModelSafetensors, saveModelSafetensors } from '../../src/node/checkpoint/safetensors';
+import { encodeModelSafetensors, loadModelSafetensors } from '../../src/node/checkpoint/safetensors';
 import { CSV_COLUMNS, csvCell } from '../../src/node/store/runExport';
 import { HEARTBEAT_STALE_MS } from '../../src/node/store/runOwner';
 import { RunStore, makeRunId, validateRunId } from '../../src/node/store/runStore';
@@ -334,6 +334,8 @@ describe('ownership, interruption, resume', () => {
     await new Promise((res) => setTimeout(res, 5));
     const h = await store.heartbeat(r.id);
     expect(h.owner!.heartbeatAt > c.owner!.heartbeatAt).toBe(true);
+    const p = await store.heartbeat(r.id, { step: 3, lastTrainLoss: 0.5 });
+    expect(p.progress).toMatchObject({ step: 3, lastTrainLoss: 0.5, checkpointStep: null });
 
     const done = await store.release(r.id, 'failed', 'nan_loss', 'loss was NaN at step 7');
     expect(done).toMatchObject({ status: 'failed', endReason: 'nan_loss', endMessage: 'loss was NaN at step 7', owner: null });
@@ -543,38 +545,21 @@ describe('checkpoints and evaluations', () => {
     await expectInputError(() => store.checkpointPath(r.id, 'worst' as 'last'), 'checkpoint');
   });
 
-  it('writeCheckpoint writes through a temp file; a failed writer leaves the previous checkpoint and no temp', async () => {
-    const r = await store.create(baseOpts);
-    let seenTmp = '';
-    const path = await store.writeCheckpoint(r.id, 'last', async (tmp) => {
-      seenTmp = tmp;
-      await writeFile(tmp, 'v1');
-    });
-    expect(path).toBe(store.checkpointPath(r.id, 'last'));
-    expect(seenTmp.split(/[/\\]/).pop()).toMatch(/^\.last\.safetensors\..*\.tmp$/);
-    expect(await readFile(path, 'utf8')).toBe('v1');
-
-    await expect(
-      store.writeCheckpoint(r.id, 'last', async (tmp) => {
-        await writeFile(tmp, 'half');
-        throw new Error('disk full');
-      }),
-    ).rejects.toThrow('disk full');
-    expect(await readFile(path, 'utf8')).toBe('v1');
-    expect(await readdir(join(store.runDir(r.id), 'checkpoints'))).toEqual(['last.safetensors']);
-    await expectInputError(store.writeCheckpoint('nope', 'last', async () => undefined), 'run', /no run/);
-  });
-
-  it('fits saveModelSafetensors: the model round-trips through the store', async () => {
+  it('writeResumePoint writes the optimizer state, last and (when best) best; the model round-trips', async () => {
     const r = await store.create(baseOpts);
     const model = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: 'grnn', hidden: 2 })), 3);
     try {
-      const path = await store.writeCheckpoint(r.id, 'best', (tmp) => saveModelSafetensors(tmp, model, { step: '10' }));
-      const loaded = await loadModelSafetensors(path);
+      const weights = await encodeModelSafetensors(model, { step: '10' });
+      await store.writeResumePoint(r.id, { weights, optimizer: new TextEncoder().encode('opt'), best: false });
+      expect((await readdir(join(store.runDir(r.id), 'checkpoints'))).sort()).toEqual(['last.optimizer.safetensors', 'last.safetensors']);
+      expect(await readFile(store.optimizerPath(r.id), 'utf8')).toBe('opt');
+      await store.writeResumePoint(r.id, { weights, optimizer: new TextEncoder().encode('opt2'), best: true });
+      expect((await readdir(join(store.runDir(r.id), 'checkpoints'))).sort()).toEqual(['best.safetensors', 'last.optimizer.safetensors', 'last.safetensors']);
+      const loaded = await loadModelSafetensors(store.checkpointPath(r.id, 'best'));
       expect(loaded.metadata.step).toBe('10');
       expect(loaded.config).toEqual(model.config);
       disposeModel(loaded);
-      expect(await readdir(join(store.runDir(r.id), 'checkpoints'))).toEqual(['best.safetensors']);
+      await expectInputError(store.writeResumePoint('nope', { weights, optimizer: weights, best: false }), 'run', /no run/);
     } finally {
       disposeModel(model);
     }

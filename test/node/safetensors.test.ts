@@ -8,8 +8,13 @@ import { useCpu } from '../helpers/backend';
 import { makeCellConfig, makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellKind, type ClassifierConfig } from '../../src/core/nn/config';
 import { classifierBufferNames, createClassifier, disposeClassifier } from '../../src/core/nn/classifier';
 import { createSeq2Seq, disposeModel } from '../../src/core/nn/seq2seq';
-import { decodeSafetensors, encodeSafetensors, loadModelSafetensors, saveModelSafetensors } from '../../src/node/checkpoint/safetensors';
+import { decodeSafetensors, encodeModelSafetensors, encodeSafetensors, loadModelSafetensors } from '../../src/node/checkpoint/safetensors';
+import { writeFileAtomic } from '../../src/node/store/atomicFile';
 import { InputError } from '../../src/core/util/errors';
+
+/** A model written to a file as the run store writes checkpoints: its safetensors bytes, atomically. */
+const saveModel = async (path: string, model: Parameters<typeof encodeModelSafetensors>[0], meta?: Record<string, string>): Promise<void> =>
+  writeFileAtomic(path, await encodeModelSafetensors(model, meta));
 
 let dir: string;
 beforeAll(async () => {
@@ -77,7 +82,7 @@ describe.each<[CellKind, number]>([
     const config = makeSeq2SeqConfig(makeCellConfig({ kind, vRange, hidden: 5, kernelU: 5 }), { decoderLayers: 2, pool: 'mean' });
     const model = createSeq2Seq(config, 42);
     const path = join(dir, `${kind}.safetensors`);
-    await saveModelSafetensors(path, model, { note: 'test' });
+    await saveModel(path, model, { note: 'test' });
     const before = tf.memory().numTensors;
     const back = await loadModelSafetensors(path);
     expect(back.config).toEqual(config);
@@ -103,7 +108,7 @@ describe.each<[string, ClassifierConfig]>([
     // Running statistics that differ from their init, so a reader that re-initialised them would be caught.
     for (const n of classifierBufferNames(config)) model.params[n].assign(tf.randomUniform(model.params[n].shape, 0.5, 2, 'float32', 3));
     const path = join(dir, `classifier-${config.arch}-${Object.keys(model.params).length}.safetensors`);
-    await saveModelSafetensors(path, model);
+    await saveModel(path, model);
     const before = tf.memory().numTensors;
     const back = await loadModelSafetensors(path);
     expect(back.config).toEqual(config);
@@ -124,8 +129,8 @@ describe('atomic write', () => {
     const model = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind: 'grnn', hidden: 2 })), 1);
     const path = join(sub, 'm.safetensors');
     writeFileSync(path, 'old contents');
-    await saveModelSafetensors(path, model);
-    await saveModelSafetensors(path, model);
+    await saveModel(path, model);
+    await saveModel(path, model);
     expect(readdirSync(sub)).toEqual(['m.safetensors']);
     const back = await loadModelSafetensors(path);
     disposeModel(back);
@@ -139,7 +144,7 @@ describe('atomic write', () => {
     const blocked = join(sub, 'blocked.safetensors');
     mkdirSync(blocked);
     writeFileSync(join(blocked, 'child'), '');
-    await expect(saveModelSafetensors(blocked, model)).rejects.toThrow();
+    await expect(saveModel(blocked, model)).rejects.toThrow();
     expect(readdirSync(sub)).toEqual(['blocked.safetensors']);
     disposeModel(model);
   });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SERVICE_METHODS } from '../../src/core/protocol/service';
 import { InputError } from '../../src/core/util/errors';
-import { dispatchCall, toWireError, validateCall } from '../../src/node/transport/call';
+import { dispatchCall, toWireError } from '../../src/node/transport/call';
+import { parseServiceArgs as validateCall } from '../../src/core/protocol/serviceArgs';
 import { createFakeLabService } from '../helpers/fakeLabService';
 
 const tiny = { model: 'grnn', vRange: 0, hidden: 4, steps: 10 };
 
-describe('validateCall', () => {
+describe('parseServiceArgs (the service boundary)', () => {
   it('returns the parsed argument with defaults', () => {
     const arg = validateCall('startRun', { config: tiny }) as { config: { batch: number; backend: string } };
     expect(arg.config.batch).toBe(16);

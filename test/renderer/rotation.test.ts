@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_OMEGA } from '../../src/core/flows/rotation';
+import { MAX_OMEGA } from '../../src/core/flows/flowGrammar';
 import { rotationTaps } from '../../src/core/flows/rotationGrid';
 import { flowSpecSchema } from '../../src/core/protocol/service';
 import { OMEGA_MAX, checkOmega, describeFlow, parseFlowSpec, rotateSpec } from '../../src/renderer/flowSpec';

@@ -1,27 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { parseFlow } from '../../core/flows/translation';
-import { describeCell, makeCellConfig, makeSeq2SeqConfig } from '../../core/nn/config';
+import { parseFlow } from '../../core/flows/flowKinds';
+import { describeCell, makeSeq2SeqConfig } from '../../core/nn/config';
 import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { probeEquivariance } from '../../core/metrics/equivariance';
 import { velocitySetOf } from '../../core/nn/config';
 import { createRng, uniformArray } from '../../core/util/rng';
 import { InputError } from '../../core/util/errors';
-import { AngularVelocitySet } from '../../core/flows/angularVelocity';
 import { DISTINCT_OMEGAS } from '../../core/protocol/run';
 import { selectBackend } from '../../node/backend';
 import { loadCheckpoint } from '../../node/checkpoint/load';
 import { fmtErr, info, parseFlags, table } from '../io';
 import { backendFlag, cellFlag, intFlag } from '../options';
-import { makeRotationCellConfig } from '../../core/nn/rotationCell';
+import { cellConfigFromSpec } from '../../core/nn/cellSpec';
+import { MODEL_LIMITS } from '../../core/nn/modelKinds';
 
 const flagsSchema = z.object({
   model: cellFlag.default('fernn'),
   vRange: intFlag(0, 8).optional(),
   group: intFlag(1, 72).default(8),
   omegaStep: z.coerce.number({ message: 'must be a number' }).positive('must be > 0').max(180, 'must be <= 180').default(10),
-  hidden: intFlag(1, 512).default(16),
+  hidden: intFlag(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max).default(16),
   decoderLayers: intFlag(0, 8).default(1),
   height: intFlag(3, 256).default(28),
   width: intFlag(3, 256).default(28),
@@ -71,10 +71,7 @@ export function registerEquivariance(program: Command): void {
         if ((f.model === 'grnn' || f.model === 'grnn-rot') && f.vRange !== undefined && f.vRange !== 0) throw new InputError('--v-range', `a G-RNN has V = {0}; got ${f.vRange}`);
         const r = f.vRange ?? 1;
         if (f.model === 'fernn-rot' && r * f.omegaStep >= 180) throw new InputError('--omega-step', DISTINCT_OMEGAS(r, f.omegaStep));
-        const cell =
-          f.model === 'fernn-rot' || f.model === 'grnn-rot'
-            ? makeRotationCellConfig({ kind: f.model, group: f.group, hidden: f.hidden, omegas: f.model === 'grnn-rot' ? [0] : AngularVelocitySet.symmetric(r, f.omegaStep).list })
-            : makeCellConfig({ kind: f.model, vRange: f.model === 'grnn' ? 0 : r, hidden: f.hidden });
+        const cell = cellConfigFromSpec({ kind: f.model, vRange: r, hidden: f.hidden, group: f.group, omegaStep: f.omegaStep });
         model = createSeq2Seq(makeSeq2SeqConfig(cell, { decoderLayers: f.decoderLayers }), f.seed);
       }
       const cell = model.config.cell;

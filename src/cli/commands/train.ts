@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { trainConfigSchema, type TrainConfigInput } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
+import { CELL_KIND_FACTS, MODEL_LIMITS, isCellKind, isRotationKind } from '../../core/nn/modelKinds';
 import { describeRun, followRun, openLab, runSummary } from '../lab';
 import { info, parseFlags } from '../io';
 import { backendFlag, datasetFlag, intFlag, taskFlag, trainModelFlag } from '../options';
@@ -23,7 +24,7 @@ export const trainFlagsSchema = z.object({
   vRange: intFlag(0, 4).optional(),
   group: intFlag(1, 72).optional(),
   omegaStep: numFlag(1e-3, 180).optional(),
-  hidden: intFlag(1, 256).optional(),
+  hidden: intFlag(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max).optional(),
   decoderLayers: intFlag(0, 8).optional(),
   batch: intFlag(1, 512).optional(),
   steps: intFlag(1, 10_000_000).optional(),
@@ -89,8 +90,11 @@ export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> =
   for (const [k, v] of Object.entries(rest)) if (v !== undefined && known.has(k)) merged[k] = v;
   if (earlyStop !== undefined) merged.earlyStopPatience = earlyStop;
   if (data !== undefined) merged.dataDir = path.resolve(data);
-  const noVelocityAxis = merged.model === 'grnn' || merged.model === 'cnn3d' || merged.model === 'grnn-rot';
-  if ((merged.model === 'fernn-rot' || merged.model === 'grnn-rot') && merged.dataset === undefined) merged.dataset = 'rotating-mnist';
+  // The model kinds' facts (core/nn/modelKinds.ts): an unlifted cell or a non-cell model has r = 0; rotation cells
+  // train on Rotating MNIST unless told otherwise.
+  const model = typeof merged.model === 'string' ? merged.model : '';
+  const noVelocityAxis = model !== '' && !(isCellKind(model) && CELL_KIND_FACTS[model].lifted);
+  if (isRotationKind(model) && merged.dataset === undefined) merged.dataset = 'rotating-mnist';
   if (noVelocityAxis && f.vRange === undefined) merged.vRange = 0;
   if (!noVelocityAxis && merged.vRange === undefined) merged.vRange = 1;
   const r = trainConfigSchema.safeParse(merged);

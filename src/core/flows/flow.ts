@@ -1,14 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Velocity2 } from './velocity';
+import type { FlowKind } from './flowGrammar';
 
 /**
- * The axis a recurrent state is lifted over, as the flow needs to know it to act on the state. Translation FERNNs
+ * What each flow kind needs to know of the axis a recurrent state is lifted over to act on it. Translation FERNNs
  * lift over integer pixel velocities; rotation FERNNs over angular velocities (degrees per frame), each slice a stack
- * of regular C_N fields (`orientations` = N).
+ * of regular C_N fields (`orientations` = N). A flow kind without an entry here is a compile error (`LiftAxisOf`).
  */
-export type LiftAxis =
-  | { readonly kind: 'translation'; readonly velocities: readonly Velocity2[] }
-  | { readonly kind: 'rotation'; readonly omegas: readonly number[]; readonly orientations: number };
+interface LiftAxisFields {
+  translation: { readonly velocities: readonly Velocity2[] };
+  rotation: { readonly omegas: readonly number[]; readonly orientations: number };
+}
+
+/** The lifted axis of one flow kind: a state lifted over it is acted on by flows of that kind. */
+export type LiftAxisOf<K extends FlowKind> = { readonly kind: K } & LiftAxisFields[K];
+export type LiftAxis = { [K in FlowKind]: LiftAxisOf<K> }[FlowKind];
 
 /**
  * What the channels of a state carry, i.e. how a transformation acts on them besides moving them in space: nothing
@@ -41,11 +47,12 @@ export function gatherVelocitySlices(h: tf.Tensor5D, src: readonly number[]): tf
 }
 
 /**
- * A flow: a one-parameter family of transformations psi_s applied at time s. Callers (data generators, the
- * equivariance probe, the app's flow designer) use only this interface.
+ * A flow: a one-parameter family of transformations psi_s applied at time s. The equivariance probe and the service's
+ * flow preview use only this interface (the data generators place digits with plain numbers of the same convention:
+ * roll for translations, rotationGrid.ts for rotations). Kinds are registered in flowKinds.ts.
  */
 export interface Flow {
-  readonly kind: 'translation' | 'rotation';
+  readonly kind: FlowKind;
   /** Stable text form, e.g. "translate:1,-2", "rotate:30". */
   readonly label: string;
   /**

@@ -2,9 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherVelocitySlices, type Fibre, type Flow, type LiftAxis, type LiftedAction } from './flow';
 import { AngularVelocitySet } from './angularVelocity';
 import { rotate, rotateSlices } from '../nn/rotate';
-
-/** Angular speeds beyond a full turn per frame are pointless and usually a typo. */
-export const MAX_OMEGA = 360;
+import { MAX_OMEGA } from './flowGrammar';
 
 /**
  * Rotation about the frame centre with angular velocity omega (degrees per frame, counterclockwise as displayed):
@@ -57,10 +55,3 @@ export class RotationFlow implements Flow {
 }
 
 const TRIVIAL: Fibre = { kind: 'trivial' };
-
-/** Parses "rotate:OMEGA" (degrees per frame, e.g. rotate:-30 or rotate:22.5). */
-export function parseRotationFlow(text: string): RotationFlow {
-  const m = /^rotate:(-?\d+(?:\.\d+)?)$/.exec(text.trim());
-  if (!m) throw new Error(`flow must look like rotate:OMEGA with OMEGA in degrees per frame (e.g. rotate:30); got "${text}"`);
-  return new RotationFlow(Number(m[1]));
-}

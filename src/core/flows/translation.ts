@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherVelocitySlices, type Fibre, type Flow, type LiftAxis, type LiftedAction } from './flow';
 import { VelocitySet, type Velocity2 } from './velocity';
 import { roll, rollSlices } from '../nn/circular';
-import { parseRotationFlow } from './rotation';
 
 /**
  * Translation on the pixel torus with integer velocity nu = (vx, vy): psi_s moves a frame by nu*s pixels,
@@ -52,12 +51,4 @@ export class TranslationFlow implements Flow {
   applyToField(x: tf.Tensor4D, _fibre: Fibre, time: number): tf.Tensor4D {
     return this.applyToFrame(x, time);
   }
-}
-
-/** Parses "translate:VX,VY" or "rotate:OMEGA" (the CLI's and the store's text forms). */
-export function parseFlow(text: string): Flow {
-  if (text.trim().startsWith('rotate:')) return parseRotationFlow(text);
-  const m = /^translate:(-?\d+),(-?\d+)$/.exec(text.trim());
-  if (!m) throw new Error(`flow must look like translate:VX,VY with integer VX, VY (e.g. translate:1,0) or rotate:OMEGA; got "${text}"`);
-  return new TranslationFlow({ vx: Number(m[1]), vy: Number(m[2]) });
 }

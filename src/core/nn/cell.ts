@@ -1,13 +1,53 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type CellConfig, isRotationCell, shiftKernelSize } from './config';
+import { type AnyCellKind, type CellConfig, shiftKernelSize } from './config';
 import type { ParamMap, ParamSpec } from './params';
 import { circularConv2d, depthwiseValid } from './conv';
 import { circularPad, rollSlices, type Shift2 } from './circular';
+import { UnknownModelKindError } from './modelKinds';
 import { rotationCellParamSpec, rotationCellStep, zeroRotationHidden } from './rotationCell';
+
+/**
+ * What every cell kind implements on the tensor side. The registry below is mapped over the kinds (nn/modelKinds.ts),
+ * so a kind without an implementation is a compile error; the dispatchers never fall through to another kind.
+ */
+export interface CellKindImpl {
+  /** Parameter shapes (names as the reference's under `prefix`). */
+  paramSpec(c: CellConfig, prefix: string): ParamSpec;
+  /** h_0 = 0, [B, V, H, W, C']; caller disposes. */
+  zeroHidden(c: CellConfig, batch: number, height: number, width: number): tf.Tensor5D;
+  /** One recurrent step, u [B, H, W, Cin], h [B, V, H, W, C'] -> [B, V, H, W, C']; caller disposes. */
+  step(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: tf.Tensor5D): tf.Tensor5D;
+}
+
+const TRANSLATION_CELL: CellKindImpl = {
+  paramSpec: (c, prefix) => translationParamSpec(c, prefix),
+  zeroHidden: (c, batch, height, width) => tf.zeros([batch, c.velocities.length, height, width, c.hidden]),
+  step: (c, p, u, h) => translationStep(c, p, u, h),
+};
+const ROTATION_CELL: CellKindImpl = { paramSpec: rotationCellParamSpec, zeroHidden: zeroRotationHidden, step: rotationCellStep };
+
+/** The cell kinds' implementations (fast paths: runner.ts runs the `coMoving` kinds of modelKinds.ts its own way). */
+export const CELL_REGISTRY: { readonly [K in AnyCellKind]: CellKindImpl } = {
+  fernn: TRANSLATION_CELL,
+  grnn: TRANSLATION_CELL,
+  'grnn-plus': TRANSLATION_CELL,
+  'fernn-rot': ROTATION_CELL,
+  'grnn-rot': ROTATION_CELL,
+};
+
+/** The implementation of a config's kind; a kind that has none (a config that bypassed the schema) is named. */
+export function cellImpl(c: CellConfig): CellKindImpl {
+  const impl = Object.hasOwn(CELL_REGISTRY, c.kind) ? CELL_REGISTRY[c.kind] : undefined;
+  if (!impl) throw new UnknownModelKindError(String(c.kind));
+  return impl;
+}
 
 /** Parameter shapes of a recurrent cell (names as the reference's FERNN_Cell under `cell.`). */
 export function cellParamSpec(c: CellConfig, prefix = 'cell.'): ParamSpec {
-  if (isRotationCell(c)) return rotationCellParamSpec(c, prefix);
+  return cellImpl(c).paramSpec(c, prefix);
+}
+
+function translationParamSpec(c: CellConfig, prefix: string): ParamSpec {
   const spec: ParamSpec = {
     [`${prefix}conv_u.weight`]: { shape: [c.kernelU, c.kernelU, c.inChannels, c.hidden], fanIn: c.inChannels * c.kernelU ** 2 },
     [`${prefix}conv_h.weight`]: { shape: [c.kernelH, c.kernelH, c.hidden, c.hidden], fanIn: c.hidden * c.kernelH ** 2 },
@@ -30,8 +70,7 @@ export function velocityShifts(c: CellConfig): Shift2[] {
  * @returns [B, V, H, W, C] (rotation cells: see zeroRotationHidden); caller disposes.
  */
 export function zeroHidden(c: CellConfig, batch: number, height: number, width: number): tf.Tensor5D {
-  if (isRotationCell(c)) return zeroRotationHidden(c, batch, height, width);
-  return tf.zeros([batch, c.velocities.length, height, width, c.hidden]);
+  return cellImpl(c).zeroHidden(c, batch, height, width);
 }
 
 /**
@@ -44,7 +83,10 @@ export function zeroHidden(c: CellConfig, batch: number, height: number, width: 
  * @returns [B, V, H, W, C]; caller disposes.
  */
 export function cellStep(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: tf.Tensor5D): tf.Tensor5D {
-  if (isRotationCell(c)) return rotationCellStep(c, p, u, h);
+  return cellImpl(c).step(c, p, u, h);
+}
+
+function translationStep(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: tf.Tensor5D): tf.Tensor5D {
   return tf.tidy(() => {
     const [b, nv, height, width, ch] = h.shape;
     const pre = 'cell.';

@@ -15,7 +15,8 @@ import { circularPad, rollSlices, wrapShifts, type Shift2 } from './circular';
 import { circularConv2d, conv2dValid, dataConv2dValid, depthwiseValid } from './conv';
 import { cachedIndexMap } from './indexMap';
 import { disposeParams, type ParamMap, type ParamSpec } from './params';
-import { advance, hiddenOf, initRun } from './runner';
+import { advance, coMoving, hiddenOf, initRun } from './runner';
+import { cellKindFacts } from './modelKinds';
 import { poolVelocities, frameAt } from './seq2seq';
 import {
   addBatchNormSpec,
@@ -245,8 +246,6 @@ function encodeFrames(
   });
 }
 
-/** Whether the cell is run in co-moving coordinates (see runner.ts): the translation kinds with built-in shifts. */
-const coMoving = (cell: CellConfig): boolean => cell.kind === 'fernn' || cell.kind === 'grnn';
 
 /**
  * Copies every encoded frame into the V velocity slices, slice v of frame t rolled by -v(t+1) (co-moving
@@ -292,7 +291,7 @@ function runEncoded(cell: CellConfig, p: ParamMap, e: tf.Tensor5D): tf.Tensor5D 
     const wh = p['cell.conv_h.weight'] as tf.Tensor as tf.Tensor4D;
     let g = act(frames[0]); // conv_h(h_0) = 0
     for (let i = 1; i < t; i++) {
-      const moved = coMoving(cell) ? g : moveGrnnPlus(cell, p, g, b);
+      const moved = coMoving(cell) ? g : moveEncoded(cell, p, g, b);
       g = act(tf.add(frames[i], circularConv2d(moved, wh)));
     }
     const hT = tf.reshape(g, [b, nv, h, w, ch]) as tf.Tensor5D;
@@ -304,6 +303,13 @@ function runEncoded(cell: CellConfig, p: ParamMap, e: tf.Tensor5D): tf.Tensor5D 
     );
     return shifts.every((s) => s.dy === 0 && s.dx === 0) ? hT : rollSlices(hT, shifts);
   });
+}
+
+/** The move of a cell that is not co-moving, on the encoder path: only G-RNN+ has one (the encoder is refused for
+ *  rotation cells by the config schema; a kind that slips through is named, not run as a G-RNN+). */
+function moveEncoded(cell: CellConfig, p: ParamMap, h: tf.Tensor4D, b: number): tf.Tensor4D {
+  if (cell.kind !== 'grnn-plus' || !cellKindFacts(cell.kind).encoder) throw new Error(`the classifier's input encoder does not run ${cell.kind} cells`);
+  return moveGrnnPlus(cell, p, h, b);
 }
 
 /**

@@ -3,16 +3,12 @@ import { VelocitySet, type Velocity2 } from '../flows/velocity';
 import { AngularVelocitySet } from '../flows/angularVelocity';
 import type { Fibre, LiftAxis } from '../flows/flow';
 
-/** fernn: lifted over V with built-in per-velocity shifts; grnn: V = {0}; grnn-plus: shifts replaced by learned
- *  per-velocity depthwise kernels of size 2r+1 (same compute as the FERNN, no built-in equivariance). */
-export const CELL_KINDS = ['fernn', 'grnn', 'grnn-plus'] as const;
+import { ANY_CELL_KINDS, CELL_KINDS, CELL_KIND_FACTS, ROTATION_CELL_KINDS, cellKindFacts, type AnyCellKind } from './modelKinds';
+
+// The kinds themselves (and their facts) are in modelKinds.ts, a pure module the renderer shares.
+export { ANY_CELL_KINDS, CELL_KINDS, ROTATION_CELL_KINDS, type AnyCellKind };
 export type CellKind = (typeof CELL_KINDS)[number];
-/** Rotation cells on C_N fields (nn/rotationCell.ts): fernn-rot lifts over the angular velocities `omegas`; grnn-rot
- *  is its G-RNN (omegas = [0]): the same group convolutions, no velocity axis. Their `velocities` is {(0,0)}. */
-export const ROTATION_CELL_KINDS = ['fernn-rot', 'grnn-rot'] as const;
 export type RotationCellKind = (typeof ROTATION_CELL_KINDS)[number];
-export const ANY_CELL_KINDS = [...CELL_KINDS, ...ROTATION_CELL_KINDS] as const;
-export type AnyCellKind = (typeof ANY_CELL_KINDS)[number];
 export const POOLS = ['max', 'mean', 'sum'] as const;
 export type Pool = (typeof POOLS)[number];
 
@@ -225,7 +221,7 @@ export function shiftKernelSize(cell: CellConfig): number {
 }
 
 function isRotationKind(kind: AnyCellKind): kind is RotationCellKind {
-  return (ROTATION_CELL_KINDS as readonly string[]).includes(kind);
+  return CELL_KIND_FACTS[kind].flow === 'rotation';
 }
 
 /** A rotation cell (C_N fields, angular velocities) rather than a translation cell. */
@@ -255,11 +251,12 @@ export function fibreOf(cell: CellConfig): Fibre {
 
 /** A cell without a velocity axis (G-RNN, rotation G-RNN): its hidden state is compared in space and fibre only. */
 export function isUnlifted(cell: CellConfig): boolean {
-  return cell.kind === 'grnn' || cell.kind === 'grnn-rot';
+  return !CELL_KIND_FACTS[cell.kind].lifted;
 }
 
 /** "G-RNN (rot, C8)", "FERNN-V2 (rot, C36)" (omegas -20..20 step 10), "FERNN-V1 (rot, C8, step 45)", "FERNN (rot, C8, |Ω|=2)". */
-function describeRotationCell(cell: CellConfig & { group: number; omegas: number[] }): string {
+function describeRotationCell(cell: CellConfig): string {
+  if (!isRotationCell(cell)) throw new Error(`not a rotation cell: ${cell.kind}`);
   const g = `C${cell.group}`;
   if (cell.kind === 'grnn-rot') return `G-RNN (rot, ${g})`;
   const sym = AngularVelocitySet.fromList(cell.omegas).symmetricRadius();
@@ -267,12 +264,26 @@ function describeRotationCell(cell: CellConfig & { group: number; omegas: number
   return sym.step === 10 || sym.r === 0 ? `FERNN-V${sym.r} (rot, ${g})` : `FERNN-V${sym.r} (rot, ${g}, step ${sym.step})`;
 }
 
+/** "V1" for a grid {-1..1}^2, else "|V|=5". */
+function velocityText(cell: CellConfig): { vs: string; grid: boolean } {
+  const r = velocitySetOf(cell).gridRadius();
+  return { vs: r === null ? `|V|=${cell.velocities.length}` : `V${r}`, grid: r !== null };
+}
+
+/** The label of every cell kind: the mapped type makes a kind without one a compile error. */
+const CELL_LABELS: { readonly [K in AnyCellKind]: (cell: CellConfig) => string } = {
+  fernn: (c) => {
+    const { vs, grid } = velocityText(c);
+    return grid ? `FERNN-${vs}` : `FERNN (${vs})`;
+  },
+  grnn: () => 'G-RNN',
+  'grnn-plus': (c) => `G-RNN+ (${velocityText(c).vs})`,
+  'fernn-rot': describeRotationCell,
+  'grnn-rot': describeRotationCell,
+};
+
 /** A short human name: "FERNN-V1", "G-RNN", "G-RNN+ (V1)", "FERNN (|V|=5)", "FERNN-V2 (rot, C8)". */
 export function describeCell(cell: CellConfig): string {
-  if (isRotationCell(cell)) return describeRotationCell(cell);
-  const r = velocitySetOf(cell).gridRadius();
-  const vs = r === null ? `|V|=${cell.velocities.length}` : `V${r}`;
-  if (cell.kind === 'grnn') return 'G-RNN';
-  if (cell.kind === 'grnn-plus') return `G-RNN+ (${vs})`;
-  return r === null ? `FERNN (${vs})` : `FERNN-${vs}`;
+  cellKindFacts(cell.kind); // a kind that bypassed the schema is named, not labelled as another
+  return CELL_LABELS[cell.kind](cell);
 }

@@ -6,7 +6,7 @@ import { gpuActGrad, gpuCircConv, gpuCircConvFilterGrad, gpuCircConvInputGrad, g
 /**
  * Backends whose stock convolution gradients are fast. The wasm backend has no Conv2DBackpropFilter (training
  * would throw) and a slow Conv2DBackpropInput; the cpu backend's filter gradient is about 60x slower than its
- * forward conv (../shared/docs/compute.md). Elsewhere we compute both gradients with forward convolutions, which
+ * forward conv (docs/compute.md). Elsewhere we compute both gradients with forward convolutions, which
  * every backend has and runs fast (XNNPACK on wasm): measured on wasm (B*V=144, 16x16, C=16) conv fwd+bwd went from
  * 600 ms to under 100 ms.
  */

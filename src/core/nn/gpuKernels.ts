@@ -6,7 +6,7 @@ import { MAX_MID, MAX_MID_GRAD } from './heapKernels';
  * circular padding folded into their indexing, their gradients, and the re-indexing ops (row gather / scatter-add,
  * max over velocities), each one dispatch.
  *
- * Why: a tfjs graph of the FERNN step is dispatch-bound on a GPU (../shared/docs/compute.md: 8x the FLOPs took 2.1x
+ * Why: a tfjs graph of the FERNN step is dispatch-bound on a GPU (docs/compute.md: 8x the FLOPs took 2.1x
  * the time). The stock path of one co-moving step is about 7 dispatches forward (gather for roll+pad of the frame,
  * conv, gather for the state's circular pad, conv, add, relu) and 14 backward (relu gradient as three ops, two
  * pad gathers, their adjoints as concat + 4 gathers + 3 adds, the adjoint kernel's reverse and transpose, ...).

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CellConfig } from './config';
 import type { ParamMap } from './params';
+import { cellKindFacts } from './modelKinds';
 import { cellStep, velocityShifts, zeroHidden } from './cell';
 import { circularConvInputGrad, filterGrads } from './conv';
 import { circularPad, rollPadToSlices, rollSlices, wrapShifts, type Shift2 } from './circular';
@@ -24,9 +25,9 @@ export interface RunState {
   readonly zero?: boolean;
 }
 
-function coMoving(c: CellConfig): boolean {
-  // Rotation cells rotate their hidden state inside cellStep (rotationCell.ts), as the reference does.
-  return c.kind === 'fernn' || c.kind === 'grnn';
+/** Whether the cell runs in co-moving coordinates (modelKinds.ts; rotation cells rotate their state inside cellStep). */
+export function coMoving(c: CellConfig): boolean {
+  return cellKindFacts(c.kind).coMoving;
 }
 
 const isZero = (shifts: readonly Shift2[]): boolean => shifts.every((s) => s.dy === 0 && s.dx === 0);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ANY_CELL_KINDS, POOLS, ROTATION_CELL_KINDS } from '../nn/config';
+import { POOLS } from '../nn/config';
+import { MODEL_KINDS, MODEL_LIMITS, isRotationKind, type ModelKind } from '../nn/modelKinds';
 
 /**
  * The DTOs of a training run, shared by every transport (CLI, IPC, HTTP) and the run store. One schema per DTO;
@@ -19,12 +20,11 @@ export type Task = (typeof TASKS)[number];
 export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth'] as const;
 export type Dataset = (typeof DATASETS)[number];
 /** The recurrent cells, plus the 3D-CNN baseline of the classification task. */
-export const MODEL_KINDS = [...ANY_CELL_KINDS, 'cnn3d'] as const;
-export type ModelKind = (typeof MODEL_KINDS)[number];
+export { MODEL_KINDS, type ModelKind };
 /** Classes of each dataset's classification task (digits; KTH actions). */
 export const DATASET_CLASSES: Record<Dataset, number> = { 'flowing-mnist': 10, 'rotating-mnist': 10, kth: 6 };
 /** Rotation cells (C_N group convolutions, angular-velocity axis). */
-export const isRotationModel = (m: ModelKind): boolean => (ROTATION_CELL_KINDS as readonly string[]).includes(m);
+export const isRotationModel = (m: ModelKind): boolean => isRotationKind(m);
 
 export const trainConfigSchema = z
   .object({
@@ -47,7 +47,7 @@ export const trainConfigSchema = z
     group: int(1, 72).optional(),
     /** Rotating MNIST and rotation cells: degrees per frame of one velocity step (reference 10). */
     omegaStep: z.number().positive().max(180).default(10),
-    hidden: int(1, 256),
+    hidden: int(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max),
     decoderLayers: int(0, 8).default(1),
     pool: z.enum(POOLS).default('max'),
     batch: int(1, 512).default(16),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ANY_CELL_KINDS } from '../nn/config';
+import { MODEL_LIMITS } from '../nn/modelKinds';
+import { readFlowText } from '../flows/flowGrammar';
 import type { EquivarianceReport } from '../metrics/equivariance';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
 import { DISTINCT_OMEGAS, trainConfigSchema } from './run';
@@ -109,10 +111,11 @@ export interface ProbeResult {
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const runId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a run id (letters, digits, . _ -)');
-export const flowSpecSchema = z
-  .string()
-  .regex(/^(translate:-?\d{1,3},-?\d{1,3}|rotate:-?\d{1,3}(\.\d{1,3})?)$/, 'must look like translate:VX,VY or rotate:OMEGA (degrees per frame)')
-  .refine((f) => !f.startsWith('rotate:') || Math.abs(Number(f.slice(7))) <= 360, 'a rotation turns at most 360 degrees per frame');
+/** A flow text of any kind, read by the one flow grammar (core/flows/flowGrammar.ts). */
+export const flowSpecSchema = z.string().superRefine((f, ctx) => {
+  const r = readFlowText(f);
+  if (r.error !== undefined) ctx.addIssue({ code: 'custom', message: r.error });
+});
 
 export const startRunSchema = z.object({ config: trainConfigSchema, name: z.string().max(200).optional() }).strict();
 export type StartRunRequest = z.input<typeof startRunSchema>;
@@ -136,7 +139,7 @@ const probeModelSchema = z.union([
     .object({
       kind: z.enum(ANY_CELL_KINDS),
       vRange: int(0, 4),
-      hidden: int(1, 128),
+      hidden: int(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max),
       seed: int(0, 2 ** 31 - 1).default(0),
       /** Rotation cells: N of C_N (default 8) and degrees per velocity step (default 10). */
       group: int(1, 72).optional(),

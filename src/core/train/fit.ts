@@ -38,19 +38,6 @@ export interface FitOptions {
   firstLoss?: number | null;
 }
 
-export interface FitHooks {
-  /** Batch for 1-based step `step`; the same step always gives the same batch. */
-  trainBatch(step: number): HostBatch;
-  /** Validation MSE of the current weights. */
-  validate(): Promise<number>;
-  onStep(rec: StepRecord): Promise<void> | void;
-  onValidation(rec: { step: number; mse: number; best: boolean }): Promise<void> | void;
-  /** Persist the resume point (weights + optimizer) at `step`; `best` when it is also the best so far. */
-  checkpoint(step: number, best: boolean, state: FitState): Promise<void>;
-  /** Polled between steps: true ends the run with reason 'cancelled' after a checkpoint. */
-  shouldStop(): boolean;
-}
-
 export interface StepRecord {
   step: number;
   epoch: number;
@@ -62,7 +49,12 @@ export interface StepRecord {
 }
 
 /** The task-independent hooks of `fitLoop`: any model whose step gives a loss, validated by a score. */
-export interface LoopHooks extends Pick<FitHooks, 'checkpoint' | 'shouldStop' | 'onStep'> {
+export interface LoopHooks {
+  onStep(rec: StepRecord): Promise<void> | void;
+  /** Persist the resume point (weights + optimizer + this loop state) at `step`; `best` when it is also the best so far. */
+  checkpoint(step: number, best: boolean, state: FitState): Promise<void>;
+  /** Polled between steps: true ends the run with reason 'cancelled' after a checkpoint. */
+  shouldStop(): boolean;
   /** Training step `step` (1-based): batch, forward, backward, update; values read back to the host. */
   runStep(step: number): Promise<{ loss: number; gradNorm: number; accuracy?: number }>;
   /** Validation score of the current weights, lower is better (MSE; negative accuracy for classifiers). */
@@ -90,21 +82,6 @@ export interface FitResult extends FitState {
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
-
-/**
- * Trains a seq2seq predictor: `fitLoop` with the reference's training step (MSE, optional teacher forcing with a
- * per-step seeded coin, global-norm clip) on the batches of `hooks.trainBatch`; validation by MSE.
- */
-export async function fit(model: Seq2SeqModel, optimizer: tf.Optimizer, opts: FitOptions, hooks: FitHooks): Promise<FitResult> {
-  return fitLoop(opts, {
-    runStep: (step) => seq2seqHostStep(model, optimizer, hooks.trainBatch(step), step, opts),
-    validate: hooks.validate,
-    onStep: hooks.onStep,
-    onValidation: (v) => hooks.onValidation({ step: v.step, mse: v.score, best: v.best }),
-    checkpoint: hooks.checkpoint,
-    shouldStop: hooks.shouldStop,
-  });
-}
 
 /**
  * One training step of a seq2seq predictor on a host batch, read back: the reference's step (MSE, global-norm clip)

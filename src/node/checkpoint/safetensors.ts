@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { modelConfigSchema, type ModelConfig } from '../../core/nn/config';
 import { paramsFromTensors, type ParamMap, type ParamSpec } from '../../core/nn/params';
@@ -143,21 +141,19 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
 }
 
 /**
- * Writes a model as safetensors: the params under their state_dict names in tfjs layout ([kh, kw, in, out] for
+ * A model as safetensors bytes: the params under their state_dict names in tfjs layout ([kh, kw, in, out] for
  * convs, [kd, kh, kw, in, out] for 3D convs; a classifier's BatchNorm running statistics included), metadata
- * {format: 'fernn-lab', format_version: '1', layout: 'HWIO', config: JSON}. The file is written to a temporary name
- * in the same folder and renamed, so a reader never sees half a file.
- * @param model params are only read, not disposed.
+ * {format: 'fernn-lab', format_version: '1', layout: 'HWIO', config: JSON} plus `extraMeta`. Written to disk by the
+ * run store (RunStore.writeResumePoint, atomically) or by writeFileAtomic (store/atomicFile.ts).
+ * @param model params are only read (asynchronously: the webgpu backend cannot read synchronously), not disposed.
  */
-export async function saveModelSafetensors(
-  path: string,
-  model: { config: ModelConfig; params: ParamMap },
-  extraMeta: Record<string, string> = {},
-): Promise<void> {
+export async function encodeModelSafetensors(model: { config: ModelConfig; params: ParamMap }, extraMeta: Record<string, string> = {}): Promise<Uint8Array> {
   const tensors: Record<string, HostTensor> = {};
-  for (const [name, v] of Object.entries(model.params)) {
-    tensors[name] = { shape: [...v.shape], data: await v.data<'float32'>() };
-  }
+  const names = Object.keys(model.params);
+  const values = await Promise.all(names.map((name) => model.params[name].data<'float32'>()));
+  names.forEach((name, i) => {
+    tensors[name] = { shape: [...model.params[name].shape], data: values[i] };
+  });
   const metadata: Record<string, string> = {
     ...extraMeta,
     format: SAFETENSORS_FORMAT,
@@ -165,19 +161,11 @@ export async function saveModelSafetensors(
     layout: 'HWIO',
     config: JSON.stringify(model.config),
   };
-  const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  return encodeSafetensors(tensors, metadata);
 }
 
 /**
- * Reads a model written by saveModelSafetensors (seq2seq or classifier, recurrent or 3D-CNN); validates the
+ * Reads a model written from encodeModelSafetensors (seq2seq or classifier, recurrent or 3D-CNN); validates the
  * metadata, the config (modelConfigSchema) and every parameter's name and shape.
  * @returns params as new variables; the caller disposes them (disposeModel).
  * @throws InputError('checkpoint', ...) for a missing or foreign file, a bad config or mismatched params.

@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { allIndices, FlowingMnist } from '../../core/data/flowingMnist';
 import { framesToTensor } from '../../core/data/tensor';
-import { parseFlow } from '../../core/flows/translation';
+import { parseFlow } from '../../core/flows/flowKinds';
+import { formatFlow, flowGrammar } from '../../core/flows/flowGrammar';
 import { probeEquivariance } from '../../core/metrics/equivariance';
 import { evaluateMse, lengthGeneralisation, velocityGeneralisation } from '../../core/metrics/evaluate';
-import { makeCellConfig, makeSeq2SeqConfig, describeCell, isRotationCell, isUnlifted, type CellConfig } from '../../core/nn/config';
+import { makeSeq2SeqConfig, describeCell, isUnlifted, liftAxisOf, type CellConfig } from '../../core/nn/config';
 import type { Flow } from '../../core/flows/flow';
 import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { cellStep, zeroHidden } from '../../core/nn/cell';
-import type { EvaluateRequest, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeRequest, ProbeResult, RunEstimate, FlowPreviewRequest } from '../../core/protocol/service';
-import { evaluateSchema, flowPreviewSchema, probeSchema } from '../../core/protocol/service';
-import { DATASET_CLASSES, trainConfigSchema, type RunRecord, type TrainConfig } from '../../core/protocol/run';
+import type { EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeResult, RunEstimate } from '../../core/protocol/service';
+import type { ServiceArgs } from '../../core/protocol/serviceArgs';
+import { DATASET_CLASSES, type RunRecord, type TrainConfig } from '../../core/protocol/run';
 import type { ModelConfig } from '../../core/nn/config';
 import type { ParamMap } from '../../core/nn/params';
 import { createClassifier, type ClassifierModel } from '../../core/nn/classifier';
@@ -18,7 +19,6 @@ import { classifyTrainStep } from '../../core/train/classifyStep';
 import { accuracyPerVelocity, evaluateClassifier } from '../../core/metrics/classification';
 import { trainStep } from '../../core/train/step';
 import { InputError } from '../../core/util/errors';
-import { AngularVelocitySet } from '../../core/flows/angularVelocity';
 import { selectBackend } from '../backend';
 import { loadModelSafetensors } from '../checkpoint/safetensors';
 import { loadMnist } from '../mnist';
@@ -26,7 +26,7 @@ import type { RunStore } from '../store/runStore';
 import { classificationRunData, dataOmegas, runData, splitBatch } from './data';
 import { RotatingMnist } from '../../core/data/rotatingMnist';
 import { angularVelocityGeneralisation } from '../../core/metrics/rotationGeneralisation';
-import { makeRotationCellConfig } from '../../core/nn/rotationCell';
+import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { classifierConfigOf, modelConfigOf } from './trainJob';
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
@@ -37,8 +37,8 @@ type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
  */
 function checkFlowFits(flow: Flow, cell: CellConfig, field: string, label: string): void {
   if (isUnlifted(cell)) return;
-  const lift = isRotationCell(cell) ? 'rotation' : 'translation';
-  if (flow.kind !== lift) throw new InputError(field, `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${lift === 'rotation' ? 'rotate:OMEGA' : 'translate:VX,VY'} flow`);
+  const lift = liftAxisOf(cell).kind;
+  if (flow.kind !== lift) throw new InputError(field, `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${flowGrammar(lift).form} flow`);
 }
 
 /** Loads the best checkpoint of a run (else its last one). The caller disposes the model. */
@@ -64,7 +64,7 @@ async function loadRunPredictor(store: RunStore, runId: string, field: string, w
 }
 
 /** Test accuracy and accuracy per fixed test velocity of a classification run's best weights. */
-async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: ReturnType<typeof evaluateSchema.parse>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
+async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: ServiceArgs<'evaluateRun'>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
   const c = rec.config;
   const unsupported = req.kinds.filter((k) => k === 'length' || k === 'equivariance');
   if (unsupported.length) throw new InputError('kinds', `${unsupported.join(', ')} apply to frame-prediction runs; a classification run has test and velocity`);
@@ -93,9 +93,8 @@ async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: R
 
 const toDto = async (t: tf.Tensor): Promise<FramesDto> => ({ shape: [...t.shape], data: Array.from(await t.data()) });
 
-/** Evaluations of a run's best weights; each result is also stored in evals/<kind>.json. */
-export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
-  const req = evaluateSchema.parse(raw);
+/** Evaluations of a run's best weights; each result is also stored in evals/<kind>.json. `req` was validated by the service. */
+export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun'>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
   const rec = await store.get(req.id);
   await selectBackend(rec.config.backend);
   if (rec.config.task === 'classification') return evaluateClassificationJob(store, rec, req, onProgress);
@@ -135,7 +134,7 @@ export async function evaluateJob(store: RunStore, raw: EvaluateRequest, onProgr
       try {
         out.equivariance = [];
         // An omitted flow list means the run's own kind of motion: one velocity step of it.
-        const flows = req.flows ?? [rotating ? `rotate:${c.omegaStep}` : 'translate:1,0'];
+        const flows = req.flows ?? [formatFlow(rotating ? { kind: 'rotation', omega: c.omegaStep } : { kind: 'translation', vx: 1, vy: 0 })];
         const parsed = flows.map((f) => parseFlow(f));
         for (const flow of parsed) checkFlowFits(flow, model.config.cell, 'flows', `run ${req.id} (${describeCell(model.config.cell)})`);
         for (const flow of parsed) out.equivariance.push(await probeEquivariance(model, x, flow, { predLen: c.predFrames }));
@@ -159,8 +158,7 @@ async function restingDigit(digit: number, imageSize: number, frames: number): P
 }
 
 /** The flow designer's preview: a test digit moved by the flow, [T, H, W]. */
-export async function previewFlowJob(raw: FlowPreviewRequest): Promise<FramesDto> {
-  const req = flowPreviewSchema.parse(raw);
+export async function previewFlowJob(req: ServiceArgs<'previewFlow'>): Promise<FramesDto> {
   await selectBackend('cpu');
   const flow = parseFlow(req.flow);
   const x = await restingDigit(req.digit, req.imageSize, req.frames);
@@ -176,8 +174,7 @@ export async function previewFlowJob(raw: FlowPreviewRequest): Promise<FramesDto
  * timestep, and the hidden state of the flowed input per velocity slice over time (channel mean), where the
  * FERNN shows the moving digit at rest in the slice of its velocity.
  */
-export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<ProbeResult> {
-  const req = probeSchema.parse(raw);
+export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivariance'>): Promise<ProbeResult> {
   await selectBackend('auto');
   const flow = parseFlow(req.flow);
   const x = await restingDigit(req.digit, req.imageSize, req.steps);
@@ -191,10 +188,7 @@ export async function probeJob(store: RunStore, raw: ProbeRequest): Promise<Prob
         model = await loadRunPredictor(store, spec.runId, 'models', 'the equivariance probe');
         label = `${describeCell(model.config.cell)} (run ${spec.runId})`;
       } else {
-        const cell =
-          spec.kind === 'fernn-rot' || spec.kind === 'grnn-rot'
-            ? makeRotationCellConfig({ kind: spec.kind, group: spec.group ?? 8, hidden: spec.hidden, omegas: spec.kind === 'grnn-rot' ? [0] : AngularVelocitySet.symmetric(spec.vRange, spec.omegaStep ?? 10).list })
-            : makeCellConfig({ kind: spec.kind, vRange: spec.kind === 'grnn' ? 0 : spec.vRange, hidden: spec.hidden });
+        const cell = cellConfigFromSpec({ kind: spec.kind, vRange: spec.vRange, hidden: spec.hidden, group: spec.group ?? 8, omegaStep: spec.omegaStep ?? 10 });
         model = createSeq2Seq(makeSeq2SeqConfig(cell), spec.seed);
         label = `${describeCell(model.config.cell)}, fresh (seed ${spec.seed})`;
       }
@@ -255,8 +249,7 @@ export async function predictionsJob(store: RunStore, runId: string, count: numb
 }
 
 /** Times a few real training steps of the config on its backend and extrapolates the run's duration. */
-export async function estimateJob(raw: unknown): Promise<RunEstimate> {
-  const config: TrainConfig = trainConfigSchema.parse(raw);
+export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
   const backend = await selectBackend(config.backend);
   const classification = config.task === 'classification';
   const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);

@@ -4,10 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ZodType } from 'zod';
 import type { ProgressEvent, RunRecord } from '../../core/protocol/run';
 import {
-  serviceSchemas,
   type EvaluationResults,
   type FlowPreset,
   type FramesDto,
@@ -20,6 +18,7 @@ import {
   type RunList,
 } from '../../core/protocol/service';
 import { flowPresetSchema } from '../../core/protocol/service';
+import { parseServiceArgs } from '../../core/protocol/serviceArgs';
 import { InputError } from '../../core/util/errors';
 import { RunStore } from '../store/runStore';
 import { writeFileAtomic } from '../store/atomicFile';
@@ -47,17 +46,6 @@ export type LabService = ILabService & {
   whenIdle(id: string): Promise<void>;
 };
 
-/** Validates a transport's argument with the method's schema; the error names the field. */
-export function validateArgs<T>(method: keyof typeof serviceSchemas, raw: unknown): T {
-  const schema = serviceSchemas[method] as ZodType<T> | null;
-  if (!schema) return undefined as T;
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue.path.length ? issue.path.map(String).join('.') : 'arguments';
-  throw new InputError(field, issue.message);
-}
-
 function defaultWorkerPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [path.join(here, 'trainWorker.js')];
@@ -74,7 +62,8 @@ interface TrainingHandle {
 
 /**
  * The lab service on Node: a run store on disk, one worker thread per training run and per heavy job.
- * Validates every argument (callers may be remote), so transports can pass through what they receive.
+ * The service boundary: every argument is validated here, once (parseServiceArgs; callers may be remote), so
+ * transports pass through what they receive and workers trust what they are sent.
  */
 export async function createLabService(opts: LabServiceOptions): Promise<LabService> {
   const store = new RunStore(opts.storeRoot);
@@ -183,21 +172,23 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
 
   const service: LabService = {
     store,
-    async info() {
+    async info(raw?: unknown) {
+      parseServiceArgs('info', raw);
       backends ??= await job<LabInfo['backends']>('backends', null);
       return { version: LAB_VERSION, storeRoot: store.root, backends, shell: opts.shell };
     },
-    async listRuns(): Promise<RunList> {
+    async listRuns(raw?: unknown): Promise<RunList> {
+      parseServiceArgs('listRuns', raw);
       return store.list();
     },
     async getRun(raw): Promise<RunDetail> {
-      const { id } = validateArgs<{ id: string }>('getRun', raw);
+      const { id } = parseServiceArgs('getRun', raw);
       const run = await store.get(id);
       const [{ records }, evals] = await Promise.all([store.readMetrics(id), store.readEvals(id)]);
       return { run, metrics: records, evals };
     },
     async startRun(raw): Promise<RunRecord> {
-      const req = validateArgs<{ config: RunRecord['config']; name?: string }>('startRun', raw);
+      const req = parseServiceArgs('startRun', raw);
       const config = req.config;
       const rec = await store.create({
         config,
@@ -210,7 +201,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       return rec;
     },
     async stopRun(raw): Promise<RunRecord> {
-      const { id } = validateArgs<{ id: string }>('stopRun', raw);
+      const { id } = parseServiceArgs('stopRun', raw);
       const r = await store.get(id);
       if (!training.has(id)) {
         if (r.status === 'running') throw new InputError('id', `run ${id} is trained by another process (pid ${r.owner?.pid}); stop it there`);
@@ -220,7 +211,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       return store.get(id);
     },
     async resumeRun(raw): Promise<RunRecord> {
-      const { id } = validateArgs<{ id: string }>('resumeRun', raw);
+      const { id } = parseServiceArgs('resumeRun', raw);
       const r = await store.get(id);
       if (training.has(id) || r.status === 'running') throw new InputError('id', `run ${id} is already running`);
       if (r.status === 'completed') throw new InputError('id', `run ${id} has completed; start a new run to train longer`);
@@ -233,35 +224,36 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       return store.get(id);
     },
     async deleteRun(raw) {
-      const { id } = validateArgs<{ id: string }>('deleteRun', raw);
+      const { id } = parseServiceArgs('deleteRun', raw);
       if (training.has(id)) await stopTraining(id, false);
       await store.remove(id);
       return { deleted: id };
     },
     async evaluateRun(raw): Promise<EvaluationResults> {
-      const req = validateArgs<object>('evaluateRun', raw);
+      const req = parseServiceArgs('evaluateRun', raw);
       return job<EvaluationResults>('evaluate', req);
     },
     async estimateRun(raw): Promise<RunEstimate> {
-      const { config } = validateArgs<{ config: unknown }>('estimateRun', raw);
+      const { config } = parseServiceArgs('estimateRun', raw);
       return job<RunEstimate>('estimate', config);
     },
     async probeEquivariance(raw): Promise<ProbeResult> {
-      return job<ProbeResult>('probe', validateArgs<object>('probeEquivariance', raw));
+      return job<ProbeResult>('probe', parseServiceArgs('probeEquivariance', raw));
     },
     async previewFlow(raw): Promise<FramesDto> {
-      return job<FramesDto>('preview', validateArgs<object>('previewFlow', raw));
+      return job<FramesDto>('preview', parseServiceArgs('previewFlow', raw));
     },
     async predictions(raw): Promise<PredictionsDto> {
-      const req = validateArgs<{ id: string; count: number }>('predictions', raw);
+      const req = parseServiceArgs('predictions', raw);
       await store.get(req.id);
       return job<PredictionsDto>('predictions', req);
     },
-    async listFlows() {
+    async listFlows(raw?: unknown) {
+      parseServiceArgs('listFlows', raw);
       return readFlows();
     },
     async saveFlow(raw) {
-      const preset = validateArgs<FlowPreset>('saveFlow', raw);
+      const preset = parseServiceArgs('saveFlow', raw);
       const flows = (await readFlows()).filter((f) => f.name !== preset.name);
       flows.push(preset);
       flows.sort((a, b) => a.name.localeCompare(b.name));
@@ -269,7 +261,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       return flows;
     },
     async deleteFlow(raw) {
-      const { name } = validateArgs<{ name: string }>('deleteFlow', raw);
+      const { name } = parseServiceArgs('deleteFlow', raw);
       const flows = await readFlows();
       if (!flows.some((f) => f.name === name)) throw new InputError('name', `no saved flow named "${name}"`);
       const rest = flows.filter((f) => f.name !== name);

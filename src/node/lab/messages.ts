@@ -10,6 +10,5 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'progress'; event: ProgressEvent }
-  | { type: 'jobProgress'; done: number; total: number }
   | { type: 'result'; value: unknown }
   | { type: 'error'; message: string; field?: string };

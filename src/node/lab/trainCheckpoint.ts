@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParamMap } from '../../core/nn/params';
+import { z } from 'zod';
+import type { FitState } from '../../core/train/fit';
+import { InputError } from '../../core/util/errors';
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from '../checkpoint/safetensors';
 import { readCheckpointFile } from '../checkpoint/safetensors';
 
@@ -62,9 +64,42 @@ export async function restoreOptimizerState(optimizer: tf.Optimizer, path: strin
   return true;
 }
 
-/** Host copies of a model's parameters (for a checkpoint written off the training path). */
-export async function paramsToHost(model: { readonly params: ParamMap }): Promise<Record<string, HostTensor>> {
-  const out: Record<string, HostTensor> = {};
-  for (const [name, v] of Object.entries(model.params)) out[name] = { shape: [...v.shape], data: Float32Array.from(await v.data()) };
-  return out;
+/**
+ * The training loop's own state at a resume point (core/train/fit.ts FitState less the step): saved in the metadata
+ * of checkpoints/last.safetensors as `loop_state`, so it is always the state of those very weights, and a resumed
+ * run's early-stop counter, divergence baseline and best score continue where they were.
+ */
+export type LoopState = Pick<FitState, 'bestScore' | 'bestStep' | 'staleValidations' | 'firstLoss'>;
+
+const loopStateSchema = z
+  .object({
+    bestScore: z.number().nullable(),
+    bestStep: z.number().int().min(0).nullable(),
+    staleValidations: z.number().int().min(0),
+    firstLoss: z.number().nullable(),
+  })
+  .strict();
+
+export const LOOP_STATE_KEY = 'loop_state';
+
+export function encodeLoopState(s: LoopState): string {
+  return JSON.stringify({ bestScore: s.bestScore, bestStep: s.bestStep, staleValidations: s.staleValidations, firstLoss: s.firstLoss });
+}
+
+/**
+ * The loop state of a checkpoint's metadata; null for checkpoints written before it was saved.
+ * @throws InputError('checkpoint', ...) naming the field when it is there but malformed.
+ */
+export function decodeLoopState(metadata: Record<string, string>): LoopState | null {
+  const text = metadata[LOOP_STATE_KEY];
+  if (text === undefined) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InputError('checkpoint', `${LOOP_STATE_KEY} is not JSON`);
+  }
+  const r = loopStateSchema.safeParse(raw);
+  if (!r.success) throw new InputError('checkpoint', `${LOOP_STATE_KEY}.${r.error.issues[0].path.map(String).join('.')}: ${r.error.issues[0].message}`);
+  return r.data;
 }

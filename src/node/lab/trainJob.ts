@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../../core/util/errors';
-import { AngularVelocitySet } from '../../core/flows/angularVelocity';
-import { makeCellConfig, makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellConfig, type ClassifierConfig, type ModelConfig, type Seq2SeqConfig } from '../../core/nn/config';
-import { makeRotationCellConfig } from '../../core/nn/rotationCell';
+import { makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellConfig, type ClassifierConfig, type ModelConfig, type Seq2SeqConfig } from '../../core/nn/config';
+import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { classifierParamCount, createClassifier, type ClassifierModel } from '../../core/nn/classifier';
 import type { ParamMap } from '../../core/nn/params';
@@ -12,10 +11,10 @@ import { classifyTrainStep } from '../../core/train/classifyStep';
 import { evaluateMse } from '../../core/metrics/evaluate';
 import { evaluateClassifier } from '../../core/metrics/classification';
 import { selectBackend } from '../backend';
-import { encodeSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
+import { encodeModelSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
 import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
-import { encodeOptimizerState, paramsToHost, restoreOptimizerState } from './trainCheckpoint';
+import { LOOP_STATE_KEY, decodeLoopState, encodeLoopState, encodeOptimizerState, restoreOptimizerState, type LoopState } from './trainCheckpoint';
 import { testGateFor } from './testGate';
 
 export interface TrainJobControl {
@@ -28,11 +27,7 @@ export interface TrainJobControl {
 /** The recurrent cell of a run: translation cells on a velocity grid, rotation cells on {-r..r} * omegaStep. */
 export function cellConfigOf(c: TrainConfig): CellConfig {
   if (c.model === 'cnn3d') throw new InputError('model', 'the 3D-CNN has no recurrent cell: it is a classification baseline');
-  if (c.model === 'fernn-rot' || c.model === 'grnn-rot') {
-    const omegas = c.model === 'grnn-rot' ? [0] : AngularVelocitySet.symmetric(c.vRange, c.omegaStep).list;
-    return makeRotationCellConfig({ kind: c.model, group: c.group ?? 36, omegas, hidden: c.hidden });
-  }
-  return makeCellConfig({ kind: c.model, vRange: c.model === 'grnn' ? 0 : c.vRange, hidden: c.hidden });
+  return cellConfigFromSpec({ kind: c.model, vRange: c.vRange, hidden: c.hidden, group: c.group ?? 36, omegaStep: c.omegaStep });
 }
 
 /** The seq2seq model config of a prediction run. */
@@ -184,12 +179,14 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data);
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
+    let loop: LoopState | null = null;
     optimizer = tf.train.adam(config.lr);
     if (resume && rec.progress.checkpointStep !== null) {
       const loaded = await loadModelSafetensors(store.checkpointPath(runId, 'last'));
       model = { config: loaded.config, params: loaded.params };
       startStep = rec.progress.checkpointStep;
-      const restored = await restoreOptimizerState(optimizer, `${store.checkpointPath(runId, 'last').replace(/\.safetensors$/, '')}.optimizer.safetensors`, startStep);
+      loop = decodeLoopState(loaded.metadata);
+      const restored = await restoreOptimizerState(optimizer, store.optimizerPath(runId), startStep);
       await store.appendMetric(runId, {
         kind: 'event',
         step: startStep,
@@ -206,7 +203,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     let lastEmit = 0;
     let lastPersist = Date.now();
     let lastVal: number | null = null;
-    let bestScore = t.savedBest(rec);
+    let bestScore = loop ? loop.bestScore : t.savedBest(rec);
     let lastLoss: number | null = rec.progress.lastTrainLoss;
     const gate = testGateFor(rec.name);
     const progress = (step: number, loss: number | null, status: RunStatus): ProgressEvent => {
@@ -237,7 +234,10 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
         earlyStopPatience: config.earlyStopPatience,
         divergenceFactor: config.divergenceFactor,
         bestScore,
-        bestStep: rec.progress.bestStep,
+        bestStep: loop ? loop.bestStep : rec.progress.bestStep,
+        // The rest of the loop's state (early-stop counter, divergence baseline), saved with the weights of `last`.
+        staleValidations: loop?.staleValidations,
+        firstLoss: loop?.firstLoss,
       },
       {
         runStep: (step) => t.step(m, opt, step),
@@ -258,7 +258,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
           const time = Date.now();
           if (time - lastPersist > 2000) {
             lastPersist = time;
-            rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: s.step, epoch: s.epoch, lastTrainLoss: s.loss }, owner: r.owner && { ...r.owner, heartbeatAt: now() } }));
+            rec = await store.heartbeat(runId, { step: s.step, epoch: s.epoch, lastTrainLoss: s.loss });
           }
           if (time - lastEmit > 250 || s.step === total) {
             lastEmit = time;
@@ -271,13 +271,8 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
           await store.appendMetric(runId, t.valRecord(v.step, v.score, v.best));
         },
         checkpoint: async (step, best, st) => {
-          const host = await paramsToHost(m);
-          const meta = { format: 'fernn-lab', format_version: '1', layout: 'HWIO', config: JSON.stringify(m.config), step: String(step), run_id: runId };
-          const bytes = encodeSafetensors(host, meta);
-          const lastPath = store.checkpointPath(runId, 'last');
-          await store.writeFileAtomic(`${lastPath.replace(/\.safetensors$/, '')}.optimizer.safetensors`, await encodeOptimizerState(opt, step));
-          await store.writeFileAtomic(lastPath, bytes);
-          if (best) await store.writeFileAtomic(store.checkpointPath(runId, 'best'), bytes);
+          const weights = await encodeModelSafetensors(m, { step: String(step), run_id: runId, [LOOP_STATE_KEY]: encodeLoopState(st) });
+          await store.writeResumePoint(runId, { weights, optimizer: await encodeOptimizerState(opt, step), best });
           rec = await store.update(runId, (r) => ({
             ...r,
             progress: { ...r.progress, step, checkpointStep: step, ...t.bestOf(st.bestScore), bestStep: st.bestStep },

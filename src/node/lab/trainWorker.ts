@@ -1,5 +1,6 @@
 /**
- * Worker-thread entry of the lab service: one worker per training run or per job, so training and evaluation never
+ * Worker-thread entry of the lab service (every job, not only training; the built entry keeps the name
+ * dist/trainWorker.js): one worker per training run or per job, so training and evaluation never
  * stall the caller's event loop (the Electron main process, the web host, the CLI's progress bar). Tensors stay in
  * the worker; only JSON crosses.
  */
@@ -9,7 +10,8 @@ import { RunStore } from '../store/runStore';
 import type { FromWorker, ToWorker } from './messages';
 import { runTrainJob } from './trainJob';
 import { backendsJob, estimateJob, evaluateJob, predictionsJob, previewFlowJob, probeJob } from './jobs';
-import type { EvaluateRequest, FlowPreviewRequest, ProbeRequest } from '../../core/protocol/service';
+import type { ServiceArgs } from '../../core/protocol/serviceArgs';
+import type { TrainConfig } from '../../core/protocol/run';
 
 if (!parentPort) throw new Error('trainWorker must run in a worker thread');
 const port = parentPort;
@@ -41,20 +43,21 @@ async function handle(m: Exclude<ToWorker, { type: 'stop' }>): Promise<unknown> 
       interrupted: () => stop?.interrupted ?? false,
     });
   }
-  const onProgress = (done: number, total: number) => send({ type: 'jobProgress', done, total });
+  // Jobs' args were validated by the service (core/protocol/serviceArgs.ts) before they were sent here. Jobs report
+  // no progress: nothing reads it (a job's caller waits for its one result).
   switch (m.kind) {
     case 'evaluate':
-      return evaluateJob(store, m.args as EvaluateRequest, onProgress);
+      return evaluateJob(store, m.args as ServiceArgs<'evaluateRun'>);
     case 'probe':
-      return probeJob(store, m.args as ProbeRequest);
+      return probeJob(store, m.args as ServiceArgs<'probeEquivariance'>);
     case 'preview':
-      return previewFlowJob(m.args as FlowPreviewRequest);
+      return previewFlowJob(m.args as ServiceArgs<'previewFlow'>);
     case 'predictions': {
       const a = m.args as { id: string; count: number };
       return predictionsJob(store, a.id, a.count);
     }
     case 'estimate':
-      return estimateJob(m.args);
+      return estimateJob(m.args as TrainConfig);
     case 'backends':
       return backendsJob();
   }

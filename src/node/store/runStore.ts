@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { metricRecordSchema, runRecordSchema, type EndReason, type MetricRecord, type RunRecord, type RunStatus, type TrainConfig } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
-import { commitTempFile, isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
+import { isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
 import { runsToCsv, runsToJson, type RunExport } from './runExport';
 import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
 
@@ -15,7 +15,10 @@ import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
  *
  *   <root>/<id>/run.json                 RunRecord, replaced atomically on every update
  *   <root>/<id>/metrics.jsonl            MetricRecord per line, append-only, fdatasync'ed per record
- *   <root>/<id>/checkpoints/last.safetensors, best.safetensors   written to a temp file and renamed
+ *   <root>/<id>/checkpoints/last.safetensors, best.safetensors   weights (+ loop state in last's metadata),
+ *                                        written to a temp file and renamed
+ *   <root>/<id>/checkpoints/last.optimizer.safetensors   the optimizer state of last (optimizerPath), for an exact
+ *                                        resume; written before last, and tagged with its step
  *   <root>/<id>/evals/<name>.json        evaluation results, written atomically
  *
  * Crash safety: every file is either replaced by rename or appended to, so a SIGKILL at any moment leaves a
@@ -300,27 +303,23 @@ export class RunStore {
     return join(this.runDir(id), CHECKPOINTS_DIR, `${which}.safetensors`);
   }
 
+  /** checkpoints/last.optimizer.safetensors of a run: the optimizer state belonging to checkpoints/last. */
+  optimizerPath(id: string): string {
+    return join(this.runDir(id), CHECKPOINTS_DIR, 'last.optimizer.safetensors');
+  }
+
   /**
-   * Writes a checkpoint through a temporary path: `write(tmpPath)` creates the file, then it is fsynced and
-   * renamed over checkpoints/<which>.safetensors. Made to take saveModelSafetensors as is:
-   *   store.writeCheckpoint(id, 'last', (tmp) => saveModelSafetensors(tmp, model, meta))
-   * (its own temp-and-rename lands the bytes at `tmp`; this adds the fsync and the final rename). The temporary
-   * file is removed when the writer or the rename fails, and the previous checkpoint stays in place.
-   * @returns the final checkpoint path.
+   * The one way a resume point is written (training job): the optimizer state first, then the weights as `last`
+   * (and `best` when they are the best so far), each atomically (temp + fsync + rename). A crash in between leaves
+   * the previous `last` with an optimizer file of a newer step, which the resume detects by its step tag.
+   * @throws InputError('run', ...) for no run.
    */
-  async writeCheckpoint(id: string, which: CheckpointKind, write: (tmpPath: string) => Promise<void>): Promise<string> {
-    const target = this.checkpointPath(id, which);
+  async writeResumePoint(id: string, point: { weights: Uint8Array; optimizer: Uint8Array; best: boolean }): Promise<void> {
     await this.assertRunFolder(id);
     await mkdirIfMissing(join(this.runDir(id), CHECKPOINTS_DIR));
-    const tmp = tempPathFor(target);
-    try {
-      await write(tmp);
-      await commitTempFile(tmp, target);
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
-    return target;
+    await writeFileAtomic(this.optimizerPath(id), point.optimizer);
+    await writeFileAtomic(this.checkpointPath(id, 'last'), point.weights);
+    if (point.best) await writeFileAtomic(this.checkpointPath(id, 'best'), point.weights);
   }
 
   /**
@@ -426,11 +425,14 @@ export class RunStore {
     return record;
   }
 
-  /** Refreshes the owner's heartbeat (what other hosts use to tell a live run from a dead one). */
-  async heartbeat(id: string): Promise<RunRecord> {
+  /**
+   * Refreshes the owner's heartbeat (what other hosts use to tell a live run from a dead one), with the training's
+   * latest progress in the same write (the training job calls it every few seconds).
+   */
+  async heartbeat(id: string, progress: Partial<RunRecord['progress']> = {}): Promise<RunRecord> {
     return this.update(id, (r) => {
       if (!r.owner) throw new InputError('run', `${id} has no owner; claim it first`);
-      return { ...r, owner: { ...r.owner, heartbeatAt: new Date().toISOString() } };
+      return { ...r, progress: { ...r.progress, ...progress }, owner: { ...r.owner, heartbeatAt: new Date().toISOString() } };
     });
   }
 
