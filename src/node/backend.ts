@@ -193,6 +193,13 @@ async function probeAdapterInChild(): Promise<AdapterProbe> {
 
 let adapterProbe: Promise<AdapterProbe> | null = null;
 
+/** Takes a probe's result found by another thread or process (the lab service hands it to its workers). */
+export function setAdapterProbe(r: AdapterProbe): void {
+  const parsed = adapterProbeSchema.parse(r);
+  adapterProbe = Promise.resolve(parsed);
+  process.env[ADAPTER_PROBE_ENV] = JSON.stringify(parsed);
+}
+
 /**
  * The WebGPU adapter of this machine, probed once per process in a child (see probeAdapterInChild) and kept in
  * ADAPTER_PROBE_ENV, so that worker threads started afterwards read it instead of probing again.
@@ -381,7 +388,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: Select
 }
 
 /** The one line every command, run record and the app show: the backend and where it runs (GPU or CPU), and why. */
-export function backendLine(r: Pick<BackendReport, 'name' | 'detail'>): string {
+export function backendLine(r: { name: string; detail: string }): string {
   return `${r.name} — ${r.detail}`;
 }
 
