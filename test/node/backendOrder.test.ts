@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  ADAPTER_PROBE_ENV,
   missingCudaLibraries,
+  probeWebgpuAdapter,
+  setAdapterProbe,
   noGpuDeviceReason,
   selectBackend,
   TFJS_NODE_GPU_NEEDS,
@@ -160,5 +163,21 @@ describe('what tfjs-node-gpu 4.22 needs', () => {
       '@tensorflow/tfjs-node-gpu found no GPU device and runs on the CPU (it needs CUDA 11.2 and cuDNN 8.1; not found: libcudart.so.11.0)',
     );
     expect(noGpuDeviceReason([])).not.toMatch(/not found/);
+  });
+});
+
+describe('the adapter probe handed to workers', () => {
+  it('a probe result given by the lab service is what this thread uses, and travels on in the environment', async () => {
+    const before = process.env[ADAPTER_PROBE_ENV];
+    try {
+      setAdapterProbe({ ok: false, reason: 'probed by the service (stand-in)' });
+      expect(await probeWebgpuAdapter()).toEqual({ ok: false, reason: 'probed by the service (stand-in)' });
+      expect(JSON.parse(process.env[ADAPTER_PROBE_ENV] ?? 'null')).toEqual({ ok: false, reason: 'probed by the service (stand-in)' });
+      await expect(selectBackend('webgpu')).rejects.toThrow(/probed by the service \(stand-in\)/);
+      expect(() => setAdapterProbe({ ok: true, name: 'x' } as unknown as AdapterProbe)).toThrow();
+    } finally {
+      if (before === undefined) delete process.env[ADAPTER_PROBE_ENV];
+      else process.env[ADAPTER_PROBE_ENV] = before;
+    }
   });
 });
