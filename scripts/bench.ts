@@ -625,7 +625,10 @@ async function main(): Promise<void> {
   const autoReq: ChildRequest = { config: configs[0], backend: 'auto', steps: 0, warmup: 0, probe: true };
   const autoRun = await run(process.execPath, [self, '--child', JSON.stringify(autoReq)], Math.min(timeoutS, 300), false);
   const autoRes = lastJson<ChildResult>(autoRun.stdout, CHILD_MARK);
-  const auto = autoRes?.status === 'ok' ? { line: autoRes.backend_detail ?? null, note: autoRes.backend_warning ?? null } : { line: null, note: autoRes?.reason ?? failureReason(autoRun, timeoutS).reason };
+  const auto =
+    autoRes?.status === 'ok'
+      ? { line: autoRes.backend_detail ?? null, note: autoRes.backend_warning ?? null }
+      : { line: null, note: autoRes?.reason ?? failureReason(autoRun, timeoutS).reason };
   log(`backend auto: ${auto.line ?? 'none'}${auto.note ? ` — ${auto.note}` : ''}`);
   const available = new Map<BackendName, { ok: boolean; detail: string | null; reason: string | null; warning: string | null }>();
   for (const b of backends) {
@@ -685,7 +688,8 @@ async function main(): Promise<void> {
       const a = available.get(b)!;
       const label = backendLabel({ backend: b, kernels, wasm_threads: threads });
       const row: ResultRow = {
-        config: c.name, backend: b, kernels, wasm_threads: threads, torch_threads: tr && !tr.device.startsWith('cuda') ? (tr.threads ?? null) : null, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
+        config: c.name, backend: b, kernels, wasm_threads: threads,
+        torch_threads: tr && !tr.device.startsWith('cuda') ? (tr.threads ?? null) : null, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
         torch_ms_per_step: tr?.ms_per_step ?? null, torch_cpu_ms_per_step: tr?.cpu_ms_per_step ?? null, torch_best_ms: tr?.best_ms ?? null, torch_device: tr?.device ?? null, ratio: null, ratio_best: null, peak_rss_mb: null, peak_tf_mb: null,
         torch_peak_rss_mb: tr?.peak_rss_mb ?? null, torch_peak_cuda_mb: tr?.peak_cuda_mb ?? null, wall_s: null, wasm_heap_mb: null,
         loadavg_1m: null, loadavg_1m_end: null, torch_loadavg_1m: tr ? torchLoad : null, target_ratio: (b === 'webgpu' ? c.gpuTargetRatio : c.targetRatio) ?? null, target_met: null,
@@ -694,7 +698,9 @@ async function main(): Promise<void> {
       if (a.ok) {
         row.loadavg_1m = load1();
         log(`[${c.name}] tfjs ${label} (load ${row.loadavg_1m}) ...`);
-        const req: ChildRequest = { config: c, backend: b, steps: stepsFor(c), warmup, ...(threads ? { wasmThreads: threads } : {}), ...(kernels ? { gpuKernels: kernels } : {}) };
+        const req: ChildRequest = {
+          config: c, backend: b, steps: stepsFor(c), warmup, ...(threads ? { wasmThreads: threads } : {}), ...(kernels ? { gpuKernels: kernels } : {}),
+        };
         const s = await run(process.execPath, [self, '--child', JSON.stringify(req)], timeoutS, true);
         row.wall_s = round(s.wallMs / 1000, 1);
         row.loadavg_1m_end = load1();

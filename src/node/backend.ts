@@ -94,7 +94,9 @@ async function tryTensorflow(load: TensorflowLoader): Promise<TensorflowState> {
       const be = tf.backend() as unknown as TfjsNodeBackendLike;
       if (be.isUsingGpuDevice === true) return { ok: true, pkg, gpu: true, detail: `${pkg} on a GPU device (CUDA)` };
       const gpuPackage = be.isGPUPackage ?? pkg === '@tensorflow/tfjs-node-gpu';
-      const why = gpuPackage ? noGpuDeviceReason(process.platform === 'linux' ? missingCudaLibraries() : []) : `${pkg} runs on the CPU (its GPU build is @tensorflow/tfjs-node-gpu)`;
+      const why = gpuPackage
+        ? noGpuDeviceReason(process.platform === 'linux' ? missingCudaLibraries() : [])
+        : `${pkg} runs on the CPU (its GPU build is @tensorflow/tfjs-node-gpu)`;
       return { ok: true, pkg, gpu: false, detail: gpuPackage ? `${pkg} on the CPU: no GPU device` : `${pkg} on the CPU (libtensorflow)`, why };
     } catch (e) {
       const msg = (e as Error).message ?? String(e);
@@ -150,7 +152,10 @@ process.stdout.write('\\n' + JSON.stringify(i ? { found: true, parts: [i.vendor,
 process.exit(0);
 `;
 
-const probeOutputSchema = z.union([z.object({ found: z.literal(true), parts: z.array(z.string().optional().nullable()) }), z.object({ found: z.literal(false) })]);
+const probeOutputSchema = z.union([
+  z.object({ found: z.literal(true), parts: z.array(z.string().optional().nullable()) }),
+  z.object({ found: z.literal(false) }),
+]);
 
 /**
  * Asks Dawn for an adapter in a child process whose stderr is kept: Dawn prints native warnings while it enumerates
@@ -240,7 +245,12 @@ async function tryWebgpu(explicit: boolean, chosenOver: string | null, probe: ()
   const which = kernels === 'fused' ? "the lab's fused WGSL kernels" : "tfjs's stock kernels (FERNN_WEBGPU_KERNELS=stock)";
   const over = chosenOver ? `; chosen over ${chosenOver}` : '';
   return software
-    ? { ok: true, gpu: false, detail: `WebGPU (Dawn) on a software adapter, i.e. the CPU (${name}), ${which}`, warning: `${name} is a software adapter: expect it to be slower than wasm` }
+    ? {
+        ok: true,
+        gpu: false,
+        detail: `WebGPU (Dawn) on a software adapter, i.e. the CPU (${name}), ${which}`,
+        warning: `${name} is a software adapter: expect it to be slower than wasm`,
+      }
     : { ok: true, gpu: true, detail: `WebGPU (Dawn) on the GPU ${name}, ${which}${over}` };
 }
 

@@ -85,7 +85,9 @@ export function wasmThreadsFromEnv(): number | undefined {
  * XNNPACK threads for a wasm training that the caller did not fix: FERNN_WASM_THREADS, else chooseWasmThreads on
  * this machine's load. `lab` describes the lab's other concurrent trainings (none by default).
  */
-export async function wasmThreadsForThisMachine(lab: { labThreads: number; concurrentRuns: number } = { labThreads: 0, concurrentRuns: 1 }): Promise<ThreadChoice> {
+export async function wasmThreadsForThisMachine(
+  lab: { labThreads: number; concurrentRuns: number } = { labThreads: 0, concurrentRuns: 1 },
+): Promise<ThreadChoice> {
   const env = wasmThreadsFromEnv();
   if (env !== undefined) return { threads: env, why: 'FERNN_WASM_THREADS' };
   return chooseWasmThreads({ ...(await machineLoad()), ...lab });

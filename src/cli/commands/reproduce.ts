@@ -63,7 +63,8 @@ export function registerReproduce(program: Command): void {
             info(`started ${rec.id} (${configs[i].model} v_range ${configs[i].vRange})`);
             done[i] = await followRun(lab, rec.id, { quiet: f.json || parallel > 1, label: rec.id });
             const res = done[i].results;
-            info(`finished ${rec.id} on ${done[i].backend ? backendLine(done[i].backend) : 'no backend'}: ${done[i].status}, ${done[i].config.task === 'classification' ? `test accuracy ${res?.testAccuracy?.toFixed(4) ?? '-'}` : `test MSE ${res?.testMse?.toFixed(5) ?? '-'}`}`);
+            const on = done[i].backend ? backendLine(done[i].backend!) : 'no backend';
+            info(`finished ${rec.id} on ${on}: ${done[i].status}, ${done[i].config.task === 'classification' ? `test accuracy ${res?.testAccuracy?.toFixed(4) ?? '-'}` : `test MSE ${res?.testMse?.toFixed(5) ?? '-'}`}`);
           }
         };
         await Promise.all(Array.from({ length: Math.min(parallel, configs.length) }, worker));
