@@ -10,7 +10,7 @@
  *
  * Build + run: `npm run bench [-- flags]` (bundles to dist/bench.js; tfjs gradients need the bundle, not tsx).
  * Flags: --json, --jsonl PATH, --backends a,b, --configs a,b, --quick, --targets, --steps N, --warmup N, --timeout-s N,
- *        --wasm-threads N, --webgpu-kernels fused|stock|both, --no-torch, --torch-steps N, --torch-device auto|cpu|cuda,
+ *        --wasm-threads N[,M]|cores, --torch-threads N|cores, --webgpu-kernels fused|stock|both, --no-torch, --torch-steps N, --torch-device auto|cpu|cuda,
  *        --torch-script PATH, --python CMD, --list.
  * On webgpu the child also counts the backend's program dispatches and GPU->CPU reads per measured step.
  * GPU machine without Node: `npm run bench:gpu-kit` (scripts/gpu-kit.sh) bundles this file as dist/bench.cjs.
@@ -21,7 +21,7 @@ import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKENDS, selectBackend, type BackendName } from '../src/node/backend';
+import { BACKENDS, backendLine, selectBackend, type BackendName } from '../src/node/backend';
 import { makeCellConfig, makeSeq2SeqConfig } from '../src/core/nn/config';
 import { gpuKernelMode, type GpuKernelMode } from '../src/core/nn/gpuKernels';
 import { createSeq2Seq, disposeModel } from '../src/core/nn/seq2seq';
@@ -95,7 +95,8 @@ const CHILD_MARK = '@@bench-result@@ ';
 
 interface ChildRequest {
   config: BenchConfig;
-  backend: BackendName;
+  /** 'auto' only with probe: what the lab would choose here, and why. */
+  backend: BackendName | 'auto';
   steps: number;
   warmup: number;
   /** XNNPACK threads for wasm (undefined: the backend's default). */
@@ -216,7 +217,7 @@ async function runChild(req: ChildRequest): Promise<void> {
     // The backend reads the kernel choice from the environment (and names it in its detail).
     process.env.FERNN_WEBGPU_KERNELS = req.gpuKernels ?? 'fused';
     const rep = await selectBackend(req.backend, { wasmThreads: req.wasmThreads });
-    detail = rep.detail;
+    detail = req.backend === 'auto' ? backendLine(rep) : rep.detail;
     warning = rep.warning;
   } catch (e) {
     // "backend X is not available: X: why" -> "why"
@@ -446,6 +447,10 @@ interface ResultRow {
   backend: BackendName;
   /** webgpu rows: the GPU kernel mode asked for (--webgpu-kernels); null on other backends. */
   kernels: GpuKernelMode | null;
+  /** wasm rows: the XNNPACK threads asked for (--wasm-threads); null on other backends. */
+  wasm_threads: number | null;
+  /** The PyTorch side's CPU threads (--torch-threads; null on CUDA or without PyTorch). */
+  torch_threads: number | null;
   status: 'ok' | 'unavailable' | 'crashed' | 'timeout' | 'error' | 'skipped';
   reason: string | null;
   backend_detail: string | null;
@@ -490,7 +495,8 @@ interface ResultRow {
 }
 
 /** The table's backend label: `webgpu/fused`, `webgpu/stock`, else the backend. */
-const backendLabel = (r: { backend: BackendName; kernels: GpuKernelMode | null }): string => (r.kernels ? `${r.backend}/${r.kernels}` : r.backend);
+const backendLabel = (r: { backend: BackendName; kernels: GpuKernelMode | null; wasm_threads?: number | null }): string =>
+  r.kernels ? `${r.backend}/${r.kernels}` : r.wasm_threads ? `${r.backend}/${r.wasm_threads}t` : r.backend;
 
 function machineInfo(): Record<string, unknown> {
   const cpus = os.cpus();
@@ -513,7 +519,10 @@ const USAGE = `usage: npm run bench -- [flags]
   --steps N            measured steps per measurement (default 3, 2 for the big FERNN configs; the median is reported)
   --warmup N           warm-up steps before them (default 1; the tf.memory peak is taken over these)
   --timeout-s N        limit per measurement, child start-up included (default 600)
-  --wasm-threads N     XNNPACK threads for wasm (default: FERNN_WASM_THREADS, else 1)
+  --wasm-threads L     XNNPACK threads for wasm: a count, a comma list (one wasm row each: wasm/1t, wasm/2t) or
+                       'cores' (default: cores, the machine's logical cores)
+  --torch-threads N    PyTorch CPU threads: a count or 'cores' (default: cores); a target holds only for a wasm row
+                       on as many threads as PyTorch
   --webgpu-kernels M   fused|stock|both: webgpu with our fused WGSL kernels, tfjs's stock ops, or each config
                        measured twice (rows webgpu/fused and webgpu/stock) (default fused)
   --jsonl PATH         append each finished measurement (and each PyTorch run) to PATH as one JSON line, as it ends
@@ -535,7 +544,8 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       targets: { type: 'boolean', default: false },
       steps: { type: 'string' },
-      'wasm-threads': { type: 'string' },
+      'wasm-threads': { type: 'string', default: 'cores' },
+      'torch-threads': { type: 'string', default: 'cores' },
       'webgpu-kernels': { type: 'string', default: 'fused' },
       jsonl: { type: 'string' },
       python: { type: 'string' },
@@ -578,7 +588,10 @@ async function main(): Promise<void> {
   const timeoutS = posInt(values['timeout-s'], '--timeout-s', 1);
   const torchStepsFlag = values['torch-steps'] === undefined ? undefined : posInt(values['torch-steps'], '--torch-steps', 1);
   const torchStepsFor = (c: BenchConfig): number => torchStepsFlag ?? Math.max(1, stepsFor(c));
-  const wasmThreads = values['wasm-threads'] === undefined ? undefined : posInt(values['wasm-threads'], '--wasm-threads', 1);
+  const cores = os.availableParallelism();
+  const threadCount = (s: string, flag: string): number => (s.trim() === 'cores' ? cores : posInt(s.trim(), flag, 1));
+  const wasmThreadList = [...new Set(values['wasm-threads'].split(',').map((s) => threadCount(s, '--wasm-threads')))];
+  const torchThreads = threadCount(values['torch-threads'], '--torch-threads');
   const torchDevice = values['torch-device'];
   if (!['auto', 'cpu', 'cuda'].includes(torchDevice)) throw new Error(`--torch-device must be auto, cpu or cuda, got ${torchDevice}`);
   const kernelsFlag = values['webgpu-kernels'];
@@ -608,10 +621,18 @@ async function main(): Promise<void> {
   jsonl('start', { machine, argv: process.argv.slice(2) });
   log(`bench: ${machine.cpu_model}, ${machine.cores} cores, ${machine.memory_gb} GiB, node ${process.version}, load ${(machine.loadavg_at_start as number[]).join(' ')}`);
 
-  // Backend availability, one probe child per backend.
+  // What 'auto' chooses here (GPU or CPU, and why the others were skipped), then one probe child per backend.
+  const autoReq: ChildRequest = { config: configs[0], backend: 'auto', steps: 0, warmup: 0, probe: true };
+  const autoRun = await run(process.execPath, [self, '--child', JSON.stringify(autoReq)], Math.min(timeoutS, 300), false);
+  const autoRes = lastJson<ChildResult>(autoRun.stdout, CHILD_MARK);
+  const auto =
+    autoRes?.status === 'ok'
+      ? { line: autoRes.backend_detail ?? null, note: autoRes.backend_warning ?? null }
+      : { line: null, note: autoRes?.reason ?? failureReason(autoRun, timeoutS).reason };
+  log(`backend auto: ${auto.line ?? 'none'}${auto.note ? ` — ${auto.note}` : ''}`);
   const available = new Map<BackendName, { ok: boolean; detail: string | null; reason: string | null; warning: string | null }>();
   for (const b of backends) {
-    const req: ChildRequest = { config: configs[0], backend: b, steps: 0, warmup: 0, wasmThreads, probe: true };
+    const req: ChildRequest = { config: configs[0], backend: b, steps: 0, warmup: 0, wasmThreads: wasmThreadList[0], probe: true };
     const s = await run(process.execPath, [self, '--child', JSON.stringify(req)], Math.min(timeoutS, 300), false);
     const r = lastJson<ChildResult>(s.stdout, CHILD_MARK);
     if (r?.status === 'ok') available.set(b, { ok: true, detail: r.backend_detail ?? null, reason: null, warning: r.backend_warning ?? null });
@@ -630,7 +651,15 @@ async function main(): Promise<void> {
   }
 
   // webgpu runs once per --webgpu-kernels mode (both: fused, then stock); other backends once.
-  const runs = backends.flatMap((b): { b: BackendName; kernels: GpuKernelMode | null }[] => (b === 'webgpu' ? gpuModes.map((kernels) => ({ b, kernels })) : [{ b, kernels: null }]));
+  // wasm once per --wasm-threads count.
+  type Run = { b: BackendName; kernels: GpuKernelMode | null; threads: number | null };
+  const runs = backends.flatMap((b): Run[] =>
+    b === 'webgpu'
+      ? gpuModes.map((kernels) => ({ b, kernels, threads: null }))
+      : b === 'wasm'
+        ? wasmThreadList.map((threads) => ({ b, kernels: null, threads }))
+        : [{ b, kernels: null, threads: null }],
+  );
   const results: ResultRow[] = [];
   const torchRuns: Record<string, TorchResult | { error: string }> = {};
   for (const c of configs) {
@@ -643,7 +672,7 @@ async function main(): Promise<void> {
       const args = [
         torch.script, '--model', c.model, '--hidden', String(c.hidden), '--v-range', String(c.vRange), '--batch', String(c.batch),
         '--size', String(c.size), '--t-in', String(c.tIn), '--t-out', String(c.tOut), '--decoder-layers', String(DECODER_LAYERS),
-        '--steps', String(torchStepsFor(c)), '--warmup', String(warmup), '--device', torchDevice,
+        '--steps', String(torchStepsFor(c)), '--warmup', String(warmup), '--device', torchDevice, '--threads', String(torchThreads),
       ];
       const s = await run(torch.env.python, args, timeoutS, true);
       tr = lastJson<TorchResult>(s.stdout);
@@ -655,11 +684,12 @@ async function main(): Promise<void> {
       jsonl('torch', { config: c.name, load: torchLoad, ...(tr ?? { error: torchErr }) });
       log(`[${c.name}] torch: ${tr ? `${tr.ms_per_step!.toFixed(1)} ms/step on ${tr.device}` : torchErr}`);
     }
-    for (const { b, kernels } of runs) {
+    for (const { b, kernels, threads } of runs) {
       const a = available.get(b)!;
-      const label = backendLabel({ backend: b, kernels });
+      const label = backendLabel({ backend: b, kernels, wasm_threads: threads });
       const row: ResultRow = {
-        config: c.name, backend: b, kernels, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
+        config: c.name, backend: b, kernels, wasm_threads: threads,
+        torch_threads: tr && !tr.device.startsWith('cuda') ? (tr.threads ?? null) : null, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
         torch_ms_per_step: tr?.ms_per_step ?? null, torch_cpu_ms_per_step: tr?.cpu_ms_per_step ?? null, torch_best_ms: tr?.best_ms ?? null, torch_device: tr?.device ?? null, ratio: null, ratio_best: null, peak_rss_mb: null, peak_tf_mb: null,
         torch_peak_rss_mb: tr?.peak_rss_mb ?? null, torch_peak_cuda_mb: tr?.peak_cuda_mb ?? null, wall_s: null, wasm_heap_mb: null,
         loadavg_1m: null, loadavg_1m_end: null, torch_loadavg_1m: tr ? torchLoad : null, target_ratio: (b === 'webgpu' ? c.gpuTargetRatio : c.targetRatio) ?? null, target_met: null,
@@ -668,7 +698,9 @@ async function main(): Promise<void> {
       if (a.ok) {
         row.loadavg_1m = load1();
         log(`[${c.name}] tfjs ${label} (load ${row.loadavg_1m}) ...`);
-        const req: ChildRequest = { config: c, backend: b, steps: stepsFor(c), warmup, wasmThreads, ...(kernels ? { gpuKernels: kernels } : {}) };
+        const req: ChildRequest = {
+          config: c, backend: b, steps: stepsFor(c), warmup, ...(threads ? { wasmThreads: threads } : {}), ...(kernels ? { gpuKernels: kernels } : {}),
+        };
         const s = await run(process.execPath, [self, '--child', JSON.stringify(req)], timeoutS, true);
         row.wall_s = round(s.wallMs / 1000, 1);
         row.loadavg_1m_end = load1();
@@ -704,7 +736,9 @@ async function main(): Promise<void> {
         if (row.best_ms !== null && row.torch_best_ms) row.ratio_best = round(row.best_ms / row.torch_best_ms, 2);
         // A target holds against its own reference: webgpu against PyTorch CUDA, CPU backends against PyTorch CPU.
         const sameClass = (b === 'webgpu') === (row.torch_device ?? '').startsWith('cuda');
-        if (row.target_ratio !== null && row.ratio !== null && sameClass) row.target_met = row.ratio <= row.target_ratio;
+        // ... and on the same number of threads for wasm against PyTorch CPU.
+        const sameThreads = b !== 'wasm' || row.torch_threads === null || row.torch_threads === threads;
+        if (row.target_ratio !== null && row.ratio !== null && sameClass && sameThreads) row.target_met = row.ratio <= row.target_ratio;
         const counts = row.dispatches_per_step !== null ? `, ${row.dispatches_per_step} dispatches/step, ${row.reads_per_step} reads/step; top: ${formatTop(row.top_programs)}` : '';
         log(`[${c.name}] ${label}: ${row.status === 'ok' ? `${row.ms_per_step} ms/step${row.ratio !== null ? ` (${row.ratio}x torch)` : ''}${counts}` : `${row.status}: ${row.reason}`}`);
       }
@@ -717,12 +751,13 @@ async function main(): Promise<void> {
     machine: { ...machine, loadavg_at_end: os.loadavg().map((x) => round(x, 2)) },
     settings: {
       steps: Object.fromEntries(configs.map((c) => [c.name, stepsFor(c)])), torch_steps: Object.fromEntries(configs.map((c) => [c.name, torchStepsFor(c)])),
-      warmup, timeout_s: timeoutS, wasm_threads: wasmThreads ?? 'backend default', webgpu_kernels: gpuModes, decoder_layers: DECODER_LAYERS, optimizer: 'adam 1e-3', clip_norm: 1, loss: 'mse',
+      warmup, timeout_s: timeoutS, wasm_threads: wasmThreadList, torch_threads: torchThreads, webgpu_kernels: gpuModes, decoder_layers: DECODER_LAYERS, optimizer: 'adam 1e-3', clip_norm: 1, loss: 'mse',
       frames: '10 input + 10 predicted (autoregressive)', ms_per_step: 'median over the measured steps, loss read back (synchronised)',
       ratio: 'tfjs ms_per_step / torch ms_per_step (medians); ratio_best: the same for the fastest steps',
       memory: 'peak_rss_mb: the process; wasm_heap_mb: the wasm heap (high-water); peak_tf_mb: tf.memory().numBytes, which counts buffers shared by several tensors more than once',
     },
     backends: Object.fromEntries([...available].map(([b, a]) => [b, a])),
+    auto_backend: auto,
     torch: torch.env ? { ...torch.env, script: torch.script, runs: torchRuns } : { available: false, reason: torch.reason },
     configs: Object.fromEntries(
       configs.map((c) => [

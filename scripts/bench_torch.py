@@ -84,6 +84,7 @@ def main():
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default 0: os.cpu_count())")
     a = p.parse_args()
     v_range = 0 if a.model == "grnn" else a.v_range
 
@@ -91,7 +92,7 @@ def main():
     if a.device == "cuda" and not cuda:
         raise SystemExit("--device cuda: torch.cuda.is_available() is False")
     device = torch.device("cuda" if cuda else "cpu")
-    threads = os.cpu_count() or 1
+    threads = a.threads if a.threads > 0 else (os.cpu_count() or 1)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
 

@@ -3,10 +3,11 @@ import type { ProgressEvent, RunRecord } from '../core/protocol/run';
 import { createLabService, type LabService } from '../node/lab/labService';
 import { RunStore } from '../node/store/runStore';
 import { info } from './io';
+import { backendLine } from '../node/backend';
 
 /** The lab service over the store the user chose (--store) or the default one. */
-export async function openLab(storeDir?: string): Promise<LabService> {
-  return createLabService({ storeRoot: storeDir ?? RunStore.defaultRoot(), shell: { kind: 'web', note: 'command line' } });
+export async function openLab(storeDir?: string, opts: { concurrentRuns?: number } = {}): Promise<LabService> {
+  return createLabService({ storeRoot: storeDir ?? RunStore.defaultRoot(), shell: { kind: 'web', note: 'command line' }, ...opts });
 }
 
 const fmtEta = (s: number | null): string => {
@@ -72,6 +73,7 @@ export function runSummary(r: RunRecord, storeRoot: string) {
     params: r.params,
     backend: r.backend?.name ?? null,
     backend_detail: r.backend?.detail ?? null,
+    backend_gpu: r.backend?.gpu ?? null,
     steps: r.progress.step,
     ms_per_step_median: r.timings.msPerStepMedian,
     train_seconds: r.timings.trainMs / 1000,
@@ -90,7 +92,8 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 export function describeRun(r: RunRecord): string {
   const lines = [
     `run ${r.id}: ${r.status}${r.endReason ? ` (${r.endReason}${r.endMessage ? `: ${r.endMessage}` : ''})` : ''}`,
-    `  model ${r.config.model} v_range ${r.config.vRange} hidden ${r.config.hidden}, ${r.params} parameters, backend ${r.backend?.name ?? '-'}`,
+    `  model ${r.config.model} v_range ${r.config.vRange} hidden ${r.config.hidden}, ${r.params} parameters`,
+    `  backend ${r.backend ? backendLine(r.backend) : '-'}`,
     `  steps ${r.progress.step}/${r.config.steps}, median ${r.timings.msPerStepMedian?.toFixed(0) ?? '-'} ms/step, ${(r.timings.trainMs / 1000).toFixed(1)} s training`,
     r.config.task === 'classification'
       ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${pct(r.results?.testAccuracy)}`

@@ -201,6 +201,16 @@ describe.concurrent('equivariance', () => {
     expect(j.note).toMatch(/translate:3,0/);
   });
 
+  it("--backend auto: the backend line is the only word on WebGPU; Dawn's native warnings stay out of stderr", async ({ expect }) => {
+    const auto = SMALL.slice(0, SMALL.indexOf('--backend'));
+    const r = await cli(['equivariance', '--model', 'fernn', '--v-range', '1', '--flow', 'translate:1,0', ...auto]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/artificially reduced|maxDynamic|^Warning:/m);
+    expect(r.stderr).toMatch(/^backend: \w+ — .*on (the|a) (GPU|CPU)/m);
+    // In CI Mesa's lavapipe is installed (FERNN_REQUIRE_WEBGPU=1): Dawn did look, and said so only through the line.
+    if (process.env.FERNN_REQUIRE_WEBGPU === '1') expect(r.stderr).toMatch(/webgpu: only a software adapter \(.*llvmpipe/);
+  });
+
   it('without --json: a readable table with a header and T rows, no JSON', async ({ expect }) => {
     const r = await cli(['equivariance', '--model', 'fernn', '--v-range', '1', '--flow', 'translate:1,0', ...SMALL]);
     expect(r.code).toBe(0);

@@ -104,6 +104,29 @@ describe('lab service (training in worker threads)', () => {
     expect(await lastWeights(b.id)).toEqual(await lastWeights(a.id));
   });
 
+  it("shares the CPU cores among concurrent runs: each worker is told its wasm threads, and the sum stays within the cores", async () => {
+    const env = process.env.FERNN_WASM_THREADS;
+    delete process.env.FERNN_WASM_THREADS;
+    const lab2 = await createLabService({ storeRoot: path.join(dir, 'runs-shared'), shell: { kind: 'web' }, workerPath, concurrentRuns: 2 });
+    try {
+      const recs = [await lab2.startRun({ config: tiny() }), await lab2.startRun({ config: tiny({ seed: 1 }) })];
+      await Promise.all(recs.map((r) => lab2.whenIdle(r.id)));
+      const threads: number[] = [];
+      for (const r of recs) {
+        const b = (await lab2.getRun({ id: r.id })).run.backend;
+        expect(b?.gpu).toBe(false);
+        expect(b?.detail).toMatch(/^WebAssembly on the CPU .*shared by 2 concurrent runs/);
+        threads.push(Number(/(\d+) threads?:/.exec(b?.detail ?? '')?.[1]));
+      }
+      const cores = os.availableParallelism();
+      for (const t of threads) expect(t).toBeLessThanOrEqual(Math.max(1, Math.floor(cores / 2)));
+      expect(threads[0] + threads[1]).toBeLessThanOrEqual(Math.max(2, cores));
+    } finally {
+      await lab2.dispose();
+      if (env !== undefined) process.env.FERNN_WASM_THREADS = env;
+    }
+  });
+
   it('ends a diverging run as failed with the reason recorded', async () => {
     const rec = await lab.startRun({ config: tiny({ lr: 1, divergenceFactor: 1, steps: 30 }) });
     await lab.whenIdle(rec.id);

@@ -9,7 +9,7 @@ import { velocitySetOf } from '../../core/nn/config';
 import { createRng, uniformArray } from '../../core/util/rng';
 import { InputError } from '../../core/util/errors';
 import { DISTINCT_OMEGAS } from '../../core/protocol/run';
-import { selectBackend } from '../../node/backend';
+import { backendLine, selectBackend } from '../../node/backend';
 import { loadCheckpoint } from '../../node/checkpoint/load';
 import { fmtErr, info, parseFlags, table } from '../io';
 import { backendFlag, cellFlag, intFlag } from '../options';
@@ -63,7 +63,7 @@ export function registerEquivariance(program: Command): void {
         }
       })();
       const backend = await selectBackend(f.backend);
-      if (!f.json) info(`backend: ${backend.name} — ${backend.detail}${backend.warning ? `\nnote: ${backend.warning}` : ''}`);
+      if (!f.json) info(`backend: ${backendLine(backend)}${backend.warning ? `\nnote: ${backend.warning}` : ''}`);
       let model: Seq2SeqModel;
       if (f.checkpoint) {
         model = await loadCheckpoint(f.checkpoint, { vRange: f.vRange });
@@ -98,6 +98,7 @@ export function registerEquivariance(program: Command): void {
           checkpoint: f.checkpoint ?? null,
           backend: backend.name,
           backend_detail: backend.detail,
+          backend_gpu: backend.gpu,
           per_step: report.per_step,
           ...(report.note ? { note: report.note } : {}),
         };

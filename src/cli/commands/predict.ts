@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { disposeModel, predict } from '../../core/nn/seq2seq';
 import { InputError } from '../../core/util/errors';
-import { selectBackend } from '../../node/backend';
+import { backendLine, selectBackend } from '../../node/backend';
 import { loadCheckpoint } from '../../node/checkpoint/load';
 import { encodeNpy, parseNpy } from '../../node/npy';
 import { info, parseFlags } from '../io';
@@ -53,7 +53,7 @@ export function registerPredict(program: Command): void {
       if (t < 1 || b < 1) throw new InputError('--input', `needs at least one sequence of one frame, got shape [${arr.shape}]`);
       if (!arr.data.every(Number.isFinite)) throw new InputError('--input', 'contains NaN or infinite values');
       const backend = await selectBackend(f.backend);
-      info(`backend: ${backend.name} — ${backend.detail}`);
+      info(`backend: ${backendLine(backend)}${backend.warning ? `\nnote: ${backend.warning}` : ''}`);
       const model = await loadCheckpoint(f.checkpoint, { vRange: f.vRange });
       try {
         if (c !== model.config.cell.inChannels) throw new InputError('--input', `has ${c} channels, the model expects ${model.config.cell.inChannels}`);

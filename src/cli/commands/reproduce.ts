@@ -7,6 +7,7 @@ import { followRun, openLab, runSummary } from '../lab';
 import { info, parseFlags, table } from '../io';
 import { evaluationText } from '../report';
 import { addTrainFlags, configFromFlags, trainFlagsSchema } from './train';
+import { backendLine } from '../../node/backend';
 import { InputError } from '../../core/util/errors';
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
@@ -49,7 +50,7 @@ export function registerReproduce(program: Command): void {
       // Overrides apply to every run of the preset (model and velocity range stay the preset's).
       const configs = plan.runs.map((r) => configFromFlags({ ...f, model: undefined, vRange: undefined }, r));
       const parallel = f.parallel ?? plan.parallel;
-      const lab = await openLab(f.store);
+      const lab = await openLab(f.store, { concurrentRuns: Math.min(parallel, configs.length) });
       const t0 = Date.now();
       try {
         info(`${plan.description}\nscale ${f.scale}: ${configs.length} runs, ${parallel} at a time, store ${lab.store.root}`);
@@ -62,7 +63,8 @@ export function registerReproduce(program: Command): void {
             info(`started ${rec.id} (${configs[i].model} v_range ${configs[i].vRange})`);
             done[i] = await followRun(lab, rec.id, { quiet: f.json || parallel > 1, label: rec.id });
             const res = done[i].results;
-            info(`finished ${rec.id}: ${done[i].status}, ${done[i].config.task === 'classification' ? `test accuracy ${res?.testAccuracy?.toFixed(4) ?? '-'}` : `test MSE ${res?.testMse?.toFixed(5) ?? '-'}`}`);
+            const on = done[i].backend ? backendLine(done[i].backend!) : 'no backend';
+            info(`finished ${rec.id} on ${on}: ${done[i].status}, ${done[i].config.task === 'classification' ? `test accuracy ${res?.testAccuracy?.toFixed(4) ?? '-'}` : `test MSE ${res?.testMse?.toFixed(5) ?? '-'}`}`);
           }
         };
         await Promise.all(Array.from({ length: Math.min(parallel, configs.length) }, worker));

@@ -141,7 +141,8 @@ export const runRecordSchema = z.object({
   config: trainConfigSchema,
   /** Seeds actually used: weights and data streams. */
   seeds: z.object({ init: z.number().int(), data: z.number().int() }),
-  backend: z.object({ name: z.string(), detail: z.string() }).nullable(),
+  /** The backend the run trained on; `gpu`: on a GPU device (absent in runs recorded before it was kept). */
+  backend: z.object({ name: z.string(), detail: z.string(), gpu: z.boolean().optional() }).nullable(),
   versions: z.record(z.string(), z.string()),
   params: z.number().int().nonnegative(),
   /** Process that owns a running run: a running run whose process is gone is reported as interrupted. */

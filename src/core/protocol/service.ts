@@ -35,7 +35,9 @@ export interface LabInfo {
   version: string;
   storeRoot: string;
   /** Backends and whether they can be used here, with the reason when not. */
-  backends: { name: string; available: boolean; detail: string }[];
+  backends: { name: string; available: boolean; detail: string; gpu?: boolean }[];
+  /** What 'auto' chooses here, and whether that runs on a GPU device (detail says why faster ones were skipped). */
+  auto?: { name: string; detail: string; gpu: boolean };
   /** Which app shell serves the renderer, and why (e.g. the Electron binary is missing). */
   shell: { kind: 'electron' | 'web'; note?: string };
 }

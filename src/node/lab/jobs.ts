@@ -9,7 +9,7 @@ import { makeSeq2SeqConfig, describeCell, isUnlifted, liftAxisOf, type CellConfi
 import type { Flow } from '../../core/flows/flow';
 import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { cellStep, zeroHidden } from '../../core/nn/cell';
-import type { EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeResult, RunEstimate } from '../../core/protocol/service';
+import type { LabInfo, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeResult, RunEstimate } from '../../core/protocol/service';
 import type { ServiceArgs } from '../../core/protocol/serviceArgs';
 import { DATASET_CLASSES, type RunRecord, type TrainConfig } from '../../core/protocol/run';
 import type { ModelConfig } from '../../core/nn/config';
@@ -19,7 +19,7 @@ import { classifyTrainStep } from '../../core/train/classifyStep';
 import { accuracyPerVelocity, evaluateClassifier } from '../../core/metrics/classification';
 import { trainStep } from '../../core/train/step';
 import { InputError } from '../../core/util/errors';
-import { selectBackend } from '../backend';
+import { BACKENDS, backendLine, selectBackend } from '../backend';
 import { loadModelSafetensors } from '../checkpoint/safetensors';
 import { loadMnist } from '../mnist';
 import type { RunStore } from '../store/runStore';
@@ -285,16 +285,19 @@ export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
   };
 }
 
-/** Which backends can start here, each with its detail or the reason it cannot. */
-export async function backendsJob(): Promise<{ name: string; available: boolean; detail: string }[]> {
-  const out: { name: string; available: boolean; detail: string }[] = [];
-  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+/** Which backends can start here, each with its detail or the reason it cannot, and what 'auto' chooses. */
+export async function backendsJob(): Promise<Pick<LabInfo, 'backends' | 'auto'>> {
+  const a = await selectBackend('auto');
+  const skips = a.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  const auto = { name: a.name, detail: `${backendLine(a)}${skips ? ` (skipped ${skips})` : ''}`, gpu: a.gpu };
+  const out: LabInfo['backends'] = [];
+  for (const name of BACKENDS) {
     try {
       const r = await selectBackend(name);
-      out.push({ name, available: true, detail: r.detail + (r.warning ? ` (${r.warning})` : '') });
+      out.push({ name, available: true, gpu: r.gpu, detail: r.detail + (r.warning ? ` (${r.warning})` : '') });
     } catch (e) {
       out.push({ name, available: false, detail: (e as Error).message.replace(/^backend \w+ is not available: \w+: /, '') });
     }
   }
-  return out;
+  return { backends: out, auto };
 }

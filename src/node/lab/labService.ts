@@ -24,6 +24,8 @@ import { RunStore } from '../store/runStore';
 import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
 import { runParamCount } from './trainJob';
+import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
+import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
 
 export const LAB_VERSION = '0.1.0';
 
@@ -36,6 +38,11 @@ export interface LabServiceOptions {
   flowsFile?: string;
   /** How long a stop waits for the current step and checkpoint before the worker is terminated. */
   stopTimeoutMs?: number;
+  /**
+   * Trainings the caller will run at once (`reproduce --parallel`, a sweep): each run's share of the CPU cores for
+   * wasm is planned for that many, so the first ones do not take every core (default 1; more running raise it).
+   */
+  concurrentRuns?: number;
 }
 
 export type LabService = ILabService & {
@@ -58,6 +65,8 @@ function defaultWorkerPath(): string {
 interface TrainingHandle {
   worker: Worker;
   done: Promise<void>;
+  /** XNNPACK threads given to the run (0 until chosen). */
+  threads: number;
 }
 
 /**
@@ -73,11 +82,32 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
   const stopTimeoutMs = opts.stopTimeoutMs ?? 120_000;
   const listeners = new Set<(e: ProgressEvent) => void>();
   const training = new Map<string, TrainingHandle>();
-  let backends: LabInfo['backends'] | null = null;
+  let backends: Pick<LabInfo, 'backends' | 'auto'> | null = null;
 
   const emit = (e: ProgressEvent) => listeners.forEach((l) => l(e));
 
   const spawn = (): Worker => new Worker(workerPath, { resourceLimits: { maxOldGenerationSizeMb: 8192 } });
+
+  // Dawn prints native warnings when it looks for adapters: the probe runs once, in a child, and workers get its answer.
+  let adapter: Promise<AdapterProbe> | null = null;
+  const probe = (): Promise<AdapterProbe> => (adapter ??= probeWebgpuAdapter());
+
+  // Thread choices one after another, so each sees the threads the previous runs were given.
+  let choosing: Promise<unknown> = Promise.resolve();
+  const chooseThreads = (id: string): Promise<ThreadChoice | undefined> => {
+    const next = choosing.then(async () => {
+      const others = [...training].filter(([k]) => k !== id);
+      const labThreads = others.reduce((n, [, h]) => n + h.threads, 0);
+      const choice = await wasmThreadsForThisMachine({ labThreads, concurrentRuns: Math.max(opts.concurrentRuns ?? 1, others.length + 1) });
+      const h = training.get(id);
+      if (h) h.threads = choice.threads;
+      return choice;
+    });
+    // A bad FERNN_WASM_THREADS: the worker's own selectBackend fails the run with the message.
+    const settled = next.catch(() => undefined);
+    choosing = settled;
+    return settled;
+  };
 
   /** Runs one job in a fresh worker and resolves with its result. */
   const job = <T>(kind: JobKind, args: unknown): Promise<T> =>
@@ -103,7 +133,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
         if (!settled) reject(new Error(`the ${kind} worker exited with code ${code} before answering`));
         settled = true;
       });
-      w.postMessage({ type: 'job', storeRoot: store.root, kind, args } satisfies ToWorker);
+      void probe().then((a) => w.postMessage({ type: 'job', storeRoot: store.root, kind, args, adapter: a } satisfies ToWorker));
     });
 
   const startTraining = (id: string, resume: boolean): void => {
@@ -128,8 +158,10 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
         void finish.finally(resolve);
       });
     });
-    training.set(id, { worker: w, done });
-    w.postMessage({ type: 'train', storeRoot: store.root, runId: id, resume } satisfies ToWorker);
+    training.set(id, { worker: w, done, threads: 0 });
+    void Promise.all([probe(), chooseThreads(id)]).then(([a, wasmThreads]) =>
+      w.postMessage({ type: 'train', storeRoot: store.root, runId: id, resume, adapter: a, ...(wasmThreads ? { wasmThreads } : {}) } satisfies ToWorker),
+    );
   };
 
   /** A worker that died without releasing its run: record why, so the run never hangs as 'running'. */
@@ -174,8 +206,8 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     store,
     async info(raw?: unknown) {
       parseServiceArgs('info', raw);
-      backends ??= await job<LabInfo['backends']>('backends', null);
-      return { version: LAB_VERSION, storeRoot: store.root, backends, shell: opts.shell };
+      backends ??= await job<Pick<LabInfo, 'backends' | 'auto'>>('backends', null);
+      return { version: LAB_VERSION, storeRoot: store.root, ...backends, shell: opts.shell };
     },
     async listRuns(raw?: unknown): Promise<RunList> {
       parseServiceArgs('listRuns', raw);

@@ -1,11 +1,22 @@
 import type { ProgressEvent } from '../../core/protocol/run';
+import type { AdapterProbe } from '../backend';
+import type { ThreadChoice } from '../threadBudget';
 
 /** What the service asks a worker to do. Jobs other than 'train' answer once with a result. */
 export type JobKind = 'evaluate' | 'probe' | 'preview' | 'predictions' | 'estimate' | 'backends';
 
 export type ToWorker =
-  | { type: 'train'; storeRoot: string; runId: string; resume: boolean }
-  | { type: 'job'; storeRoot: string; kind: JobKind; args: unknown }
+  | {
+      type: 'train';
+      storeRoot: string;
+      runId: string;
+      resume: boolean;
+      /** The service's WebGPU adapter probe (once per process), so the worker does not start Dawn to look. */
+      adapter?: AdapterProbe;
+      /** XNNPACK threads this run may use on wasm: the service shares the cores among its concurrent runs. */
+      wasmThreads?: ThreadChoice;
+    }
+  | { type: 'job'; storeRoot: string; kind: JobKind; args: unknown; adapter?: AdapterProbe }
   | { type: 'stop'; interrupted: boolean };
 
 export type FromWorker =

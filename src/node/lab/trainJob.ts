@@ -11,6 +11,7 @@ import { classifyTrainStep } from '../../core/train/classifyStep';
 import { evaluateMse } from '../../core/metrics/evaluate';
 import { evaluateClassifier } from '../../core/metrics/classification';
 import { selectBackend } from '../backend';
+import type { ThreadChoice } from '../threadBudget';
 import { encodeModelSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
 import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
@@ -22,6 +23,8 @@ export interface TrainJobControl {
   shouldStop(): boolean;
   /** True when the stop comes from the app quitting: the run is then marked interrupted (resumable), not cancelled. */
   interrupted?(): boolean;
+  /** XNNPACK threads for wasm, as the lab service shares the cores (default: what this machine has free). */
+  wasmThreads?: ThreadChoice;
 }
 
 /** The recurrent cell of a run: translation cells on a velocity grid, rotation cells on {-r..r} * omegaStep. */
@@ -166,11 +169,11 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     return store.release(runId, status, reason, message);
   };
   try {
-    const backend = await selectBackend(config.backend);
+    const backend = await selectBackend(config.backend, { wasmThreads: ctl.wasmThreads });
     rec = await store.claim(runId);
     rec = await store.update(runId, (r) => ({
       ...r,
-      backend: { name: backend.name, detail: backend.detail },
+      backend: { name: backend.name, detail: backend.detail, gpu: backend.gpu },
       timings: { ...r.timings, startedAt: r.timings.startedAt ?? new Date(sessionStart).toISOString(), endedAt: null },
       endReason: undefined,
       endMessage: undefined,

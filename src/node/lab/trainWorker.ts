@@ -9,6 +9,7 @@ import { InputError } from '../../core/util/errors';
 import { RunStore } from '../store/runStore';
 import type { FromWorker, ToWorker } from './messages';
 import { runTrainJob } from './trainJob';
+import { setAdapterProbe } from '../backend';
 import { backendsJob, estimateJob, evaluateJob, predictionsJob, previewFlowJob, probeJob } from './jobs';
 import type { ServiceArgs } from '../../core/protocol/serviceArgs';
 import type { TrainConfig } from '../../core/protocol/run';
@@ -36,8 +37,10 @@ port.on('message', (m: ToWorker) => {
 
 async function handle(m: Exclude<ToWorker, { type: 'stop' }>): Promise<unknown> {
   const store = new RunStore(m.storeRoot);
+  if (m.adapter) setAdapterProbe(m.adapter);
   if (m.type === 'train') {
     return runTrainJob(store, m.runId, m.resume, {
+      wasmThreads: m.wasmThreads,
       emit: (event) => send({ type: 'progress', event }),
       shouldStop: () => stop !== null,
       interrupted: () => stop?.interrupted ?? false,
