@@ -1,0 +1,85 @@
+import { groupStats, type GroupStats } from '../../core/sweeps/stats';
+import type { RunRecord } from '../../core/protocol/run';
+import type { RunStore } from '../store/runStore';
+import { memberJobs, slurmStates } from './slurm';
+import { memberRunId, type SweepRecord } from './sweepStore';
+
+type Value = string | number | boolean;
+
+export interface StatsJson {
+  mean: number;
+  std: number | null;
+  ci95: [number, number] | null;
+}
+
+export interface SweepMemberStatus {
+  index: number;
+  run_id: string;
+  overrides: Record<string, Value>;
+  /** The run's status once it exists; before: 'queued' while Slurm holds its task, else 'pending'. */
+  status: string;
+  test_mse?: number | null;
+  test_accuracy?: number | null;
+  slurm_job: string | null;
+  slurm_state: string | null;
+}
+
+export interface SweepGroupStatus {
+  key: string;
+  n: number;
+  completed: number;
+  test_mse?: StatsJson | null;
+  test_accuracy?: StatsJson | null;
+}
+
+export interface SweepStatus {
+  sweep_id: string;
+  name: string;
+  executor: SweepRecord['executor']['kind'];
+  members: SweepMemberStatus[];
+  groups: SweepGroupStatus[];
+}
+
+const stats = (xs: number[]): StatsJson | null => {
+  if (xs.length === 0) return null;
+  const s: GroupStats = groupStats(xs);
+  return { mean: s.mean, std: s.std, ci95: s.ci95 };
+};
+
+/**
+ * A sweep's status: every member joined with its run in the store (effective statuses, so a killed task reads as
+ * interrupted) and, for Slurm sweeps, with squeue/sacct; per group (overrides without the seed) the mean, sample
+ * std and 95% CI of the completed members' test MSE (prediction) or test accuracy (classification).
+ */
+export async function sweepStatus(store: RunStore, dir: string, sweep: SweepRecord): Promise<SweepStatus> {
+  const jobs = sweep.executor.kind === 'slurm' ? await memberJobs(dir) : new Map<number, string>();
+  const states = await slurmStates([...new Set([...jobs.values()].map((j) => j.split('_')[0]))]);
+  const members: SweepMemberStatus[] = [];
+  const runs = new Map<number, RunRecord | null>();
+  for (const m of sweep.members) {
+    const id = memberRunId(sweep.id, m.index);
+    const run = await store.get(id).catch(() => null);
+    runs.set(m.index, run);
+    const job = jobs.get(m.index) ?? null;
+    const state = job ? (states.get(job) ?? null) : null;
+    const live = state !== null && LIVE_STATES.has(state);
+    const metric = m.config.task === 'classification' ? { test_accuracy: run?.results?.testAccuracy ?? null } : { test_mse: run?.results?.testMse ?? null };
+    members.push({ index: m.index, run_id: id, overrides: m.overrides, status: run ? run.status : live ? 'queued' : 'pending', ...metric, slurm_job: job, slurm_state: state });
+  }
+  const groups: SweepGroupStatus[] = [];
+  for (const key of [...new Set(sweep.members.map((m) => m.group))]) {
+    const ms = sweep.members.filter((m) => m.group === key);
+    const done = ms.map((m) => runs.get(m.index)).filter((r): r is RunRecord => r?.status === 'completed');
+    const classification = ms[0].config.task === 'classification';
+    const values = done.map((r) => (classification ? r.results?.testAccuracy : r.results?.testMse)).filter((x): x is number => typeof x === 'number');
+    groups.push({ key, n: ms.length, completed: done.length, ...(classification ? { test_accuracy: stats(values) } : { test_mse: stats(values) }) });
+  }
+  return { sweep_id: sweep.id, name: sweep.name, executor: sweep.executor.kind, members, groups };
+}
+
+const LIVE_STATES = new Set(['PENDING', 'RUNNING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'CONFIGURING', 'COMPLETING', 'RESIZING', 'SUSPENDED']);
+
+/** True when nothing more will happen without a resume: no member is running or queued, in the store or in Slurm. */
+export function sweepSettled(s: SweepStatus): boolean {
+  return s.members.every((m) => !(m.slurm_state !== null && LIVE_STATES.has(m.slurm_state)) && m.status !== 'running' && m.status !== 'queued');
+}
