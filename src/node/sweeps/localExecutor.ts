@@ -36,7 +36,7 @@ export async function runLocalSweep(lab: LabService, sweepDir: string, sweep: Sw
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       if (stopped()) return;
       opts.onMemberStart?.(i);
-      const outcome = await runMember(lab, sweepDir, sweep, i, null);
+      const outcome = await runMember(lab, sweepDir, sweep, i, { job: null, stopped });
       outcomes.set(i, outcome);
       opts.onMemberEnd?.(i, outcome);
     }

@@ -11,17 +11,27 @@ const HEARTBEAT_MS = 20_000;
 export type MemberOutcome =
   | { kind: 'ran'; run: RunRecord }
   | { kind: 'already-completed'; run: RunRecord }
-  | { kind: 'owned-elsewhere'; owner: ClaimOwner | null };
+  | { kind: 'owned-elsewhere'; owner: ClaimOwner | null }
+  | { kind: 'stopped' };
+
+export interface MemberControl {
+  /** Slurm array task running the member (for the claim), or null. */
+  job: string | null;
+  /** Checked before training starts: true leaves the member as it is. */
+  stopped?(): boolean;
+  /** Called once the member's training runs (a stop that came meanwhile must be sent again now). */
+  onTraining?(runId: string): void;
+}
 
 /**
  * Creates or resumes one member's run and trains it to its end in `lab` (idempotent: the run id is fixed, a
  * completed run is left alone, an interrupted one resumes from its last checkpoint). The member is claimed first,
  * so of many processes or array tasks asking for it only one trains it.
  */
-export async function runMember(lab: LabService, sweepDir: string, sweep: SweepRecord, index: number, job: string | null): Promise<MemberOutcome> {
+export async function runMember(lab: LabService, sweepDir: string, sweep: SweepRecord, index: number, ctl: MemberControl): Promise<MemberOutcome> {
   const member = sweep.members.find((m) => m.index === index);
   if (!member) throw new InputError('index', `sweep ${sweep.id} has members 0..${sweep.members.length - 1}; got ${index}`);
-  const got = await claimMember(sweepDir, index, job);
+  const got = await claimMember(sweepDir, index, ctl.job);
   if (!got.ok) return { kind: 'owned-elsewhere', owner: got.owner };
   const beat = setInterval(() => void got.claim.heartbeat().catch(() => undefined), HEARTBEAT_MS);
   try {
@@ -48,7 +58,9 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
           await lab.store.get(id);
         });
     }
+    if (ctl.stopped?.()) return { kind: 'stopped' };
     await lab.resumeRun({ id });
+    ctl.onTraining?.(id);
     await lab.whenIdle(id);
     return { kind: 'ran', run: await lab.store.get(id) };
   } finally {
