@@ -113,7 +113,7 @@ export async function slurmStates(jobIds: readonly string[]): Promise<Map<string
     const [id, state] = line.trim().split('|');
     if (id && state && /^\d+_\d+$/.test(id)) states.set(id, state.split(' ')[0]);
   }
-  const squeue = await run('squeue', ['-h', '-r', '-j', ids, '-o', '%i|%T']).catch(() => null);
+  const squeue = await run('squeue', ['-h', '-r', '-t', 'all', '-j', ids, '-o', '%i|%T']).catch(() => null);
   for (const line of squeue?.stdout.split('\n') ?? []) {
     const [id, state] = line.trim().split('|');
     if (id && state) states.set(id, state);
