@@ -105,7 +105,14 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', { time
     const first = JSON.parse(started.stdout) as SweepStatus;
     const runId = first.members[0].run_id;
     await gate.parked();
-    execFileSync('scontrol', ['requeue', first.members[0].slurm_job ?? '']);
+    const job = first.members[0].slurm_job ?? '';
+    execFileSync('scontrol', ['requeue', job]);
+    // Slurm holds a requeued job back for a while (its begin time); once it is pending again, let it start now.
+    const state = await until(async () => {
+      const st = (await status(store, first.sweep_id)).members[0].slurm_state;
+      return (st === 'PENDING' || st === 'RUNNING') && st;
+    });
+    if (state === 'PENDING') execFileSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now']);
     // The requeued task resumes from the step-4 checkpoint and parks there again (the hold is still on).
     const runs = new RunStore(store);
     await until(async () => (await runs.readMetrics(runId)).records.some((m) => m.kind === 'event' && m.event === 'resumed' && m.step === 4));
