@@ -7,6 +7,7 @@ import { registerRuns } from './commands/runs';
 import { registerEval } from './commands/eval';
 import { registerReproduce } from './commands/reproduce';
 import { registerSweep } from './commands/sweep';
+import { registerServe } from './commands/serve';
 import { EXIT_BAD_INPUT, EXIT_FAILURE } from './io';
 
 const program = new Command();
@@ -23,6 +24,7 @@ registerEval(program);
 registerRuns(program);
 registerReproduce(program);
 registerSweep(program);
+registerServe(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {
