@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import { LAB_VERSION, type LabService } from '../lab/labService';
 import { runParamCount } from '../lab/trainJob';
@@ -37,13 +38,12 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
   try {
     const id = memberRunId(sweep.id, index);
     const existing = await lab.store.get(id).catch((e: unknown) => {
-      if (e instanceof InputError && /no run /.test(e.message)) return null;
+      if (e instanceof InputError && /no run( |\.json)/.test(e.message)) return null;
       throw e;
     });
     if (existing?.status === 'completed') return { kind: 'already-completed', run: existing };
     if (!existing) {
-      await lab.store
-        .create({
+      const create = () => lab.store.create({
           id,
           config: member.config,
           name: memberRunName(sweep, index),
@@ -51,12 +51,13 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
           seeds: { init: member.config.seed, data: member.config.seed + 1 },
           params: runParamCount(member.config),
           versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },
-        })
-        .catch(async (e: unknown) => {
-          // A folder left without run.json by a creator killed mid-create (we hold the claim, so it is ours to redo).
-          if (!(e instanceof InputError && /already exists/.test(e.message))) throw e;
-          await lab.store.get(id);
         });
+      await create().catch(async (e: unknown) => {
+        if (!(e instanceof InputError && /already exists/.test(e.message))) throw e;
+        // A folder without run.json, left by a creator killed mid-create: we hold the claim, so it is ours to redo.
+        await rm(lab.store.runDir(id), { recursive: true, force: true });
+        await create();
+      });
     }
     if (ctl.stopped?.()) return { kind: 'stopped' };
     await lab.resumeRun({ id });
