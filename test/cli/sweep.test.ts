@@ -46,6 +46,12 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
     expect(s.groups.map((g) => [g.key, g.completed])).toEqual([['model=grnn', 2], ['model=fernn,v-range=1', 2]]);
     const show = await cli(['sweep', 'show', s.sweep_id, '--store', store, '--json']);
     expect(JSON.parse(show.stdout)).toEqual(s);
+    const csv = (await cli(['sweep', 'show', s.sweep_id, '--store', store, '--csv'])).stdout.trim().split('\n');
+    expect(csv[0]).toBe('kind,index,run_id,group,status,metric,value,n,completed,mean,std,ci95_lo,ci95_hi');
+    expect(csv).toHaveLength(1 + 4 + 2);
+    const g = s.groups[0].test_mse;
+    expect(csv[5]).toBe(`group,,,model=grnn,,test_mse,,2,2,${g?.mean},${g?.std},${g?.ci95?.[0]},${g?.ci95?.[1]}`);
+    expect(csv[1]).toBe(`member,0,${s.members[0].run_id},model=grnn,completed,test_mse,${s.members[0].test_mse},,,,,,`);
     const ls = await cli(['sweep', 'ls', '--store', store, '--json']);
     expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ sweep_id: s.sweep_id, members: 4, completed: 4 })]);
     // The run store still lists exactly the members' runs.

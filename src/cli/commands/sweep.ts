@@ -21,7 +21,7 @@ import {
   type ExecutorChoice,
   type SweepRecord,
 } from '../../node/sweeps/sweepStore';
-import { sweepSettled, sweepStatus, type StatsJson, type SweepStatus } from '../../node/sweeps/sweepStatus';
+import { sweepSettled, sweepStatus, sweepStatusCsv, type StatsJson, type SweepStatus } from '../../node/sweeps/sweepStatus';
 import { info, parseFlags, table } from '../io';
 import { intFlag } from '../options';
 import { openLab } from '../lab';
@@ -259,11 +259,15 @@ export function registerSweep(program: Command): void {
     .argument('<id>', 'sweep id or folder')
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print JSON')
+    .option('--csv', 'print CSV: a row per member and per group (mean, std, 95% CI)')
     .action(async (id: string, raw: Record<string, unknown>) => {
-      const f = parseFlags(z.object({ store: z.string().optional(), json: z.boolean().default(false) }), raw);
+      const f = parseFlags(z.object({ store: z.string().optional(), json: z.boolean().default(false), csv: z.boolean().default(false) }), raw);
+      if (f.json && f.csv) throw new InputError('--csv', 'choose --json or --csv');
       const dir = sweepDirOf(storeOf(f.store), id);
       const rec = await readSweep(dir);
-      await printStatus(await sweepStatus(new RunStore(rec.storeRoot), dir, rec), f.json);
+      const s = await sweepStatus(new RunStore(rec.storeRoot), dir, rec);
+      if (f.csv) process.stdout.write(sweepStatusCsv(s, (i) => rec.members[i]?.group ?? ''));
+      else await printStatus(s, f.json);
     });
 
   sweep

@@ -83,3 +83,26 @@ const LIVE_STATES = new Set(['PENDING', 'RUNNING', 'REQUEUED', 'REQUEUE_HOLD', '
 export function sweepSettled(s: SweepStatus): boolean {
   return s.members.every((m) => !(m.slurm_state !== null && LIVE_STATES.has(m.slurm_state)) && m.status !== 'running' && m.status !== 'queued');
 }
+
+const CSV_COLUMNS = ['kind', 'index', 'run_id', 'group', 'status', 'metric', 'value', 'n', 'completed', 'mean', 'std', 'ci95_lo', 'ci95_hi'] as const;
+
+const csvCell = (v: string | number | null | undefined): string => {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+};
+
+/** One CSV of a sweep: a row per member (kind "member") and per group (kind "group", with mean, std and CI). */
+export function sweepStatusCsv(s: SweepStatus, groupOf: (index: number) => string): string {
+  const rows: (string | number | null | undefined)[][] = [[...CSV_COLUMNS]];
+  for (const m of s.members) {
+    const metric = m.test_accuracy !== undefined ? 'test_accuracy' : 'test_mse';
+    rows.push(['member', m.index, m.run_id, groupOf(m.index), m.status, metric, m.test_accuracy ?? m.test_mse, null, null, null, null, null, null]);
+  }
+  for (const g of s.groups) {
+    const metric = g.test_accuracy !== undefined ? 'test_accuracy' : 'test_mse';
+    const st = g.test_accuracy ?? g.test_mse;
+    rows.push(['group', null, null, g.key, null, metric, null, g.n, g.completed, st?.mean, st?.std, st?.ci95?.[0], st?.ci95?.[1]]);
+  }
+  return rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
