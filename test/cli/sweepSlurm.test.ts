@@ -134,4 +134,31 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', { time
     expect(a.size).toBeGreaterThan(0);
     for (const [name, bytes] of a) expect(bytes.equals(b.get(name) as Buffer), name).toBe(true);
   });
+  it('SIGUSR1 (what Slurm sends before the time limit) checkpoints, requeues the task, and the member completes', async () => {
+    const store = join(work, 'usr1', 'runs');
+    const gates = await gateFolder(join(work, 'gates-usr1'));
+    const gate = await gates.hold('slurm-usr1/0', 3);
+    const env = { FERNN_TEST_GATES: gates.dir };
+    const started = await cli(['sweep', 'run', await spec('slurm-usr1', { base: { ...TINY, steps: 6, model: 'grnn' } }), '--executor', 'slurm', '--store', store, '--json'], env);
+    expect(started.code, started.stderr).toBe(0);
+    const first = JSON.parse(started.stdout) as SweepStatus;
+    const job = first.members[0].slurm_job ?? '';
+    await gate.parked();
+    execFileSync('scancel', ['--signal=USR1', '--batch', job]);
+    const runs = new RunStore(store);
+    const runId = first.members[0].run_id;
+    await until(async () => (await runs.readMetrics(runId)).records.some((m) => m.kind === 'event' && m.event === 'interrupted' && m.step === 3));
+    const state = await until(async () => {
+      const st = (await status(store, first.sweep_id)).members[0].slurm_state;
+      return (st === 'PENDING' || st === 'RUNNING') && st;
+    });
+    if (state === 'PENDING') execFileSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now']);
+    await until(async () => (await runs.readMetrics(runId)).records.some((m) => m.kind === 'event' && m.event === 'resumed' && m.step === 3));
+    await gate.release();
+    const done = await until(async () => {
+      const st = await status(store, first.sweep_id);
+      return st.members[0].status === 'completed' && st;
+    });
+    expect(done.members[0].test_mse).toEqual(expect.any(Number));
+  });
 });
