@@ -81,4 +81,21 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
     const { records } = await new RunStore(store).readMetrics(shown.members[0].run_id);
     expect(records.some((m) => m.kind === 'event' && m.event === 'resumed' && m.step === 3)).toBe(true);
   });
+  it('reproduce --seeds runs a preset as a sweep: its models x seeds, aggregated per model', async () => {
+    const store = join(work, 'reproduce', 'runs');
+    const tiny = ['--steps', '3', '--hidden', '2', '--image-size', '8', '--batch', '2', '--val-every', '3', '--val-sequences', '4', '--test-sequences', '4'];
+    const r = await cli(['reproduce', 'translating-mnist', '--scale', 'tiny', '--seeds', '2', '--seed', '5', ...tiny, '--backend', 'cpu', '--store', store, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as SweepStatus;
+    expect(s.name).toBe('translating-mnist-tiny');
+    expect(s.members.map((m) => m.overrides)).toEqual([
+      { model: 'grnn', 'v-range': 0, seed: 5 },
+      { model: 'grnn', 'v-range': 0, seed: 6 },
+      { model: 'fernn', 'v-range': 1, seed: 5 },
+      { model: 'fernn', 'v-range': 1, seed: 6 },
+    ]);
+    expect(s.groups.map((g) => [g.key, g.completed, g.test_mse?.ci95 === null])).toEqual([['model=grnn,v-range=0', 2, false], ['model=fernn,v-range=1', 2, false]]);
+    const run = await new RunStore(store).get(s.members[3].run_id);
+    expect([run.config.seed, run.config.steps, run.config.hidden]).toEqual([6, 3, 2]);
+  });
 });

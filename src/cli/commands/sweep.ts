@@ -19,6 +19,7 @@ import {
   slurmOptionsSchema,
   sweepDirOf,
   type ExecutorChoice,
+  type NewSweep,
   type SweepRecord,
 } from '../../node/sweeps/sweepStore';
 import { sweepSettled, sweepStatus, sweepStatusCsv, type StatsJson, type SweepStatus } from '../../node/sweeps/sweepStatus';
@@ -63,6 +64,44 @@ const slurmFlags = {
 };
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** Flags that choose and configure the executor (sweep run, reproduce --seeds). */
+export const executorFlags = { executor: z.enum(['local', 'slurm'], { message: 'must be local or slurm' }).default('local'), parallel: intFlag(1, 256).optional(), ...slurmFlags };
+export const executorFlagsSchema = z.object(executorFlags);
+type ExecutorFlags = z.infer<typeof executorFlagsSchema>;
+
+/** Declares the slurm flags on a command. */
+export function addSlurmFlags(cmd: Command): Command {
+  return cmd
+    .option('--partition <P>', 'slurm partition')
+    .option('--time <T>', 'slurm time limit per member task (e.g. 1:00:00)')
+    .option('--cpus-per-task <N>', 'slurm CPUs per task')
+    .option('--gpus-per-task <N>', 'slurm GPUs per task')
+    .option('--mem <M>', 'slurm memory per task (e.g. 8G)')
+    .option('--account <A>', 'slurm account')
+    .option('--qos <Q>', 'slurm QOS')
+    .option('--array-parallelism <N>', 'slurm: at most N member tasks at once (--array=...%N)')
+    .option('--sbatch-arg <arg>', 'extra #SBATCH line, repeatable (e.g. --sbatch-arg=--constraint=a100)', collect)
+    .option('--setup <line>', 'shell line run before each task (module load, conda activate, ...)');
+}
+
+/** The executor from validated flags; slurm flags without --executor slurm, or slurm without sbatch, are errors. */
+export async function executorFromFlags(f: ExecutorFlags): Promise<ExecutorChoice> {
+  if (f.executor === 'slurm') {
+    if (f.parallel !== undefined) throw new InputError('--parallel', 'is for the local executor; use --array-parallelism with slurm');
+    const o = slurmOptionsSchema.safeParse({
+      partition: f.partition, time: f.time, cpusPerTask: f.cpusPerTask, gpusPerTask: f.gpusPerTask, mem: f.mem, account: f.account, qos: f.qos,
+      arrayParallelism: f.arrayParallelism, sbatchArgs: f.sbatchArg, setup: f.setup,
+    });
+    if (!o.success) throw new InputError(`--${String(o.error.issues[0].path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, o.error.issues[0].message);
+    const avail = await slurmAvailable();
+    if (!avail.ok) throw new InputError('--executor', `slurm: ${avail.reason}`);
+    return { kind: 'slurm', slurm: o.data };
+  }
+  const slurmOnly = Object.keys(slurmFlags).find((k) => (k === 'sbatchArg' ? f.sbatchArg.length > 0 : f[k as keyof typeof f] !== undefined));
+  if (slurmOnly) throw new InputError(`--${slurmOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'is a slurm option; add --executor slurm');
+  return { kind: 'local', parallel: f.parallel ?? defaultParallelism() };
+}
 
 /** Waits on a Slurm sweep until nothing is running or queued, printing changes on stderr. */
 async function waitSlurm(store: RunStore, dir: string, sweep: SweepRecord, quiet: boolean): Promise<SweepStatus> {
@@ -115,11 +154,38 @@ async function notCompleted(store: RunStore, dir: string, sweep: SweepRecord): P
   return s.members.filter((m) => m.status !== 'completed').map((m) => m.index);
 }
 
+/**
+ * Creates a sweep of validated members and runs it: local, in this process's pool until every member has ended;
+ * slurm, submitted as an array (and followed until settled with wait). Prints the status (JSON with json) at the end.
+ */
+export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean }): Promise<SweepStatus> {
+  const { dir, sweep: rec } = await createSweep(storeRoot, s);
+  info(`sweep ${rec.id}: ${rec.members.length} members, ${rec.executor.kind} executor, folder ${dir}`);
+  const store = new RunStore(storeRoot);
+  await store.init();
+  if (rec.executor.kind === 'slurm') {
+    const script = await writeSbatchScript(rec, dir, rec.executor.slurm, taskCommand());
+    const job = await submitSweep(dir, rec.members.map((m) => m.index));
+    info(`submitted ${script} as Slurm job ${job}`);
+    const st = opts.wait ? await waitSlurm(store, dir, rec, opts.json) : await sweepStatus(store, dir, rec);
+    if (opts.wait || opts.json) await printStatus(st, opts.json);
+    return st;
+  }
+  const lab = await openLab(storeRoot);
+  try {
+    await runLocal(lab, dir, rec, rec.executor.parallel, rec.members.map((m) => m.index), opts.json);
+  } finally {
+    await lab.dispose();
+  }
+  const st = await sweepStatus(store, dir, rec);
+  await printStatus(st, opts.json);
+  return st;
+}
+
 export function registerSweep(program: Command): void {
   const sweep = program.command('sweep').description('Sweeps: many runs as one experiment (seeds x configs), on this machine or a Slurm cluster');
 
-  sweep
-    .command('run')
+  addSlurmFlags(sweep.command('run'))
     .description('Validate a sweep spec (YAML or JSON), create the sweep and run it (local: a pool here; slurm: an sbatch array)')
     .argument('<spec>', 'spec file: name, base (train flags), variants, grid')
     .option('--executor <kind>', 'local | slurm (default local)')
@@ -127,68 +193,19 @@ export function registerSweep(program: Command): void {
     .option('--store <dir>', 'run store folder (the sweep goes to sweeps/ beside it)')
     .option('--wait', 'slurm: wait until every member has ended (local always waits)')
     .option('--json', 'print the sweep status as JSON at the end')
-    .option('--partition <P>', 'slurm partition')
-    .option('--time <T>', 'slurm time limit per member task (e.g. 1:00:00)')
-    .option('--cpus-per-task <N>', 'slurm CPUs per task')
-    .option('--gpus-per-task <N>', 'slurm GPUs per task')
-    .option('--mem <M>', 'slurm memory per task (e.g. 8G)')
-    .option('--account <A>', 'slurm account')
-    .option('--qos <Q>', 'slurm QOS')
-    .option('--array-parallelism <N>', 'slurm: at most N member tasks at once (--array=...%N)')
-    .option('--sbatch-arg <arg>', 'extra #SBATCH line, repeatable (e.g. --sbatch-arg=--constraint=a100)', collect)
-    .option('--setup <line>', 'shell line run before each task (module load, conda activate, ...)')
     .action(async (specFile: string, raw: Record<string, unknown>) => {
       const f = parseFlags(
         z.object({
-          executor: z.enum(['local', 'slurm'], { message: 'must be local or slurm' }).default('local'),
-          parallel: intFlag(1, 256).optional(),
+          ...executorFlags,
           store: z.string().optional(),
           wait: z.boolean().default(false),
           json: z.boolean().default(false),
-          ...slurmFlags,
         }),
         raw,
       );
       const { spec, members } = await readSpecFile(specFile);
-      let executor: ExecutorChoice;
-      if (f.executor === 'slurm') {
-        if (f.parallel !== undefined) throw new InputError('--parallel', 'is for the local executor; use --array-parallelism with slurm');
-        const o = slurmOptionsSchema.safeParse({
-          partition: f.partition, time: f.time, cpusPerTask: f.cpusPerTask, gpusPerTask: f.gpusPerTask, mem: f.mem, account: f.account, qos: f.qos,
-          arrayParallelism: f.arrayParallelism, sbatchArgs: f.sbatchArg, setup: f.setup,
-        });
-        if (!o.success) throw new InputError(`--${String(o.error.issues[0].path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, o.error.issues[0].message);
-        const avail = await slurmAvailable();
-        if (!avail.ok) throw new InputError('--executor', `slurm: ${avail.reason}`);
-        executor = { kind: 'slurm', slurm: o.data };
-      } else {
-        const slurmOnly = Object.keys(slurmFlags).find((k) => (k === 'sbatchArg' ? f.sbatchArg.length > 0 : f[k as keyof typeof f] !== undefined));
-        if (slurmOnly) throw new InputError(`--${slurmOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'is a slurm option; add --executor slurm');
-        executor = { kind: 'local', parallel: f.parallel ?? defaultParallelism() };
-      }
-      const storeRoot = storeOf(f.store);
-      const { dir, sweep: rec } = await createSweep(storeRoot, { name: spec.name, spec, executor, members });
-      info(`sweep ${rec.id}: ${members.length} members, ${executor.kind} executor, folder ${dir}`);
-      const store = new RunStore(storeRoot);
-      await store.init();
-      if (executor.kind === 'slurm') {
-        const script = await writeSbatchScript(rec, dir, executor.slurm, taskCommand());
-        const job = await submitSweep(dir, members.map((m) => m.index));
-        info(`submitted ${script} as Slurm job ${job}`);
-        if (!f.wait) {
-          if (f.json) await printStatus(await sweepStatus(store, dir, rec), true);
-          return;
-        }
-        await printStatus(await waitSlurm(store, dir, rec, f.json), f.json);
-        return;
-      }
-      const lab = await openLab(storeRoot);
-      try {
-        await runLocal(lab, dir, rec, executor.parallel, members.map((m) => m.index), f.json);
-      } finally {
-        await lab.dispose();
-      }
-      await printStatus(await sweepStatus(store, dir, rec), f.json);
+      const executor = await executorFromFlags(f);
+      await launchSweep(storeOf(f.store), { name: spec.name, spec, executor, members }, { wait: f.wait, json: f.json });
     });
 
   sweep
