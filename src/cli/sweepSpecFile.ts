@@ -39,7 +39,9 @@ export function parseSpecText(text: string, file: string): SweepSpec {
 export function validateMembers(spec: SweepSpec): ValidatedMember[] {
   return expandSweep(spec).map((m) => {
     const where = memberLabel(m);
-    for (const k of Object.keys(m.flags)) if (!SPEC_FLAGS.includes(k)) throw new InputError(`${where}: ${k}`, `not a train flag; use one of ${SPEC_FLAGS.join(', ')}`);
+    for (const k of Object.keys(m.flags)) {
+      if (!SPEC_FLAGS.includes(k)) throw new InputError(`${where}: ${k}`, `not a train flag; use one of ${SPEC_FLAGS.join(', ')}`);
+    }
     const raw = Object.fromEntries(Object.entries(m.flags).map(([k, v]) => [camel(k), v]));
     try {
       const r = trainFlagsSchema.safeParse(raw);

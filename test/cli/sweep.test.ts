@@ -9,7 +9,9 @@ import type { SweepStatus } from '../../src/node/sweeps/sweepStatus';
 import { gateFolder } from '../helpers/gates';
 import { BIN, ROOT, cli, until } from '../helpers/sweeps';
 
-const TINY = { hidden: 2, 'image-size': 8, batch: 2, 'val-every': 3, 'val-sequences': 4, 'test-sequences': 4, 'input-frames': 3, 'pred-frames': 2, backend: 'cpu' };
+const TINY = {
+  hidden: 2, 'image-size': 8, batch: 2, 'val-every': 3, 'val-sequences': 4, 'test-sequences': 4, 'input-frames': 3, 'pred-frames': 2, backend: 'cpu',
+};
 
 let work = '';
 beforeAll(async () => {
@@ -63,7 +65,9 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
     const gates = await gateFolder(join(work, 'gates'));
     const gate = await gates.hold('local-cancel/0', 3);
     const file = await spec('local-cancel', { base: { ...TINY, steps: 8, model: 'grnn' }, grid: { seed: [0, 1] } });
-    const child = spawn(process.execPath, [BIN, 'sweep', 'run', file, '--store', store, '--parallel', '1'], { cwd: ROOT, env: { ...process.env, FERNN_TEST_GATES: gates.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, FERNN_TEST_GATES: gates.dir };
+    const args = [BIN, 'sweep', 'run', file, '--store', store, '--parallel', '1'];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('close', r));
@@ -84,7 +88,8 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
   it('reproduce --seeds runs a preset as a sweep: its models x seeds, aggregated per model', async () => {
     const store = join(work, 'reproduce', 'runs');
     const tiny = ['--steps', '3', '--hidden', '2', '--image-size', '8', '--batch', '2', '--val-every', '3', '--val-sequences', '4', '--test-sequences', '4'];
-    const r = await cli(['reproduce', 'translating-mnist', '--scale', 'tiny', '--seeds', '2', '--seed', '5', ...tiny, '--backend', 'cpu', '--store', store, '--json']);
+    const r = await cli(['reproduce', 'translating-mnist', '--scale', 'tiny', '--seeds', '2', '--seed', '5', ...tiny, '--backend', 'cpu', '--store', store]
+      .concat(['--json']));
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as SweepStatus;
     expect(s.name).toBe('translating-mnist-tiny');
@@ -94,7 +99,10 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
       { model: 'fernn', 'v-range': 1, seed: 5 },
       { model: 'fernn', 'v-range': 1, seed: 6 },
     ]);
-    expect(s.groups.map((g) => [g.key, g.completed, g.test_mse?.ci95 === null])).toEqual([['model=grnn,v-range=0', 2, false], ['model=fernn,v-range=1', 2, false]]);
+    expect(s.groups.map((g) => [g.key, g.completed, g.test_mse?.ci95 === null])).toEqual([
+      ['model=grnn,v-range=0', 2, false],
+      ['model=fernn,v-range=1', 2, false],
+    ]);
     const run = await new RunStore(store).get(s.members[3].run_id);
     expect([run.config.seed, run.config.steps, run.config.hidden]).toEqual([6, 3, 2]);
   });

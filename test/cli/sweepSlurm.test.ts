@@ -19,7 +19,9 @@ const required = process.env.FERNN_REQUIRE_SLURM === '1';
 const slurm = slurmHere();
 if (!slurm.ok) process.stderr.write(`sweepSlurm: Slurm tests ${required ? 'REQUIRED but' : 'skipped:'} ${slurm.reason}\n`);
 
-const TINY = { hidden: 2, 'image-size': 8, batch: 2, 'val-every': 4, 'val-sequences': 4, 'test-sequences': 4, 'input-frames': 3, 'pred-frames': 2, backend: 'cpu' };
+const TINY = {
+  hidden: 2, 'image-size': 8, batch: 2, 'val-every': 4, 'val-sequences': 4, 'test-sequences': 4, 'input-frames': 3, 'pred-frames': 2, backend: 'cpu',
+};
 
 let work = '';
 beforeAll(async () => {
@@ -44,7 +46,8 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', { time
 
   it('2 models x 2 seeds through sbatch complete and aggregate per model', async () => {
     const store = join(work, 'grid', 'runs');
-    const file = await spec('slurm-grid', { base: { ...TINY, steps: 8 }, variants: [{ model: 'grnn' }, { model: 'fernn', 'v-range': 1 }], grid: { seed: [0, 1] } });
+    const variants = [{ model: 'grnn' }, { model: 'fernn', 'v-range': 1 }];
+    const file = await spec('slurm-grid', { base: { ...TINY, steps: 8 }, variants, grid: { seed: [0, 1] } });
     const r = await cli(['sweep', 'run', file, '--executor', 'slurm', '--store', store, '--wait', '--json'], { FERNN_SWEEP_POLL_MS: '200' });
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as SweepStatus;
@@ -53,7 +56,8 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', { time
     expect(s.members.every((m) => /^\d+_\d$/.test(m.slurm_job ?? ''))).toBe(true);
     expect(s.groups.map((g) => [g.key, g.n, g.completed])).toEqual([['model=grnn', 2, 2], ['model=fernn,v-range=1', 2, 2]]);
     for (const g of s.groups) {
-      const xs = s.members.filter((m) => (g.key === 'model=grnn' ? m.overrides.model === 'grnn' : m.overrides.model === 'fernn')).map((m) => m.test_mse as number);
+      const model = g.key === 'model=grnn' ? 'grnn' : 'fernn';
+      const xs = s.members.filter((m) => m.overrides.model === model).map((m) => m.test_mse as number);
       expect(g.test_mse?.mean).toBeCloseTo((xs[0] + xs[1]) / 2, 12);
       const [lo, hi] = g.test_mse?.ci95 ?? [NaN, NaN];
       expect(lo).toBeLessThan(Math.min(...xs));
@@ -139,7 +143,8 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', { time
     const gates = await gateFolder(join(work, 'gates-usr1'));
     const gate = await gates.hold('slurm-usr1/0', 3);
     const env = { FERNN_TEST_GATES: gates.dir };
-    const started = await cli(['sweep', 'run', await spec('slurm-usr1', { base: { ...TINY, steps: 6, model: 'grnn' } }), '--executor', 'slurm', '--store', store, '--json'], env);
+    const file = await spec('slurm-usr1', { base: { ...TINY, steps: 6, model: 'grnn' } });
+    const started = await cli(['sweep', 'run', file, '--executor', 'slurm', '--store', store, '--json'], env);
     expect(started.code, started.stderr).toBe(0);
     const first = JSON.parse(started.stdout) as SweepStatus;
     const job = first.members[0].slurm_job ?? '';

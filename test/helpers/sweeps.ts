@@ -49,6 +49,8 @@ export async function safetensorsTensors(file: string): Promise<Map<string, Buff
   const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
   const data = buf.subarray(8 + n);
   const out = new Map<string, Buffer>();
-  for (const [name, t] of Object.entries(header)) if (name !== '__metadata__' && t.data_offsets) out.set(name, data.subarray(t.data_offsets[0], t.data_offsets[1]));
+  for (const [name, t] of Object.entries(header)) {
+    if (name !== '__metadata__' && t.data_offsets) out.set(name, data.subarray(t.data_offsets[0], t.data_offsets[1]));
+  }
   return out;
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { claimMember, memberOwner } from '../../src/node/sweeps/memberClaim';
@@ -36,7 +36,8 @@ describe('sweep member claims', () => {
     await mkdir(join(dir, 'members'));
     // A stale generation 0 (dead owner) so every contender races for generation 1.
     await mkdir(join(dir, 'members', '0.claim.0'));
-    await writeFile(join(dir, 'members', '0.claim.0', 'owner.json'), JSON.stringify({ pid: await deadPid(), host: (await import('node:os')).hostname(), heartbeatAt: new Date().toISOString(), job: null }));
+    const stale = { pid: await deadPid(), host: hostname(), heartbeatAt: new Date().toISOString(), job: null };
+    await writeFile(join(dir, 'members', '0.claim.0', 'owner.json'), JSON.stringify(stale));
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => claimMember(dir, 0, `c${i}`, process.pid)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
   });

@@ -20,7 +20,12 @@ export function registerServe(program: Command): void {
       const f = parseFlags(z.object({ store: z.string().optional(), port: intFlag(0, 65535).optional(), json: z.boolean().default(false) }), raw);
       const entry = webHostEntry();
       if (!existsSync(entry)) throw new Error(`the web host is not built (${entry}); run npm run build`);
-      const args = [entry, ...(f.store ? ['--store', f.store] : []), ...(f.port !== undefined ? ['--port', String(f.port)] : []), ...(f.json ? ['--json'] : [])];
+      const args = [
+        entry,
+        ...(f.store ? ['--store', f.store] : []),
+        ...(f.port !== undefined ? ['--port', String(f.port)] : []),
+        ...(f.json ? ['--json'] : []),
+      ];
       const child = spawn(process.execPath, args, { stdio: 'inherit' });
       const forward = (sig: NodeJS.Signals) => child.kill(sig);
       process.on('SIGINT', forward);

@@ -41,7 +41,14 @@ export function describeSweep(s: SweepStatus): string {
   const metric = (m: { test_mse?: number | null; test_accuracy?: number | null }) => m.test_mse ?? m.test_accuracy ?? null;
   const members = table(
     ['#', 'run', 'status', 'overrides', 'test', 'slurm'],
-    s.members.map((m) => [m.index, m.run_id, m.status, Object.entries(m.overrides).map(([k, v]) => `${k}=${String(v)}`).join(' '), metric(m)?.toPrecision(4) ?? '-', m.slurm_job ? `${m.slurm_job} ${m.slurm_state ?? ''}` : '-']),
+    s.members.map((m) => [
+      m.index,
+      m.run_id,
+      m.status,
+      Object.entries(m.overrides).map(([k, v]) => `${k}=${String(v)}`).join(' '),
+      metric(m)?.toPrecision(4) ?? '-',
+      m.slurm_job ? `${m.slurm_job} ${m.slurm_state ?? ''}` : '-',
+    ]),
   );
   const groups = table(
     ['group', 'n', 'completed', 'test MSE / accuracy: mean ± std [95% CI]'],
@@ -66,7 +73,11 @@ const slurmFlags = {
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 /** Flags that choose and configure the executor (sweep run, reproduce --seeds). */
-export const executorFlags = { executor: z.enum(['local', 'slurm'], { message: 'must be local or slurm' }).default('local'), parallel: intFlag(1, 256).optional(), ...slurmFlags };
+export const executorFlags = {
+  executor: z.enum(['local', 'slurm'], { message: 'must be local or slurm' }).default('local'),
+  parallel: intFlag(1, 256).optional(),
+  ...slurmFlags,
+};
 export const executorFlagsSchema = z.object(executorFlags);
 type ExecutorFlags = z.infer<typeof executorFlagsSchema>;
 
@@ -230,7 +241,8 @@ export function registerSweep(program: Command): void {
       const dir = resolve(sweepDir);
       const rec = await readSweep(dir);
       lab = await openLab(f.store ?? rec.storeRoot);
-      const job = process.env.SLURM_ARRAY_JOB_ID ? `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID ?? ''}` : (process.env.SLURM_JOB_ID ?? null);
+      const env = process.env;
+      const job = env.SLURM_ARRAY_JOB_ID ? `${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID ?? ''}` : (env.SLURM_JOB_ID ?? null);
       try {
         const out = await runMember(lab, dir, rec, f.index, {
           job,
@@ -263,11 +275,23 @@ export function registerSweep(program: Command): void {
         (await listSweeps(storeRoot)).map(async ({ dir, sweep: s }) => {
           const st = await sweepStatus(store, dir, s);
           const count = (x: string) => st.members.filter((m) => m.status === x).length;
-          return { sweep_id: s.id, name: s.name, executor: s.executor.kind, created_at: s.createdAt, members: s.members.length, completed: count('completed'), running: count('running'), cancelled: existsSync(join(dir, CANCEL_FILE)) };
+          return {
+            sweep_id: s.id,
+            name: s.name,
+            executor: s.executor.kind,
+            created_at: s.createdAt,
+            members: s.members.length,
+            completed: count('completed'),
+            running: count('running'),
+            cancelled: existsSync(join(dir, CANCEL_FILE)),
+          };
         }),
       );
       if (f.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-      else process.stdout.write(`${table(['sweep', 'name', 'executor', 'members', 'completed', 'running'], rows.map((r) => [r.sweep_id, r.name, r.executor, r.members, r.completed, r.running]))}\n`);
+      else {
+        const cells = rows.map((r) => [r.sweep_id, r.name, r.executor, r.members, r.completed, r.running]);
+        process.stdout.write(`${table(['sweep', 'name', 'executor', 'members', 'completed', 'running'], cells)}\n`);
+      }
     });
 
   sweep
@@ -325,7 +349,10 @@ export function registerSweep(program: Command): void {
     .option('--wait', 'slurm: wait until every member has ended')
     .option('--json', 'print the sweep status as JSON at the end')
     .action(async (id: string, raw: Record<string, unknown>) => {
-      const f = parseFlags(z.object({ store: z.string().optional(), parallel: intFlag(1, 256).optional(), wait: z.boolean().default(false), json: z.boolean().default(false) }), raw);
+      const f = parseFlags(
+        z.object({ store: z.string().optional(), parallel: intFlag(1, 256).optional(), wait: z.boolean().default(false), json: z.boolean().default(false) }),
+        raw,
+      );
       const dir = sweepDirOf(storeOf(f.store), id);
       const rec = await readSweep(dir);
       const store = new RunStore(rec.storeRoot);

@@ -64,7 +64,8 @@ export async function sweepStatus(store: RunStore, dir: string, sweep: SweepReco
     const state = job ? (states.get(job) ?? null) : null;
     const live = state !== null && LIVE_STATES.has(state);
     const metric = m.config.task === 'classification' ? { test_accuracy: run?.results?.testAccuracy ?? null } : { test_mse: run?.results?.testMse ?? null };
-    members.push({ index: m.index, run_id: id, overrides: m.overrides, status: run ? run.status : live ? 'queued' : 'pending', ...metric, slurm_job: job, slurm_state: state });
+    const status = run ? run.status : live ? 'queued' : 'pending';
+    members.push({ index: m.index, run_id: id, overrides: m.overrides, status, ...metric, slurm_job: job, slurm_state: state });
   }
   const groups: SweepGroupStatus[] = [];
   for (const key of [...new Set(sweep.members.map((m) => m.group))]) {

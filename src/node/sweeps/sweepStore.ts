@@ -75,7 +75,9 @@ export const sweepRecordSchema = z
   .strict();
 export type SweepRecord = z.infer<typeof sweepRecordSchema>;
 
-export const slurmStateSchema = z.object({ submissions: z.array(z.object({ jobId: z.string().regex(/^[0-9]+$/), at: z.string(), indices: z.array(z.number().int()) })) });
+export const slurmStateSchema = z.object({
+  submissions: z.array(z.object({ jobId: z.string().regex(/^[0-9]+$/), at: z.string(), indices: z.array(z.number().int()) })),
+});
 export type SlurmState = z.infer<typeof slurmStateSchema>;
 
 /** The sweeps folder of a run store. */
