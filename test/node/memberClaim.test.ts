@@ -31,6 +31,14 @@ describe('sweep member claims', () => {
     expect((await readdir(join(dir, 'members'))).sort()).toEqual(['3.claim.0', '3.claim.1', '3.claim.2']);
   });
 
+  it('a requeued Slurm task takes over the claim of its own previous incarnation, live-looking or not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'claim-'));
+    expect((await claimMember(dir, 0, '7_0', process.ppid)).ok).toBe(true);
+    expect((await claimMember(dir, 0, '8_0')).ok).toBe(false);
+    const again = await claimMember(dir, 0, '7_0');
+    expect(again.ok && again.claim.generation).toBe(1);
+  });
+
   it('many concurrent contenders for a stale member: exactly one wins', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'claim-'));
     await mkdir(join(dir, 'members'));

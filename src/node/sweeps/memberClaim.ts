@@ -68,7 +68,8 @@ export async function memberOwner(sweepDir: string, index: number): Promise<Clai
 
 /**
  * Claims a member for this process, or says who holds it.
- * @param job the Slurm job (array task) running it, for people reading the claim; null outside Slurm.
+ * @param job the Slurm array task running it (`<job>_<index>`); null outside Slurm. A claim held by the same job is
+ *   taken over at once: it is that task's previous incarnation, before a requeue.
  */
 export async function claimMember(sweepDir: string, index: number, job: string | null, pid: number = process.pid): Promise<ClaimResult> {
   await mkdir(join(sweepDir, 'members'), { recursive: true });
@@ -76,7 +77,10 @@ export async function claimMember(sweepDir: string, index: number, job: string |
     const g = await currentGeneration(sweepDir, index);
     if (g >= 0) {
       const s = await claimState(sweepDir, index, g);
-      if (s.live) return { ok: false, owner: s.owner };
+      // Slurm runs one incarnation of an array task at a time: a claim by our own job is a requeued task's
+      // previous life (killed before it could release), whatever its heartbeat says.
+      const ourPreviousLife = job !== null && s.owner?.job === job;
+      if (s.live && !ourPreviousLife) return { ok: false, owner: s.owner };
     }
     const next = g + 1;
     const dir = claimDir(sweepDir, index, next);
