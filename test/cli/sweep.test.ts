@@ -54,6 +54,16 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
     const g = s.groups[0].test_mse;
     expect(csv[5]).toBe(`group,,,model=grnn,,test_mse,,2,2,${g?.mean},${g?.std},${g?.ci95?.[0]},${g?.ci95?.[1]}`);
     expect(csv[1]).toBe(`member,0,${s.members[0].run_id},model=grnn,completed,test_mse,${s.members[0].test_mse},,,,,,`);
+    // Velocity generalisation of the G-RNN members: the group gets mean, std and CI per test-velocity cell.
+    for (const m of s.members.slice(0, 2)) {
+      const e = await cli(['eval', m.run_id, '--kinds', 'velocity', '--sequences', '2', '--velocity-range', '1', '--store', store]);
+      expect(e.code, e.stderr).toBe(0);
+    }
+    const withGrid = JSON.parse((await cli(['sweep', 'show', s.sweep_id, '--store', store, '--json'])).stdout) as SweepStatus;
+    const v = withGrid.groups[0].velocity_mse;
+    expect(v?.velocities).toEqual([-1, 0, 1]);
+    expect([v?.n, v?.mean.length, v?.mean[0].length, v?.ci95[1][1]?.length]).toEqual([2, 3, 3, 2]);
+    expect(withGrid.groups[1].velocity_mse).toBeUndefined();
     const ls = await cli(['sweep', 'ls', '--store', store, '--json']);
     expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ sweep_id: s.sweep_id, members: 4, completed: 4 })]);
     // The run store still lists exactly the members' runs.

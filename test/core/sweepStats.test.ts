@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupStats, mean, sampleStd, studentTCdf, studentTQuantile } from '../../src/core/sweeps/stats';
+import { gridStats, groupStats, mean, sampleStd, studentTCdf, studentTQuantile } from '../../src/core/sweeps/stats';
 
 describe('sweep statistics', () => {
   it('t quantiles match the table (t_{0.975})', () => {
@@ -28,5 +28,15 @@ describe('sweep statistics', () => {
   it('one value has a mean but no spread; none is an error', () => {
     expect(groupStats([3])).toEqual({ n: 1, mean: 3, std: null, ci95: null });
     expect(() => mean([])).toThrow(/no values/);
+  });
+
+  it('grid statistics are the group statistics of every cell', () => {
+    const g = gridStats([[[1, 2]], [[3, 6]], [[5, 7]]]);
+    expect(g.n).toBe(3);
+    expect(g.mean).toEqual([[3, 5]]);
+    expect(g.std[0][0]).toBeCloseTo(2, 12);
+    expect(g.ci95[0][1]).toEqual(groupStats([2, 6, 7]).ci95);
+    expect(() => gridStats([[[1, 2]], [[1]]])).toThrow(/differ in shape/);
+    expect(() => gridStats([])).toThrow(/no grids/);
   });
 });

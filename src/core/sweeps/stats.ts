@@ -110,3 +110,25 @@ export function groupStats(xs: readonly number[]): GroupStats {
   const half = (studentTQuantile(0.975, xs.length - 1) * s) / Math.sqrt(xs.length);
   return { n: xs.length, mean: m, std: s, ci95: [m - half, m + half] };
 }
+
+/** Cell-wise statistics of same-shaped grids (e.g. MSE per test velocity of each seed): mean, std and CI per cell. */
+export interface GridStats {
+  n: number;
+  mean: number[][];
+  std: (number | null)[][];
+  ci95: ([number, number] | null)[][];
+}
+
+/** groupStats of every cell over the grids; throws when there are none or their shapes differ. */
+export function gridStats(grids: readonly (readonly (readonly number[])[])[]): GridStats {
+  if (grids.length === 0) throw new RangeError('grid statistics of no grids');
+  const [rows, cols] = [grids[0].length, grids[0][0]?.length ?? 0];
+  if (grids.some((g) => g.length !== rows || g.some((r) => r.length !== cols))) throw new RangeError(`grids differ in shape (expected ${rows}x${cols})`);
+  const cells = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => groupStats(grids.map((g) => g[i][j]))));
+  return {
+    n: grids.length,
+    mean: cells.map((r) => r.map((c) => c.mean)),
+    std: cells.map((r) => r.map((c) => c.std)),
+    ci95: cells.map((r) => r.map((c) => c.ci95)),
+  };
+}

@@ -1,4 +1,5 @@
-import { groupStats, type GroupStats } from '../../core/sweeps/stats';
+import { z } from 'zod';
+import { gridStats, groupStats, type GridStats, type GroupStats } from '../../core/sweeps/stats';
 import type { RunRecord } from '../../core/protocol/run';
 import type { RunStore } from '../store/runStore';
 import { memberJobs, slurmStates } from './slurm';
@@ -30,7 +31,12 @@ export interface SweepGroupStatus {
   completed: number;
   test_mse?: StatsJson | null;
   test_accuracy?: StatsJson | null;
+  /** Per test-velocity cell over the members with a velocity evaluation (fernn-lab eval RUN_ID --kinds velocity). */
+  velocity_mse?: VelocityGridStats;
+  velocity_accuracy?: VelocityGridStats;
 }
+
+export type VelocityGridStats = GridStats & { velocities: number[] };
 
 export interface SweepStatus {
   sweep_id: string;
@@ -45,6 +51,27 @@ const stats = (xs: number[]): StatsJson | null => {
   const s: GroupStats = groupStats(xs);
   return { mean: s.mean, std: s.std, ci95: s.ci95 };
 };
+
+const velocityEvalSchema = z.object({ velocities: z.array(z.number()), mse: z.array(z.array(z.number())) });
+const velocityAccuracyEvalSchema = z.object({ velocities: z.array(z.number()), accuracy: z.array(z.array(z.number())) });
+
+/** Cell statistics of the members' velocity grids that share the first one's velocities; undefined with none. */
+async function velocityStats(store: RunStore, runs: RunRecord[], classification: boolean): Promise<VelocityGridStats | undefined> {
+  const grids: { velocities: number[]; grid: number[][] }[] = [];
+  for (const r of runs) {
+    const evals = await store.readEvals(r.id).catch(() => ({}) as Record<string, unknown>);
+    if (classification) {
+      const v = velocityAccuracyEvalSchema.safeParse(evals['velocity-accuracy']);
+      if (v.success) grids.push({ velocities: v.data.velocities, grid: v.data.accuracy });
+    } else {
+      const v = velocityEvalSchema.safeParse(evals.velocity);
+      if (v.success) grids.push({ velocities: v.data.velocities, grid: v.data.mse });
+    }
+  }
+  if (grids.length === 0) return undefined;
+  const same = grids.filter((g) => JSON.stringify(g.velocities) === JSON.stringify(grids[0].velocities) && g.grid.length === grids[0].grid.length);
+  return { velocities: grids[0].velocities, ...gridStats(same.map((g) => g.grid)) };
+}
 
 /**
  * A sweep's status: every member joined with its run in the store (effective statuses, so a killed task reads as
@@ -73,7 +100,14 @@ export async function sweepStatus(store: RunStore, dir: string, sweep: SweepReco
     const done = ms.map((m) => runs.get(m.index)).filter((r): r is RunRecord => r?.status === 'completed');
     const classification = ms[0].config.task === 'classification';
     const values = done.map((r) => (classification ? r.results?.testAccuracy : r.results?.testMse)).filter((x): x is number => typeof x === 'number');
-    groups.push({ key, n: ms.length, completed: done.length, ...(classification ? { test_accuracy: stats(values) } : { test_mse: stats(values) }) });
+    const grid = await velocityStats(store, done, classification);
+    groups.push({
+      key,
+      n: ms.length,
+      completed: done.length,
+      ...(classification ? { test_accuracy: stats(values) } : { test_mse: stats(values) }),
+      ...(grid ? (classification ? { velocity_accuracy: grid } : { velocity_mse: grid }) : {}),
+    });
   }
   return { sweep_id: sweep.id, name: sweep.name, executor: sweep.executor.kind, members, groups };
 }
