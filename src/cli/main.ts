@@ -6,6 +6,8 @@ import { registerTrain } from './commands/train';
 import { registerRuns } from './commands/runs';
 import { registerEval } from './commands/eval';
 import { registerReproduce } from './commands/reproduce';
+import { registerSweep } from './commands/sweep';
+import { registerServe } from './commands/serve';
 import { EXIT_BAD_INPUT, EXIT_FAILURE } from './io';
 
 const program = new Command();
@@ -21,6 +23,8 @@ registerTrain(program);
 registerEval(program);
 registerRuns(program);
 registerReproduce(program);
+registerSweep(program);
+registerServe(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { PRESETS, SCALES, presetPlan } from '../../core/protocol/presets';
@@ -9,6 +10,10 @@ import { evaluationText } from '../report';
 import { addTrainFlags, configFromFlags, trainFlagsSchema } from './train';
 import { backendLine } from '../../node/backend';
 import { InputError } from '../../core/util/errors';
+import { groupKey } from '../../core/sweeps/spec';
+import { RunStore } from '../../node/store/runStore';
+import { intFlag } from '../options';
+import { addSlurmFlags, executorFlags, executorFromFlags, launchSweep } from './sweep';
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 
@@ -22,7 +27,7 @@ export function accuracySummary(v: NonNullable<EvaluationResults['velocityAccura
 }
 
 export function registerReproduce(program: Command): void {
-  addTrainFlags(
+  addSlurmFlags(addTrainFlags(
     program
       .command('reproduce')
       .description(`Reproduce a paper result: ${PRESETS.join(', ')}; --scale tiny (minutes on a 2-core CPU) | small | paper (the reference protocol)`)
@@ -30,15 +35,21 @@ export function registerReproduce(program: Command): void {
   )
     .option('--scale <scale>', 'tiny | small | paper (default tiny)')
     .option('--parallel <N>', 'runs trained at once (default 2; 1 at paper scale)')
+    .option('--seeds <N>', 'run the preset as a sweep: every model with N seeds (--seed, --seed + 1, ...), mean, std and 95% CI per model')
+    .option('--executor <kind>', 'with --seeds: local (default) | slurm (see fernn-lab sweep run)')
+    .option('--wait', 'with --executor slurm: wait until every member has ended')
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print one JSON object on stdout')
-    .action(async (preset: string, raw: Record<string, unknown>) => {
+  ).action(async (preset: string, raw: Record<string, unknown>) => {
       if (!(PRESETS as readonly string[]).includes(preset)) throw new InputError('preset', `unknown preset "${preset}"; use ${PRESETS.join(', ')}`);
       const f = parseFlags(
         trainFlagsSchema.extend({
           scale: z.enum(SCALES, { message: `must be one of ${SCALES.join(', ')}` }).default('tiny'),
+          ...executorFlags,
           parallel: z.coerce.number().int().min(1).max(8).optional(),
+          seeds: intFlag(1, 1000).optional(),
           store: z.string().optional(),
+          wait: z.boolean().default(false),
           json: z.boolean().default(false),
         }),
         raw,
@@ -50,6 +61,25 @@ export function registerReproduce(program: Command): void {
       // Overrides apply to every run of the preset (model and velocity range stay the preset's).
       const configs = plan.runs.map((r) => configFromFlags({ ...f, model: undefined, vRange: undefined }, r));
       const parallel = f.parallel ?? plan.parallel;
+      if (f.seeds !== undefined || raw.executor !== undefined) {
+        // The preset as a sweep: its models x seeds, aggregated per model (evaluations beyond test MSE/accuracy: run eval per member).
+        const seeds = Array.from({ length: f.seeds ?? 1 }, (_, k) => (f.seed ?? 0) + k);
+        const variants = configs.map((c) => ({ model: c.model, 'v-range': c.vRange }));
+        const members = configs.flatMap((c, i) => seeds.map((seed) => ({ ...variants[i], seed, config: { ...c, seed } })));
+        const executor = await executorFromFlags({ ...f, parallel: f.executor === 'local' ? parallel : f.parallel });
+        const name = `${plan.preset}-${f.scale}`;
+        await launchSweep(
+          path.resolve(f.store ?? RunStore.defaultRoot()),
+          {
+            name,
+            spec: { name, base: {}, variants, grid: { seed: seeds } },
+            executor,
+            members: members.map(({ config, ...overrides }, index) => ({ index, overrides, group: groupKey(overrides), config })),
+          },
+          { wait: f.wait, json: f.json },
+        );
+        return;
+      }
       const lab = await openLab(f.store, { concurrentRuns: Math.min(parallel, configs.length) });
       const t0 = Date.now();
       try {

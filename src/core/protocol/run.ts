@@ -132,6 +132,8 @@ export const runRecordSchema = z.object({
   formatVersion: z.literal(1),
   id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/),
   name: z.string().max(200).optional(),
+  /** Runs made by a sweep: the sweep's id and the member's index (optional: runs of older stores have none). */
+  sweep: z.object({ id: z.string().min(1).max(128), index: z.number().int().nonnegative() }).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   status: z.enum(RUN_STATUSES),

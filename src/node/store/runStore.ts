@@ -52,6 +52,10 @@ export interface CreateRunOptions {
   seeds: { init: number; data: number };
   params: number;
   versions: Record<string, string>;
+  /** A given run id (a sweep member's): created once; an existing folder is an error. Default: a fresh random id. */
+  id?: string;
+  /** The sweep and member that own this run. */
+  sweep?: { id: string; index: number };
 }
 
 /** A store entry that is not a readable run, with why; list() reports these instead of failing. */
@@ -119,13 +123,15 @@ export class RunStore {
     await this.init();
     const now = new Date();
     const stamp = now.toISOString();
-    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-      const id = makeRunId(opts.config, now);
+    const attempts = opts.id === undefined ? CREATE_ATTEMPTS : 1;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const id = opts.id === undefined ? makeRunId(opts.config, now) : validateRunId(opts.id);
       const record = parseOrThrow({
         format: 'fernn-lab-run',
         formatVersion: 1,
         id,
         ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.sweep !== undefined ? { sweep: opts.sweep } : {}),
         createdAt: stamp,
         updatedAt: stamp,
         status: 'queued',
@@ -142,7 +148,10 @@ export class RunStore {
       try {
         await mkdir(dir);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+          if (opts.id !== undefined) throw new InputError('run', `run ${id} already exists`);
+          continue;
+        }
         throw e;
       }
       try {

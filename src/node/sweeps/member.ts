@@ -1,0 +1,71 @@
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import { LAB_VERSION, type LabService } from '../lab/labService';
+import { runParamCount } from '../lab/trainJob';
+import type { RunRecord } from '../../core/protocol/run';
+import { InputError } from '../../core/util/errors';
+import { claimMember, type ClaimOwner } from './memberClaim';
+import { memberRunId, memberRunName, type SweepRecord } from './sweepStore';
+
+const HEARTBEAT_MS = 20_000;
+
+export type MemberOutcome =
+  | { kind: 'ran'; run: RunRecord }
+  | { kind: 'already-completed'; run: RunRecord }
+  | { kind: 'owned-elsewhere'; owner: ClaimOwner | null }
+  | { kind: 'stopped' };
+
+export interface MemberControl {
+  /** Slurm array task running the member (for the claim), or null. */
+  job: string | null;
+  /** Checked before training starts: true leaves the member as it is. */
+  stopped?(): boolean;
+  /** Called once the member's training runs (a stop that came meanwhile must be sent again now). */
+  onTraining?(runId: string): void;
+}
+
+/**
+ * Creates or resumes one member's run and trains it to its end in `lab` (idempotent: the run id is fixed, a
+ * completed run is left alone, an interrupted one resumes from its last checkpoint). The member is claimed first,
+ * so of many processes or array tasks asking for it only one trains it.
+ */
+export async function runMember(lab: LabService, sweepDir: string, sweep: SweepRecord, index: number, ctl: MemberControl): Promise<MemberOutcome> {
+  const member = sweep.members.find((m) => m.index === index);
+  if (!member) throw new InputError('index', `sweep ${sweep.id} has members 0..${sweep.members.length - 1}; got ${index}`);
+  const got = await claimMember(sweepDir, index, ctl.job);
+  if (!got.ok) return { kind: 'owned-elsewhere', owner: got.owner };
+  const beat = setInterval(() => void got.claim.heartbeat().catch(() => undefined), HEARTBEAT_MS);
+  try {
+    const id = memberRunId(sweep.id, index);
+    const existing = await lab.store.get(id).catch((e: unknown) => {
+      if (e instanceof InputError && /no run( |\.json)/.test(e.message)) return null;
+      throw e;
+    });
+    if (existing?.status === 'completed') return { kind: 'already-completed', run: existing };
+    if (!existing) {
+      const create = () => lab.store.create({
+          id,
+          config: member.config,
+          name: memberRunName(sweep, index),
+          sweep: { id: sweep.id, index },
+          seeds: { init: member.config.seed, data: member.config.seed + 1 },
+          params: runParamCount(member.config),
+          versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },
+        });
+      await create().catch(async (e: unknown) => {
+        if (!(e instanceof InputError && /already exists/.test(e.message))) throw e;
+        // A folder without run.json, left by a creator killed mid-create: we hold the claim, so it is ours to redo.
+        await rm(lab.store.runDir(id), { recursive: true, force: true });
+        await create();
+      });
+    }
+    if (ctl.stopped?.()) return { kind: 'stopped' };
+    await lab.resumeRun({ id });
+    ctl.onTraining?.(id);
+    await lab.whenIdle(id);
+    return { kind: 'ran', run: await lab.store.get(id) };
+  } finally {
+    clearInterval(beat);
+    await got.claim.release();
+  }
+}
