@@ -66,7 +66,7 @@ PartitionName=local Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
   pidof_file "$STATE/slurmctld.pid" >/dev/null || /usr/sbin/slurmctld
   pidof_file "$STATE/slurmd.pid" >/dev/null || /usr/sbin/slurmd
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do
     if sinfo -h -o '%T' 2>/dev/null | grep -Eq '^(idle|mixed|allocated)'; then
       echo "slurm-local: up ($HOST, $cpus CPUs; state in $STATE)"
       return 0
