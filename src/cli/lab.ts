@@ -3,6 +3,7 @@ import type { ProgressEvent, RunRecord } from '../core/protocol/run';
 import { createLabService, type LabService } from '../node/lab/labService';
 import { RunStore } from '../node/store/runStore';
 import { info } from './io';
+import { headlineText } from './report';
 
 /** The lab service over the store the user chose (--store) or the default one. */
 export async function openLab(storeDir?: string): Promise<LabService> {
@@ -61,6 +62,7 @@ export async function followRun(lab: LabService, id: string, opts: { quiet: bool
 export function runSummary(r: RunRecord, storeRoot: string) {
   return {
     run_id: r.id,
+    name: r.name ?? null,
     status: r.status,
     end_reason: r.endReason ?? null,
     end_message: r.endMessage ?? null,
@@ -80,6 +82,8 @@ export function runSummary(r: RunRecord, storeRoot: string) {
     test_mse: r.results?.testMse ?? null,
     val_accuracy: r.results?.valAccuracy ?? r.progress.bestValAccuracy ?? null,
     test_accuracy: r.results?.testAccuracy ?? null,
+    /** Which evaluation test_mse / test_accuracy come from (end of training, best checkpoint, the run's test sequences). */
+    test_source: r.results?.testSource ?? null,
     store: storeRoot,
   };
 }
@@ -93,8 +97,8 @@ export function describeRun(r: RunRecord): string {
     `  model ${r.config.model} v_range ${r.config.vRange} hidden ${r.config.hidden}, ${r.params} parameters, backend ${r.backend?.name ?? '-'}`,
     `  steps ${r.progress.step}/${r.config.steps}, median ${r.timings.msPerStepMedian?.toFixed(0) ?? '-'} ms/step, ${(r.timings.trainMs / 1000).toFixed(1)} s training`,
     r.config.task === 'classification'
-      ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${pct(r.results?.testAccuracy)}`
-      : `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${r.results?.testMse?.toFixed(5) ?? '-'}`,
+      ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${headlineText(r)}`
+      : `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${headlineText(r)}`,
   ];
   return lines.join('\n');
 }

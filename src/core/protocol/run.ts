@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ANY_CELL_KINDS, POOLS, ROTATION_CELL_KINDS } from '../nn/config';
+import { testSourceSchema } from './evaluation';
 
 /**
  * The DTOs of a training run, shared by every transport (CLI, IPC, HTTP) and the run store. One schema per DTO;
@@ -170,6 +171,8 @@ export const runRecordSchema = z.object({
       testMse: z.number().nullable(),
       valAccuracy: z.number().nullable(),
       testAccuracy: z.number().nullable(),
+      /** Which evaluation testMse / testAccuracy come from (the headline: end of training, best checkpoint). */
+      testSource: testSourceSchema.nullable(),
     })
     .partial()
     .optional(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ANY_CELL_KINDS } from '../nn/config';
 import type { EquivarianceReport } from '../metrics/equivariance';
+import type { EvaluationRecord } from './evaluation';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
 import { DISTINCT_OMEGAS, trainConfigSchema } from './run';
 
@@ -47,6 +48,9 @@ export interface RunList {
 export interface RunDetail {
   run: RunRecord;
   metrics: MetricRecord[];
+  /** Every evaluation of the run, oldest first; none is ever replaced. The single source of evaluation results. */
+  evaluations: EvaluationRecord[];
+  /** The newest result of each kind (derived from `evaluations`; kept for older clients). */
   evals: Record<string, unknown>;
 }
 
@@ -87,6 +91,8 @@ export interface EvaluationResults {
   testAccuracy?: { accuracy: number; confusion: number[][]; sequences: number };
   /** Classification runs: accuracy per fixed test velocity (evals/velocity-accuracy.json). */
   velocityAccuracy?: { velocities: number[]; accuracy: number[][]; sequences: number };
+  /** The evaluation records this evaluation added to the run (one per kind). */
+  records?: EvaluationRecord[];
 }
 
 export interface ProbeModelResult {

@@ -73,7 +73,7 @@ interface TaskRunner {
   savedBest(r: RunRecord): number | null;
   display(score: number | null): Pick<ProgressEvent, 'valMse' | 'valAccuracy'>;
   /** Test evaluation of the best weights: the stored eval and the run's results. */
-  test(model: AnyModel, r: RunRecord): Promise<{ name: string; evaluation: object; results: NonNullable<RunRecord['results']> }>;
+  test(model: AnyModel, r: RunRecord): Promise<{ name: 'test' | 'test-accuracy'; evaluation: object; results: NonNullable<RunRecord['results']> }>;
 }
 
 const now = (): string => new Date().toISOString();
@@ -94,7 +94,7 @@ async function predictionTask(config: TrainConfig, dataSeed: number): Promise<Ta
     display: (score) => ({ valMse: score }),
     async test(m, r) {
       const test = await evaluateMse(asSeq(m), data.test, evalOpts(config.testSequences));
-      return { name: 'test', evaluation: test, results: { valMse: r.progress.bestValMse, testMse: test.mse } };
+      return { name: 'test' as const, evaluation: test, results: { valMse: r.progress.bestValMse, testMse: test.mse } };
     },
   };
 }
@@ -127,7 +127,7 @@ async function classificationTask(config: TrainConfig, dataSeed: number): Promis
     display: (score) => ({ valMse: null, valAccuracy: accuracyOfScore(score) }),
     async test(m, r) {
       const test = await evaluateClassifier(asCls(m), data.test, { sequences: config.testSequences, batchSize: Math.min(64, config.testSequences) });
-      return { name: 'test-accuracy', evaluation: test, results: { valAccuracy: r.progress.bestValAccuracy ?? null, testAccuracy: test.accuracy } };
+      return { name: 'test-accuracy' as const, evaluation: test, results: { valAccuracy: r.progress.bestValAccuracy ?? null, testAccuracy: test.accuracy } };
     },
   };
 }
@@ -302,8 +302,11 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       const bestModel: AnyModel = { config: best.config, params: best.params };
       try {
         const { name, evaluation, results } = await t.test(bestModel, rec);
-        await store.writeEval(runId, name, { ...evaluation, checkpoint: 'best', step: rec.progress.bestStep });
-        rec = await store.update(runId, (r) => ({ ...r, results }));
+        // The run's headline test figure: this record, and results.testSource naming it (core/protocol/evaluation.ts).
+        const checkpoint = { which: 'best' as const, step: rec.progress.bestStep };
+        const record = await store.addEvaluation(runId, { kind: name, origin: 'training', checkpoint, settings: { sequences: config.testSequences }, result: evaluation });
+        const testSource = { evaluationId: record.id, checkpoint: checkpoint.which, step: checkpoint.step, sequences: config.testSequences };
+        rec = await store.update(runId, (r) => ({ ...r, results: { ...results, testSource } }));
       } finally {
         disposeModel(bestModel);
       }
