@@ -28,6 +28,14 @@ const RECORD_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.json$/;
 
 export type NewEvaluation = Pick<EvaluationRecord, 'kind' | 'origin' | 'checkpoint' | 'settings' | 'result'>;
 
+const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-/;
+
+/** The creation time (ms) in a record file name, or -Infinity for another name. */
+function stampOf(file: string): number {
+  const m = STAMP_RE.exec(file);
+  return m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`) : -Infinity;
+}
+
 /** `20261204T114500123Z-test-ab12`: creation time to the millisecond, kind, 4 random hex digits. */
 function recordId(kind: EvaluationKind, now: Date): string {
   return `${now.toISOString().replace(/[-:.]/g, '')}-${kind}-${randomBytes(2).toString('hex')}`;
@@ -40,6 +48,10 @@ function recordId(kind: EvaluationKind, now: Date): string {
 export async function writeEvaluationRecord(runDir: string, e: NewEvaluation, now: Date = new Date()): Promise<EvaluationRecord> {
   const dir = join(runDir, EVALUATIONS_DIR);
   await mkdir(dir, { recursive: true });
+  // Records sort by their time stamp: one made in the same millisecond as the newest (or after a clock step back)
+  // takes the next millisecond, so the order on disk is the order of writing.
+  const newest = Math.max(-Infinity, ...(await readdir(dir)).map(stampOf));
+  if (now.getTime() <= newest) now = new Date(newest + 1);
   for (let attempt = 0; attempt < 16; attempt++) {
     const candidate = { format: 'fernn-lab-evaluation', id: recordId(e.kind, now), created_at: now.toISOString(), ...e };
     const parsed = evaluationRecordSchema.safeParse(JSON.parse(JSON.stringify(candidate)));
