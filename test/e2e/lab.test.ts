@@ -246,7 +246,7 @@ describe('the lab in the browser', () => {
     await page.click('[data-action=export-csv]');
     await page.click('[data-action=export-json]');
     await expect.poll(() => downloads.length, { timeout: E2E_WAIT_MS }).toBe(3);
-    const summary = downloads.find((d) => d.startsWith('run_id,model'))!;
+    const summary = downloads.find((d) => d.startsWith('run_id,name,model'))!;
     expect(summary).toContain(runA);
     expect(summary).toContain(runB);
     expect(downloads.some((d) => d.startsWith('run_id,series') && d.includes('velocity_mse'))).toBe(true);
@@ -255,6 +255,28 @@ describe('the lab in the browser', () => {
     await page.click('[data-png=loss]');
     expect((await png).suggestedFilename()).toBe('fernn-compare-loss.png');
     await shot('compare');
+  });
+
+  it('keeps both of two evaluations with different settings, and the headline test MSE stays the training one', async () => {
+    await go(`#/runs/${runB}`);
+    await page.waitForSelector('[data-testid=evaluations]', { timeout: E2E_WAIT_MS });
+    const headline = await text('[data-stat=test-mse]');
+    expect(await text('[data-stat=test-source]')).toMatch(/^best @ step \d+, 32 seqs$/);
+    const form = page.locator('form[aria-label="evaluate run"]');
+    for (const kind of ['length generalisation', 'velocity generalisation', 'equivariance']) await form.locator(`label:has-text("${kind}") input`).uncheck();
+    const testRows = page.locator('[data-testid=evaluations] tr[data-evaluation=test]');
+    for (const [sequences, rows] of [['8', 2], ['4', 3]] as const) {
+      await page.fill('input[name=sequences]', sequences);
+      await page.click('[data-action=evaluate]');
+      await expect.poll(() => testRows.count(), { timeout: E2E_WAIT_MS }).toBe(rows);
+    }
+    const cells = await testRows.evaluateAll((rs) => rs.map((r) => r.querySelectorAll('td')[2]?.textContent?.trim() ?? ''));
+    expect(cells.map((c) => c.replace(/^best @ step \d+, /, ''))).toEqual(['32 seqs', '8 seqs', '4 seqs']);
+    expect(await page.locator('[data-testid=evaluations] tr[data-origin=training] [data-testid=headline]').count()).toBe(1);
+    expect(await text('[data-stat=test-mse]')).toBe(headline);
+    expect(await text('[data-stat=test-source]')).toMatch(/32 seqs$/);
+    expect(await text(`[data-run-summary="${runB}"] [data-result]`)).toMatch(new RegExp(`^test MSE ${headline.replace('.', '\\.')} \\(best @ step \\d+, 32 seqs\\)$`));
+    await shot('runs-evaluations');
   });
 
   it('reports a missing run and bad input in the comparison', async () => {
@@ -345,7 +367,7 @@ describe('the lab in the browser', () => {
     page.on('download', async (dl) => downloads.push(await readFile((await dl.path())!, 'utf8')));
     await page.click('[data-action=export-csv]');
     await expect.poll(() => downloads.length, { timeout: E2E_WAIT_MS }).toBe(2);
-    const summary = downloads.find((x) => x.startsWith('run_id,model'))!;
+    const summary = downloads.find((x) => x.startsWith('run_id,name,model'))!;
     expect(summary.split('\n')[0]).toContain('test_accuracy');
     expect(summary.split('\n').find((l) => l.startsWith(runC))).toMatch(/,classification,completed,/);
     const curves = downloads.find((x) => x.startsWith('run_id,series'))!;
@@ -558,7 +580,7 @@ describe('rotation flows end to end', () => {
     await expect.poll(() => downloads.length, { timeout: E2E_WAIT_MS }).toBe(2);
     const curves = downloads.find((x) => x.startsWith('run_id,series'))!;
     expect(curves.split('\n').filter((l) => l.includes(',angular_velocity_mse,'))).toHaveLength(5);
-    expect(downloads.find((x) => x.startsWith('run_id,model'))!.split('\n')[1]).toMatch(/,rotating-mnist$/);
+    expect(downloads.find((x) => x.startsWith('run_id,name,model'))!.split('\n')[1]).toMatch(/,rotating-mnist$/);
     page.removeAllListeners('download');
     await shot('compare-rotation');
   });
