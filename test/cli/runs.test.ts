@@ -115,6 +115,14 @@ describe('run references', () => {
     expectBadInput(await cli(['resume', 'zzzz', '--store', store]), /no run "zzzz"/);
   });
 
+  it('runs export takes names; runs rm takes full ids only and answers a name with the id', async () => {
+    const ex = await cli(['runs', 'export', 'alpha', '--format', 'json', '--store', store]);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect((JSON.parse(ex.stdout) as { run: RunRecord }[]).map((x) => x.run.id)).toEqual([alpha]);
+    expectBadInput(await cli(['runs', 'rm', 'alpha', '--store', store]), new RegExp(`did you mean ${alpha}\\? runs rm takes full ids`));
+    expect((await cli(['runs', 'show', alpha, '--store', store, '--json'])).code).toBe(0);
+  });
+
   it('an ambiguous prefix lists the candidates', async () => {
     // Both ids start with the date of today's runs.
     const r = await cli(['runs', 'show', alpha.slice(0, 4), '--store', store]);

@@ -338,7 +338,7 @@ describe('the lab in the browser', () => {
     expect(await text('[data-testid=confusion] tbody tr[data-class="9"] th')).toBe('9');
     const counts = await page.locator('[data-testid=confusion] tbody td.num:not(:last-child)').allTextContents();
     expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBe(16);
-    expect(await text(`[data-run-summary="${runC}"]`)).toMatch(/^classification · test acc\. \d+\.\d %$/);
+    expect(await text(`[data-run-summary="${runC}"]`)).toMatch(/^classification · test acc\. \d+\.\d % \(best @ step \d+, 16 seqs\)$/);
     expect(await text(`[data-run-summary="${runA}"]`)).toMatch(/^prediction · test MSE \d/);
     // Prediction-only views are not offered for a classifier.
     expect(await page.locator('a.button:has-text("Predictions")').count()).toBe(0);

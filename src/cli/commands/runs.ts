@@ -90,7 +90,7 @@ export function registerRuns(program: Command): void {
   runs
     .command('export')
     .description('Export runs and their metrics as CSV (one row per metric record) or JSON')
-    .argument('<run-ids...>')
+    .argument('<run-ids...>', 'run ids, names or unique id prefixes')
     .option('--format <fmt>', 'csv | json (default csv)')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--store <dir>', 'run store folder')
@@ -103,7 +103,9 @@ export function registerRuns(program: Command): void {
       requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
-        const text = await lab.store.exportRuns(ids, f.format);
+        const resolved: string[] = [];
+        for (const ref of ids) resolved.push(await resolveRun(lab.store, ref, '<run-ids>'));
+        const text = await lab.store.exportRuns(resolved, f.format);
         if (f.out) {
           await writeFileAtomic(path.resolve(f.out), text);
           info(`wrote ${f.out}`);
@@ -123,8 +125,10 @@ export function registerRuns(program: Command): void {
       requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
+        // Deleting takes full ids only; a name or prefix is answered with the id it would have meant.
         for (const id of ids) {
-          await lab.store.get(id);
+          const meant = await resolveRun(lab.store, id, '<run-ids>');
+          if (meant !== id) throw new InputError('<run-ids>', `no run with id "${id}"; did you mean ${meant}? runs rm takes full ids`);
         }
         for (const id of ids) {
           await lab.deleteRun({ id });
