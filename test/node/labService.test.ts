@@ -96,6 +96,23 @@ describe('lab service (training in worker threads)', () => {
     expect((d.evals.test as { sequences: number }).sequences).toBe(3);
   });
 
+  it('a config beyond the wasm heap is refused before anything is allocated: by the estimate and by the run', async () => {
+    const big = tiny({ vRange: 2, hidden: 128, batch: 128, imageSize: 28, inputFrames: 10, predFrames: 10, decoderLayers: 4 });
+    const est = await lab.estimateRun({ config: big });
+    expect(est.memory?.fits).toBe(false);
+    expect(est.memory?.message).toMatch(/on wasm, beyond its 4 GiB limit: batch \d+ fits/);
+    expect(est.msPerStep).toBe(0);
+    const rec = await lab.startRun({ config: big });
+    await lab.whenIdle(rec.id);
+    const r = await lab.store.get(rec.id);
+    expect(r.status).toBe('failed');
+    expect(r.endReason).toBe('out_of_memory');
+    expect(r.endMessage).toMatch(/4 GiB limit/);
+    expect(r.progress.checkpointStep).toBeNull();
+    const fits = await lab.estimateRun({ config: tiny() });
+    expect(fits.memory).toMatchObject({ fits: true, limitBytes: 4 * 2 ** 30 });
+  });
+
   it('a short real training run on Flowing MNIST lowers the loss', async () => {
     const rec = await lab.startRun({ config: tiny({ model: 'grnn', vRange: 0, hidden: 6, imageSize: 12, batch: 8, steps: 60, valEvery: 30, lr: 1e-2 }) });
     await lab.whenIdle(rec.id);

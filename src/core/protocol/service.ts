@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ANY_CELL_KINDS } from '../nn/config';
 import type { EquivarianceReport } from '../metrics/equivariance';
 import type { EvaluationRecord } from './evaluation';
+import type { MemoryEstimate } from './memory';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
 import { DISTINCT_OMEGAS, trainConfigSchema } from './run';
 
@@ -77,6 +78,11 @@ export interface RunEstimate {
   /** Measured (steps timed here) or extrapolated. */
   basis: string;
   warning?: string;
+  /**
+   * Estimated peak memory of a training step on this backend, against the backend's limit (wasm: 4 GiB). A config
+   * that does not fit is not timed (msPerStep and totalSec are 0) and cannot start; `message` says what fits.
+   */
+  memory?: MemoryEstimate;
 }
 
 export interface EvaluationResults {

@@ -29,7 +29,8 @@ import { classificationRunData, dataOmegas, runData, splitBatch } from './data';
 import { RotatingMnist } from '../../core/data/rotatingMnist';
 import { angularVelocityGeneralisation } from '../../core/metrics/rotationGeneralisation';
 import { makeRotationCellConfig } from '../../core/nn/rotationCell';
-import { classifierConfigOf, modelConfigOf } from './trainJob';
+import { classifierConfigOf, modelConfigOf, runParamCount } from './trainJob';
+import { estimateTrainingMemory } from '../../core/protocol/memory';
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
 
@@ -278,6 +279,9 @@ export async function predictionsJob(store: RunStore, runId: string, count: numb
 export async function estimateJob(raw: unknown): Promise<RunEstimate> {
   const config: TrainConfig = trainConfigSchema.parse(raw);
   const backend = await selectBackend(config.backend);
+  // Known before anything is allocated: a config beyond the backend's memory is not timed (it would abort).
+  const memory = estimateTrainingMemory(config, backend.name, runParamCount(config));
+  if (!memory.fits) return { backend: backend.name, backendDetail: backend.detail, msPerStep: 0, totalSec: 0, basis: memory.basis, warning: backend.warning, memory };
   const classification = config.task === 'classification';
   const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);
   const opt = tf.train.adam(config.lr);
@@ -309,6 +313,7 @@ export async function estimateJob(raw: unknown): Promise<RunEstimate> {
     totalSec: (config.steps * ms + valCost) / 1000,
     basis: `${times.length} timed training step(s) on ${backend.name}, plus validation`,
     warning: backend.warning,
+    memory,
   };
 }
 

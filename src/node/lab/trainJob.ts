@@ -17,6 +17,7 @@ import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
 import { encodeOptimizerState, paramsToHost, restoreOptimizerState } from './trainCheckpoint';
 import { testGateFor } from './testGate';
+import { estimateTrainingMemory } from '../../core/protocol/memory';
 
 export interface TrainJobControl {
   emit(e: ProgressEvent): void;
@@ -181,6 +182,15 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       endMessage: undefined,
     }));
     if (backend.warning) await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: 'backend', message: backend.warning, t: now() });
+    // A config beyond the backend's memory (wasm: 4 GiB) ends here, before data or weights are allocated.
+    const memory = estimateTrainingMemory(config, backend.name, rec.params);
+    if (!memory.fits) {
+      const message = memory.message ?? 'out of memory';
+      await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: 'out_of_memory', message, t: now() });
+      const done = await finish('failed', 'out_of_memory', message);
+      ctl.emit({ runId, step: done.progress.step, totalSteps: config.steps, epoch: done.progress.epoch, loss: null, valMse: null, bestValMse: done.progress.bestValMse, stepsPerSec: 0, etaSec: null, status: 'failed' });
+      return done;
+    }
     const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data);
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
