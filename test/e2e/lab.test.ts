@@ -151,11 +151,20 @@ describe('the lab in the browser', () => {
     expect(await page.locator('input[name=vRange]').inputValue()).toBe('0');
     await shot('new-run-error');
     await page.selectOption('select[name=model]', 'fernn');
+    // The paper scale on wasm: refused by its memory estimate, before anything is allocated, with Start disabled.
+    await page.click('[data-preset=paper]');
+    await page.selectOption('select[name=backend]', 'wasm');
+    await expect.poll(() => text('[data-testid=memory-error]'), { timeout: E2E_WAIT_MS }).toMatch(/on wasm, beyond its 4 GiB limit: batch \d+ fits .*GPU backend/);
+    expect(await page.locator('button[type=submit]').isDisabled()).toBe(true);
+    expect(await text('[data-estimate=total]')).toBe('—');
+    await shot('new-run-memory');
     await page.click('[data-preset=tiny]');
     await page.selectOption('select[name=backend]', 'wasm');
     await page.fill('input[name=name]', 'e2e FERNN');
     await expect.poll(() => text('[data-estimate=total]'), { timeout: E2E_WAIT_MS }).not.toBe('—');
     expect(await text('[data-estimate=backend]')).toBe('wasm');
+    expect(await text('[data-estimate=memory]')).toMatch(/^\d+(\.\d+)? GB$/);
+    expect(await page.locator('[data-testid=memory-error]').count()).toBe(0);
     await shot('new-run');
   });
 
