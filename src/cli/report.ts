@@ -57,7 +57,8 @@ export function evaluationText(r: EvaluationResults): string {
   }
   const recs = r.records ?? [];
   const ck = recs[0]?.checkpoint;
-  if (recs.length) parts.push(`evaluated the ${ck ? `${ck.which} checkpoint${ck.step === null ? '' : ` (step ${ck.step})`}` : 'saved weights'}; added ${recs.length} evaluation record(s): ${recs.map((e) => e.id).join(', ')}`);
+  const weights = ck ? `${ck.which} checkpoint${ck.step === null ? '' : ` (step ${ck.step})`}` : 'saved weights';
+  if (recs.length) parts.push(`evaluated the ${weights}; added ${recs.length} evaluation record(s): ${recs.map((e) => e.id).join(', ')}`);
   return parts.join('\n\n');
 }
 
@@ -71,7 +72,8 @@ export function testSourceText(s: TestSource | null | undefined): string {
 export function headlineText(r: RunRecord, digits = 5): string {
   const res = r.results;
   const source = testSourceText(res?.testSource);
-  const value = r.config.task === 'classification' ? (res?.testAccuracy == null ? null : `${(100 * res.testAccuracy).toFixed(1)}%`) : (res?.testMse?.toFixed(digits) ?? null);
+  const accuracy = res?.testAccuracy == null ? null : `${(100 * res.testAccuracy).toFixed(1)}%`;
+  const value = r.config.task === 'classification' ? accuracy : (res?.testMse?.toFixed(digits) ?? null);
   return value === null ? '-' : source ? `${value} (${source})` : value;
 }
 

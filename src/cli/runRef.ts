@@ -47,7 +47,8 @@ export async function resolveRun(store: RunStore, ref: string, field = '<run>'):
   if (matches.length === 1) return matches[0].id;
   if (matches.length > 1) {
     const what = byName.length ? `runs are named "${ref}"` : `run ids start with "${ref}"`;
-    throw new InputError(field, `${matches.length} ${what}: ${matches.slice(0, 10).map(label).join(', ')}${matches.length > 10 ? ', …' : ''}; give the full id`);
+    const list = `${matches.slice(0, 10).map(label).join(', ')}${matches.length > 10 ? ', …' : ''}`;
+    throw new InputError(field, `${matches.length} ${what}: ${list}; give the full id`);
   }
   const scored = runs
     .map((r) => {
@@ -57,6 +58,7 @@ export async function resolveRun(store: RunStore, ref: string, field = '<run>'):
     .filter((x) => x.d <= Math.max(2, Math.floor(ref.length / 3)))
     .sort((a, b) => a.d - b.d)
     .slice(0, 3);
-  const hint = scored.length ? `; did you mean ${scored.map((x) => label(x.r)).join(', ')}?` : runs.length ? ' (fernn-lab runs ls lists them)' : ' (the store has no runs)';
+  const none = runs.length ? ' (fernn-lab runs ls lists them)' : ' (the store has no runs)';
+  const hint = scored.length ? `; did you mean ${scored.map((x) => label(x.r)).join(', ')}?` : none;
   throw new InputError(field, `no run "${ref}" in ${store.root}${hint}`);
 }

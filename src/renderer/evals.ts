@@ -52,7 +52,8 @@ export function testFigure(r: RunRecord, records: EvaluationRecord[]): { value: 
   const res = last?.result as { mse?: unknown; accuracy?: unknown } | undefined;
   const value = cls ? res?.accuracy : res?.mse;
   if (!last || typeof value !== 'number') return { value: null, source: '', headline: false };
-  return { value, source: `${sourceText(last.checkpoint, last.settings.sequences)}, evaluated ${last.created_at.slice(0, 16).replace('T', ' ')}`, headline: false };
+  const at = last.created_at.slice(0, 16).replace('T', ' ');
+  return { value, source: `${sourceText(last.checkpoint, last.settings.sequences)}, evaluated ${at}`, headline: false };
 }
 
 /** What an evaluation record leads with, for lists of records: "MSE 0.0414", "accuracy 58.0 %", or its grid/lengths. */

@@ -26,9 +26,11 @@ const test = (mse: number, sequences: number) => ({ mse, perStep: [mse, mse], se
 describe('evaluation records', () => {
   it('keeps every evaluation of a kind as its own record, oldest first, with its settings and checkpoint', async () => {
     const { id } = await store.create(baseOpts);
-    const a = await store.addEvaluation(id, { kind: 'test', origin: 'training', checkpoint: { which: 'best', step: 280 }, settings: { sequences: 32 }, result: test(0.0414, 32) });
-    const b = await store.addEvaluation(id, { kind: 'test', origin: 'evaluate', checkpoint: { which: 'best', step: 280 }, settings: { sequences: 16 }, result: test(0.0419, 16) });
-    const c = await store.addEvaluation(id, { kind: 'test', origin: 'evaluate', checkpoint: { which: 'last', step: 300 }, settings: { sequences: 16 }, result: test(0.05, 16) });
+    const best = { which: 'best' as const, step: 280 };
+    const a = await store.addEvaluation(id, { kind: 'test', origin: 'training', checkpoint: best, settings: { sequences: 32 }, result: test(0.0414, 32) });
+    const b = await store.addEvaluation(id, { kind: 'test', origin: 'evaluate', checkpoint: best, settings: { sequences: 16 }, result: test(0.0419, 16) });
+    const last = { which: 'last' as const, step: 300 };
+    const c = await store.addEvaluation(id, { kind: 'test', origin: 'evaluate', checkpoint: last, settings: { sequences: 16 }, result: test(0.05, 16) });
     expect(new Set([a.id, b.id, c.id]).size).toBe(3);
     const all = await store.readEvaluations(id);
     expect(all.map((e) => [e.origin, e.settings.sequences, e.checkpoint?.which, (e.result as { mse: number }).mse])).toEqual([
@@ -43,8 +45,9 @@ describe('evaluation records', () => {
 
   it('refuses an invalid record with the field named', async () => {
     const { id } = await store.create(baseOpts);
-    await expect(store.addEvaluation(id, { kind: 'test', origin: 'evaluate', checkpoint: null, settings: { sequences: 0 }, result: {} })).rejects.toThrow(/evaluation\.settings\.sequences/);
-    await expect(store.addEvaluation('no-such-run', { kind: 'test', origin: 'evaluate', checkpoint: null, settings: {}, result: {} })).rejects.toThrow(/no run no-such-run/);
+    const bad = { kind: 'test' as const, origin: 'evaluate' as const, checkpoint: null, settings: { sequences: 0 }, result: {} };
+    await expect(store.addEvaluation(id, bad)).rejects.toThrow(/evaluation\.settings\.sequences/);
+    await expect(store.addEvaluation('no-such-run', { ...bad, settings: {} })).rejects.toThrow(/no run no-such-run/);
   });
 
   it('skips a corrupt record file and still reads the others', async () => {

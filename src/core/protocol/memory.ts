@@ -67,6 +67,8 @@ export function estimateTrainingMemory(c: TrainConfig, backend: string, params =
   let batch = c.batch - 1;
   while (batch >= 1 && peakFor(c, batch) + fixed > limitBytes) batch--;
   const smaller = batch >= 1 ? `batch ${batch} fits (about ${gb(peakFor(c, batch) + fixed)})` : 'no batch size fits at this model and frame size';
-  const message = `this config needs about ${gb(peakBytes)} at its peak on ${backend}, beyond its ${limitText(limitBytes)} limit: ${smaller}, or train on a GPU backend (webgpu, tensorflow)`;
+  const message =
+    `this config needs about ${gb(peakBytes)} at its peak on ${backend}, beyond its ${limitText(limitBytes)} limit: ` +
+    `${smaller}, or train on a GPU backend (webgpu, tensorflow)`;
   return { peakBytes, limitBytes, fits: false, message, basis };
 }

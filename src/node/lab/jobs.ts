@@ -281,7 +281,9 @@ export async function estimateJob(raw: unknown): Promise<RunEstimate> {
   const backend = await selectBackend(config.backend);
   // Known before anything is allocated: a config beyond the backend's memory is not timed (it would abort).
   const memory = estimateTrainingMemory(config, backend.name, runParamCount(config));
-  if (!memory.fits) return { backend: backend.name, backendDetail: backend.detail, msPerStep: 0, totalSec: 0, basis: memory.basis, warning: backend.warning, memory };
+  if (!memory.fits) {
+    return { backend: backend.name, backendDetail: backend.detail, msPerStep: 0, totalSec: 0, basis: memory.basis, warning: backend.warning, memory };
+  }
   const classification = config.task === 'classification';
   const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);
   const opt = tf.train.adam(config.lr);

@@ -188,7 +188,9 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       const message = memory.message ?? 'out of memory';
       await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: 'out_of_memory', message, t: now() });
       const done = await finish('failed', 'out_of_memory', message);
-      ctl.emit({ runId, step: done.progress.step, totalSteps: config.steps, epoch: done.progress.epoch, loss: null, valMse: null, bestValMse: done.progress.bestValMse, stepsPerSec: 0, etaSec: null, status: 'failed' });
+      const p = done.progress;
+      const ended = { loss: null, valMse: null, stepsPerSec: 0, etaSec: null, status: 'failed' as const };
+      ctl.emit({ runId, step: p.step, totalSteps: config.steps, epoch: p.epoch, bestValMse: p.bestValMse, ...ended });
       return done;
     }
     const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data);
@@ -314,7 +316,8 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
         const { name, evaluation, results } = await t.test(bestModel, rec);
         // The run's headline test figure: this record, and results.testSource naming it (core/protocol/evaluation.ts).
         const checkpoint = { which: 'best' as const, step: rec.progress.bestStep };
-        const record = await store.addEvaluation(runId, { kind: name, origin: 'training', checkpoint, settings: { sequences: config.testSequences }, result: evaluation });
+        const settings = { sequences: config.testSequences };
+        const record = await store.addEvaluation(runId, { kind: name, origin: 'training', checkpoint, settings, result: evaluation });
         const testSource = { evaluationId: record.id, checkpoint: checkpoint.which, step: checkpoint.step, sequences: config.testSequences };
         rec = await store.update(runId, (r) => ({ ...r, results: { ...results, testSource } }));
       } finally {
