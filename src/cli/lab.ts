@@ -4,6 +4,7 @@ import { createLabService, type LabService } from '../node/lab/labService';
 import { RunStore } from '../node/store/runStore';
 import { info } from './io';
 import { backendLine } from '../node/backend';
+import { headlineText } from './report';
 
 /** The lab service over the store the user chose (--store) or the default one. */
 export async function openLab(storeDir?: string, opts: { concurrentRuns?: number } = {}): Promise<LabService> {
@@ -62,6 +63,7 @@ export async function followRun(lab: LabService, id: string, opts: { quiet: bool
 export function runSummary(r: RunRecord, storeRoot: string) {
   return {
     run_id: r.id,
+    name: r.name ?? null,
     status: r.status,
     end_reason: r.endReason ?? null,
     end_message: r.endMessage ?? null,
@@ -82,6 +84,8 @@ export function runSummary(r: RunRecord, storeRoot: string) {
     test_mse: r.results?.testMse ?? null,
     val_accuracy: r.results?.valAccuracy ?? r.progress.bestValAccuracy ?? null,
     test_accuracy: r.results?.testAccuracy ?? null,
+    /** Which evaluation test_mse / test_accuracy come from (end of training, best checkpoint, the run's test sequences). */
+    test_source: r.results?.testSource ?? null,
     store: storeRoot,
   };
 }
@@ -96,8 +100,8 @@ export function describeRun(r: RunRecord): string {
     `  backend ${r.backend ? backendLine(r.backend) : '-'}`,
     `  steps ${r.progress.step}/${r.config.steps}, median ${r.timings.msPerStepMedian?.toFixed(0) ?? '-'} ms/step, ${(r.timings.trainMs / 1000).toFixed(1)} s training`,
     r.config.task === 'classification'
-      ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${pct(r.results?.testAccuracy)}`
-      : `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${r.results?.testMse?.toFixed(5) ?? '-'}`,
+      ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${headlineText(r)}`
+      : `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${headlineText(r)}`,
   ];
   return lines.join('\n');
 }

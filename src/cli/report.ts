@@ -1,3 +1,5 @@
+import type { EvaluationRecord, TestSource } from '../core/protocol/evaluation';
+import type { RunRecord } from '../core/protocol/run';
 import type { EvaluationResults } from '../core/protocol/service';
 import { fmtErr, table } from './io';
 
@@ -53,5 +55,61 @@ export function evaluationText(r: EvaluationResults): string {
       );
     }
   }
+  const recs = r.records ?? [];
+  const ck = recs[0]?.checkpoint;
+  const weights = ck ? `${ck.which} checkpoint${ck.step === null ? '' : ` (step ${ck.step})`}` : 'saved weights';
+  if (recs.length) parts.push(`evaluated the ${weights}; added ${recs.length} evaluation record(s): ${recs.map((e) => e.id).join(', ')}`);
   return parts.join('\n\n');
+}
+
+/** Where the headline test figure comes from: "best @ step 280, 32 seqs". */
+export function testSourceText(s: TestSource | null | undefined): string {
+  if (!s) return '';
+  return `${s.checkpoint}${s.step === null ? '' : ` @ step ${s.step}`}, ${s.sequences} seqs`;
+}
+
+/** The run's headline test figure with its source: "0.04145 (best @ step 280, 32 seqs)", or "-". */
+export function headlineText(r: RunRecord, digits = 5): string {
+  const res = r.results;
+  const source = testSourceText(res?.testSource);
+  const accuracy = res?.testAccuracy == null ? null : `${(100 * res.testAccuracy).toFixed(1)}%`;
+  const value = r.config.task === 'classification' ? accuracy : (res?.testMse?.toFixed(digits) ?? null);
+  return value === null ? '-' : source ? `${value} (${source})` : value;
+}
+
+const settingsText = (e: EvaluationRecord): string => {
+  const s = e.settings;
+  return [
+    s.sequences !== undefined ? `${s.sequences} seqs` : '',
+    s.velocityRange !== undefined ? `grid ±${s.velocityRange}` : '',
+    s.seqLens ? `lengths ${s.seqLens.join(',')}` : '',
+    s.flows ? `flows ${s.flows.join(';')}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+};
+
+/** The value an evaluation record leads with (test MSE, accuracy), or '' for grids and curves. */
+function recordValue(e: EvaluationRecord): string {
+  const r = e.result;
+  if (typeof r !== 'object' || r === null) return '';
+  const o = r as Record<string, unknown>;
+  if (e.kind === 'test' && typeof o.mse === 'number') return `MSE ${o.mse.toFixed(5)}`;
+  if (e.kind === 'test-accuracy' && typeof o.accuracy === 'number') return `accuracy ${(100 * o.accuracy).toFixed(1)}%`;
+  return '';
+}
+
+/** Every evaluation of a run, one line each: when, kind, weights, settings, and the figure it leads with. */
+export function evaluationsTable(records: EvaluationRecord[], headlineId?: string): string {
+  return table(
+    ['created', 'kind', 'origin', 'checkpoint', 'settings', 'result'],
+    records.map((e) => [
+      e.created_at.slice(0, 19),
+      e.kind,
+      e.origin + (e.id === headlineId ? ' (headline)' : ''),
+      e.checkpoint ? `${e.checkpoint.which}${e.checkpoint.step === null ? '' : ` @ step ${e.checkpoint.step}`}` : '?',
+      settingsText(e) || '-',
+      recordValue(e) || '-',
+    ]),
+  );
 }

@@ -151,11 +151,20 @@ describe('the lab in the browser', () => {
     expect(await page.locator('input[name=vRange]').inputValue()).toBe('0');
     await shot('new-run-error');
     await page.selectOption('select[name=model]', 'fernn');
+    // The paper scale on wasm: refused by its memory estimate, before anything is allocated, with Start disabled.
+    await page.click('[data-preset=paper]');
+    await page.selectOption('select[name=backend]', 'wasm');
+    await expect.poll(() => text('[data-testid=memory-error]'), { timeout: E2E_WAIT_MS }).toMatch(/on wasm, beyond its 4 GiB limit: batch \d+ fits .*GPU backend/);
+    expect(await page.locator('button[type=submit]').isDisabled()).toBe(true);
+    expect(await text('[data-estimate=total]')).toBe('—');
+    await shot('new-run-memory');
     await page.click('[data-preset=tiny]');
     await page.selectOption('select[name=backend]', 'wasm');
     await page.fill('input[name=name]', 'e2e FERNN');
     await expect.poll(() => text('[data-estimate=total]'), { timeout: E2E_WAIT_MS }).not.toBe('—');
     expect(await text('[data-estimate=backend]')).toBe('wasm');
+    expect(await text('[data-estimate=memory]')).toMatch(/^\d+(\.\d+)? GB$/);
+    expect(await page.locator('[data-testid=memory-error]').count()).toBe(0);
     await shot('new-run');
   });
 
@@ -246,7 +255,7 @@ describe('the lab in the browser', () => {
     await page.click('[data-action=export-csv]');
     await page.click('[data-action=export-json]');
     await expect.poll(() => downloads.length, { timeout: E2E_WAIT_MS }).toBe(3);
-    const summary = downloads.find((d) => d.startsWith('run_id,model'))!;
+    const summary = downloads.find((d) => d.startsWith('run_id,name,model'))!;
     expect(summary).toContain(runA);
     expect(summary).toContain(runB);
     expect(downloads.some((d) => d.startsWith('run_id,series') && d.includes('velocity_mse'))).toBe(true);
@@ -255,6 +264,28 @@ describe('the lab in the browser', () => {
     await page.click('[data-png=loss]');
     expect((await png).suggestedFilename()).toBe('fernn-compare-loss.png');
     await shot('compare');
+  });
+
+  it('keeps both of two evaluations with different settings, and the headline test MSE stays the training one', async () => {
+    await go(`#/runs/${runB}`);
+    await page.waitForSelector('[data-testid=evaluations]', { timeout: E2E_WAIT_MS });
+    const headline = await text('[data-stat=test-mse]');
+    expect(await text('[data-stat=test-source]')).toMatch(/^best @ step \d+, 32 seqs$/);
+    const form = page.locator('form[aria-label="evaluate run"]');
+    for (const kind of ['length generalisation', 'velocity generalisation', 'equivariance']) await form.locator(`label:has-text("${kind}") input`).uncheck();
+    const testRows = page.locator('[data-testid=evaluations] tr[data-evaluation=test]');
+    for (const [sequences, rows] of [['8', 2], ['4', 3]] as const) {
+      await page.fill('input[name=sequences]', sequences);
+      await page.click('[data-action=evaluate]');
+      await expect.poll(() => testRows.count(), { timeout: E2E_WAIT_MS }).toBe(rows);
+    }
+    const cells = await testRows.evaluateAll((rs) => rs.map((r) => r.querySelectorAll('td')[2]?.textContent?.trim() ?? ''));
+    expect(cells.map((c) => c.replace(/^best @ step \d+, /, ''))).toEqual(['32 seqs', '8 seqs', '4 seqs']);
+    expect(await page.locator('[data-testid=evaluations] tr[data-origin=training] [data-testid=headline]').count()).toBe(1);
+    expect(await text('[data-stat=test-mse]')).toBe(headline);
+    expect(await text('[data-stat=test-source]')).toMatch(/32 seqs$/);
+    expect(await text(`[data-run-summary="${runB}"] [data-result]`)).toMatch(new RegExp(`^test MSE ${headline.replace('.', '\\.')} \\(best @ step \\d+, 32 seqs\\)$`));
+    await shot('runs-evaluations');
   });
 
   it('reports a missing run and bad input in the comparison', async () => {
@@ -316,7 +347,7 @@ describe('the lab in the browser', () => {
     expect(await text('[data-testid=confusion] tbody tr[data-class="9"] th')).toBe('9');
     const counts = await page.locator('[data-testid=confusion] tbody td.num:not(:last-child)').allTextContents();
     expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBe(16);
-    expect(await text(`[data-run-summary="${runC}"]`)).toMatch(/^classification · test acc\. \d+\.\d %$/);
+    expect(await text(`[data-run-summary="${runC}"]`)).toMatch(/^classification · test acc\. \d+\.\d % \(best @ step \d+, 16 seqs\)$/);
     expect(await text(`[data-run-summary="${runA}"]`)).toMatch(/^prediction · test MSE \d/);
     // Prediction-only views are not offered for a classifier.
     expect(await page.locator('a.button:has-text("Predictions")').count()).toBe(0);
@@ -345,7 +376,7 @@ describe('the lab in the browser', () => {
     page.on('download', async (dl) => downloads.push(await readFile((await dl.path())!, 'utf8')));
     await page.click('[data-action=export-csv]');
     await expect.poll(() => downloads.length, { timeout: E2E_WAIT_MS }).toBe(2);
-    const summary = downloads.find((x) => x.startsWith('run_id,model'))!;
+    const summary = downloads.find((x) => x.startsWith('run_id,name,model'))!;
     expect(summary.split('\n')[0]).toContain('test_accuracy');
     expect(summary.split('\n').find((l) => l.startsWith(runC))).toMatch(/,classification,completed,/);
     const curves = downloads.find((x) => x.startsWith('run_id,series'))!;
@@ -558,7 +589,7 @@ describe('rotation flows end to end', () => {
     await expect.poll(() => downloads.length, { timeout: E2E_WAIT_MS }).toBe(2);
     const curves = downloads.find((x) => x.startsWith('run_id,series'))!;
     expect(curves.split('\n').filter((l) => l.includes(',angular_velocity_mse,'))).toHaveLength(5);
-    expect(downloads.find((x) => x.startsWith('run_id,model'))!.split('\n')[1]).toMatch(/,rotating-mnist$/);
+    expect(downloads.find((x) => x.startsWith('run_id,name,model'))!.split('\n')[1]).toMatch(/,rotating-mnist$/);
     page.removeAllListeners('download');
     await shot('compare-rotation');
   });

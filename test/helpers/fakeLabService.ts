@@ -40,7 +40,7 @@ export function createFakeLabService(): FakeLabService {
     },
     async getRun(req) {
       record('getRun', req);
-      return { run: get(req.id), metrics: [], evals: {} };
+      return { run: get(req.id), metrics: [], evaluations: [], evals: {} };
     },
     async startRun(req) {
       record('startRun', req);

@@ -69,6 +69,50 @@ describe('lab service (training in worker threads)', () => {
     expect(events.every((e) => e.runId === rec.id)).toBe(true);
   });
 
+  it('keeps every evaluation as a record; later evaluations never change the headline test figure', async () => {
+    const rec = await lab.startRun({ config: tiny({ testSequences: 6 }) });
+    await lab.whenIdle(rec.id);
+    const trained = await lab.getRun({ id: rec.id });
+    const head = trained.run.results!;
+    const best = trained.run.progress.bestStep;
+    expect(head.testSource).toMatchObject({ checkpoint: 'best', step: best, sequences: 6 });
+    expect(trained.evaluations.map((e) => [e.kind, e.origin, e.id])).toEqual([['test', 'training', head.testSource!.evaluationId]]);
+    const a = await lab.evaluateRun({ id: rec.id, kinds: ['test'], sequences: 2 });
+    const b = await lab.evaluateRun({ id: rec.id, kinds: ['test', 'velocity'], sequences: 3, velocityRange: 1 });
+    expect(a.records?.map((e) => e.kind)).toEqual(['test']);
+    expect(b.records?.map((e) => e.kind)).toEqual(['test', 'velocity']);
+    const d = await lab.getRun({ id: rec.id });
+    const tests = d.evaluations.filter((e) => e.kind === 'test');
+    expect(tests.map((e) => [e.origin, e.settings.sequences, (e.result as { sequences: number }).sequences])).toEqual([
+      ['training', 6, 6],
+      ['evaluate', 2, 2],
+      ['evaluate', 3, 3],
+    ]);
+    expect(tests.every((e) => e.checkpoint?.which === 'best' && e.checkpoint.step === best)).toBe(true);
+    expect(d.evaluations.find((e) => e.kind === 'velocity')?.settings).toEqual({ sequences: 3, velocityRange: 1 });
+    // The headline stays the end-of-training evaluation; the newest of each kind is still offered as evals.
+    expect(d.run.results?.testMse).toBe(head.testMse);
+    expect(d.run.results?.testSource).toEqual(head.testSource);
+    expect((d.evals.test as { sequences: number }).sequences).toBe(3);
+  });
+
+  it('a config beyond the wasm heap is refused before anything is allocated: by the estimate and by the run', async () => {
+    const big = tiny({ vRange: 2, hidden: 128, batch: 128, imageSize: 28, inputFrames: 10, predFrames: 10, decoderLayers: 4 });
+    const est = await lab.estimateRun({ config: big });
+    expect(est.memory?.fits).toBe(false);
+    expect(est.memory?.message).toMatch(/on wasm, beyond its 4 GiB limit: batch \d+ fits/);
+    expect(est.msPerStep).toBe(0);
+    const rec = await lab.startRun({ config: big });
+    await lab.whenIdle(rec.id);
+    const r = await lab.store.get(rec.id);
+    expect(r.status).toBe('failed');
+    expect(r.endReason).toBe('out_of_memory');
+    expect(r.endMessage).toMatch(/4 GiB limit/);
+    expect(r.progress.checkpointStep).toBeNull();
+    const fits = await lab.estimateRun({ config: tiny() });
+    expect(fits.memory).toMatchObject({ fits: true, limitBytes: 4 * 2 ** 30 });
+  });
+
   it('a short real training run on Flowing MNIST lowers the loss', async () => {
     const rec = await lab.startRun({ config: tiny({ model: 'grnn', vRange: 0, hidden: 6, imageSize: 12, batch: 8, steps: 60, valEvery: 30, lr: 1e-2 }) });
     await lab.whenIdle(rec.id);

@@ -15,6 +15,7 @@ import { fmtErr, info, parseFlags, table } from '../io';
 import { backendFlag, cellFlag, intFlag } from '../options';
 import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { MODEL_LIMITS } from '../../core/nn/modelKinds';
+import { checkFlowFits } from '../../node/lab/jobs';
 
 const flagsSchema = z.object({
   model: cellFlag.default('fernn'),
@@ -75,6 +76,12 @@ export function registerEquivariance(program: Command): void {
         model = createSeq2Seq(makeSeq2SeqConfig(cell, { decoderLayers: f.decoderLayers }), f.seed);
       }
       const cell = model.config.cell;
+      try {
+        checkFlowFits(flow, cell, '--flow', describeCell(cell));
+      } catch (e) {
+        disposeModel(model);
+        throw e;
+      }
       const inC = cell.inChannels;
       const rng = createRng(f.seed + 1);
       const x = tf.tensor5d(uniformArray(rng, f.batch * f.steps * f.height * f.width * inC, 0.5).map((v) => v + 0.5), [f.batch, f.steps, f.height, f.width, inC]);

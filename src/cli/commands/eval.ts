@@ -4,6 +4,7 @@ import { openLab } from '../lab';
 import { info, parseFlags } from '../io';
 import { intFlag } from '../options';
 import { evaluationText } from '../report';
+import { requireStoreFolder, resolveRun } from '../runRef';
 import { InputError } from '../../core/util/errors';
 
 const KINDS = ['test', 'length', 'velocity', 'equivariance'] as const;
@@ -12,7 +13,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description("Evaluate a run's best weights: test MSE, length and velocity generalisation, equivariance")
-    .argument('<run-id>')
+    .argument('<run>', 'run id, name or unique id prefix')
     .option('--kinds <list>', `comma list of ${KINDS.join(', ')} (default all)`)
     .option('--sequences <N>', 'test sequences per set / per grid cell (default 256)')
     .option('--velocity-range <R>', 'velocity grid -R..R per axis (default 2)')
@@ -20,7 +21,7 @@ export function registerEval(program: Command): void {
     .option('--flows <list>', 'flows for the equivariance check, separated by ; (default: one velocity step of the run motion, translate:1,0 or rotate:OMEGA_STEP)')
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print JSON')
-    .action(async (id: string, raw: Record<string, unknown>) => {
+    .action(async (ref: string, raw: Record<string, unknown>) => {
       const f = parseFlags(
         z.object({
           kinds: z.string().optional(),
@@ -37,9 +38,10 @@ export function registerEval(program: Command): void {
       for (const k of kinds) if (!(KINDS as readonly string[]).includes(k)) throw new InputError('--kinds', `unknown kind "${k}"; use ${KINDS.join(', ')}`);
       const seqLens = f.seqLens?.split(',').map((x) => Number(x));
       if (seqLens?.some((x) => !Number.isInteger(x))) throw new InputError('--seq-lens', 'must be a comma list of integers, e.g. 40,70');
+      requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
-        await lab.store.get(id);
+        const id = await resolveRun(lab.store, ref);
         if (!f.json) info(`evaluating ${id} (${kinds.join(', ')})…`);
         const r = await lab.evaluateRun({ id, kinds: kinds as (typeof KINDS)[number][], sequences: f.sequences, velocityRange: f.velocityRange, seqLens, flows: f.flows?.split(';') });
         process.stdout.write(f.json ? `${JSON.stringify(r)}\n` : `${evaluationText(r)}\n`);

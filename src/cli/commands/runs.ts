@@ -6,6 +6,8 @@ import { InputError } from '../../core/util/errors';
 import { writeFileAtomic } from '../../node/store/atomicFile';
 import { describeRun, openLab } from '../lab';
 import { info, parseFlags, table } from '../io';
+import { evaluationsTable, headlineText } from '../report';
+import { requireStoreFolder, resolveRun } from '../runRef';
 
 const storeFlags = z.object({ store: z.string().optional(), json: z.boolean().default(false) });
 const fmt = (x: number | null | undefined, d = 4): string => (x === null || x === undefined ? '-' : x.toFixed(d));
@@ -20,6 +22,7 @@ export function registerRuns(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (raw: Record<string, unknown>) => {
       const f = parseFlags(storeFlags, raw);
+      requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
         const { runs: list, problems } = await lab.listRuns();
@@ -31,8 +34,20 @@ export function registerRuns(program: Command): void {
         else
           process.stdout.write(
             `${table(
-              ['run', 'status', 'model', 'V', 'C', 'steps', 'val MSE', 'test MSE', 'backend', 'created'],
-              list.map((r) => [r.id, r.status, r.config.model, r.config.vRange, r.config.hidden, `${r.progress.step}/${r.config.steps}`, fmt(r.progress.bestValMse), fmt(r.results?.testMse), r.backend?.name ?? '-', r.createdAt.slice(0, 19)]),
+              ['run', 'name', 'status', 'model', 'V', 'C', 'steps', 'val MSE', 'test (checkpoint, sequences)', 'backend', 'created'],
+              list.map((r) => [
+                r.id,
+                r.name ?? '-',
+                r.status,
+                r.config.model,
+                r.config.vRange,
+                r.config.hidden,
+                `${r.progress.step}/${r.config.steps}`,
+                fmt(r.progress.bestValMse),
+                headlineText(r, 4),
+                r.backend?.name ?? '-',
+                r.createdAt.slice(0, 19),
+              ]),
             )}\n`,
           );
         for (const p of problems) info(`skipped ${p.dir}: ${p.reason}`);
@@ -44,13 +59,15 @@ export function registerRuns(program: Command): void {
   runs
     .command('show')
     .description('Show one run: config, progress, results, evaluations')
-    .argument('<run-id>')
+    .argument('<run>', 'run id, name or unique id prefix')
     .option('--store <dir>', 'run store folder')
-    .option('--json', 'print JSON (run record, evaluations, metrics)')
-    .action(async (id: string, raw: Record<string, unknown>) => {
+    .option('--json', 'print JSON (run record, metrics, evaluations: every evaluation record)')
+    .action(async (ref: string, raw: Record<string, unknown>) => {
       const f = parseFlags(storeFlags, raw);
+      requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
+        const id = await resolveRun(lab.store, ref);
         const d = await lab.getRun({ id });
         if (f.json) {
           process.stdout.write(`${JSON.stringify(d)}\n`);
@@ -61,7 +78,9 @@ export function registerRuns(program: Command): void {
         process.stdout.write(
           `${describeRun(r)}\n  config ${JSON.stringify(r.config)}\n  seeds init ${r.seeds.init} data ${r.seeds.data}; created ${r.createdAt}\n` +
             (vals.length ? `\n${table(['step', 'val MSE', 'best'], vals.map((v) => [v.step, fmt(v.mse, 5), v.best ? '*' : '']))}\n` : '') +
-            (Object.keys(d.evals).length ? `\nevaluations: ${Object.keys(d.evals).join(', ')} (fernn-lab eval ${r.id} to add more)\n` : ''),
+            (d.evaluations.length
+              ? `\nevaluations (oldest first; fernn-lab eval ${r.id} adds more)\n${evaluationsTable(d.evaluations, r.results?.testSource?.evaluationId)}\n`
+              : ''),
         );
       } finally {
         await lab.dispose();
@@ -71,7 +90,7 @@ export function registerRuns(program: Command): void {
   runs
     .command('export')
     .description('Export runs and their metrics as CSV (one row per metric record) or JSON')
-    .argument('<run-ids...>')
+    .argument('<run-ids...>', 'run ids, names or unique id prefixes')
     .option('--format <fmt>', 'csv | json (default csv)')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--store <dir>', 'run store folder')
@@ -81,9 +100,12 @@ export function registerRuns(program: Command): void {
         const dir = path.dirname(path.resolve(f.out));
         if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) throw new InputError('--out', `folder ${dir} does not exist`);
       }
+      requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
-        const text = await lab.store.exportRuns(ids, f.format);
+        const resolved: string[] = [];
+        for (const ref of ids) resolved.push(await resolveRun(lab.store, ref, '<run-ids>'));
+        const text = await lab.store.exportRuns(resolved, f.format);
         if (f.out) {
           await writeFileAtomic(path.resolve(f.out), text);
           info(`wrote ${f.out}`);
@@ -100,10 +122,13 @@ export function registerRuns(program: Command): void {
     .option('--store <dir>', 'run store folder')
     .action(async (ids: string[], raw: Record<string, unknown>) => {
       const f = parseFlags(z.object({ store: z.string().optional() }), raw);
+      requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
+        // Deleting takes full ids only; a name or prefix is answered with the id it would have meant.
         for (const id of ids) {
-          await lab.store.get(id);
+          const meant = await resolveRun(lab.store, id, '<run-ids>');
+          if (meant !== id) throw new InputError('<run-ids>', `no run with id "${id}"; did you mean ${meant}? runs rm takes full ids`);
         }
         for (const id of ids) {
           await lab.deleteRun({ id });

@@ -6,6 +6,7 @@ import { InputError } from '../../core/util/errors';
 import { CELL_KIND_FACTS, MODEL_LIMITS, isCellKind, isRotationKind } from '../../core/nn/modelKinds';
 import { describeRun, followRun, openLab, runSummary } from '../lab';
 import { info, parseFlags } from '../io';
+import { requireStoreFolder, resolveRun } from '../runRef';
 import { backendFlag, datasetFlag, intFlag, taskFlag, trainModelFlag } from '../options';
 
 const numFlag = (min: number, max: number) =>
@@ -131,13 +132,15 @@ export function registerTrain(program: Command): void {
   program
     .command('resume')
     .description('Resume an interrupted or stopped run from its last checkpoint')
-    .argument('<run-id>')
+    .argument('<run>', 'run id, name or unique id prefix')
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print one JSON summary on stdout')
-    .action(async (id: string, raw: Record<string, unknown>) => {
+    .action(async (ref: string, raw: Record<string, unknown>) => {
       const f = parseFlags(z.object({ store: z.string().optional(), json: z.boolean().default(false) }), raw);
+      requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
+        const id = await resolveRun(lab.store, ref);
         await lab.resumeRun({ id });
         const done = await followRun(lab, id, { quiet: f.json, label: id });
         if (f.json) process.stdout.write(`${JSON.stringify(runSummary(done, lab.store.root))}\n`);

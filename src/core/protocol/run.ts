@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { POOLS } from '../nn/config';
 import { MODEL_KINDS, MODEL_LIMITS, isRotationKind, type ModelKind } from '../nn/modelKinds';
+import { testSourceSchema } from './evaluation';
 
 /**
  * The DTOs of a training run, shared by every transport (CLI, IPC, HTTP) and the run store. One schema per DTO;
@@ -173,6 +174,8 @@ export const runRecordSchema = z.object({
       testMse: z.number().nullable(),
       valAccuracy: z.number().nullable(),
       testAccuracy: z.number().nullable(),
+      /** Which evaluation testMse / testAccuracy come from (the headline: end of training, best checkpoint). */
+      testSource: testSourceSchema.nullable(),
     })
     .partial()
     .optional(),

@@ -3,6 +3,8 @@ import { ANY_CELL_KINDS } from '../nn/config';
 import { MODEL_LIMITS } from '../nn/modelKinds';
 import { readFlowText } from '../flows/flowGrammar';
 import type { EquivarianceReport } from '../metrics/equivariance';
+import type { EvaluationRecord } from './evaluation';
+import type { MemoryEstimate } from './memory';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
 import { DISTINCT_OMEGAS, trainConfigSchema } from './run';
 
@@ -51,6 +53,9 @@ export interface RunList {
 export interface RunDetail {
   run: RunRecord;
   metrics: MetricRecord[];
+  /** Every evaluation of the run, oldest first; none is ever replaced. The single source of evaluation results. */
+  evaluations: EvaluationRecord[];
+  /** The newest result of each kind (derived from `evaluations`; kept for older clients). */
   evals: Record<string, unknown>;
 }
 
@@ -77,6 +82,11 @@ export interface RunEstimate {
   /** Measured (steps timed here) or extrapolated. */
   basis: string;
   warning?: string;
+  /**
+   * Estimated peak memory of a training step on this backend, against the backend's limit (wasm: 4 GiB). A config
+   * that does not fit is not timed (msPerStep and totalSec are 0) and cannot start; `message` says what fits.
+   */
+  memory?: MemoryEstimate;
 }
 
 export interface EvaluationResults {
@@ -91,6 +101,8 @@ export interface EvaluationResults {
   testAccuracy?: { accuracy: number; confusion: number[][]; sequences: number };
   /** Classification runs: accuracy per fixed test velocity (evals/velocity-accuracy.json). */
   velocityAccuracy?: { velocities: number[]; accuracy: number[][]; sequences: number };
+  /** The evaluation records this evaluation added to the run (one per kind). */
+  records?: EvaluationRecord[];
 }
 
 export interface ProbeModelResult {

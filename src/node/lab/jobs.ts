@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import type { CheckpointRef, EvaluationKind, EvaluationRecord, EvaluationSettings } from '../../core/protocol/evaluation';
 import { allIndices, FlowingMnist } from '../../core/data/flowingMnist';
 import { framesToTensor } from '../../core/data/tensor';
 import { parseFlow } from '../../core/flows/flowKinds';
@@ -27,7 +29,8 @@ import { classificationRunData, dataOmegas, runData, splitBatch } from './data';
 import { RotatingMnist } from '../../core/data/rotatingMnist';
 import { angularVelocityGeneralisation } from '../../core/metrics/rotationGeneralisation';
 import { cellConfigFromSpec } from '../../core/nn/cellSpec';
-import { classifierConfigOf, modelConfigOf } from './trainJob';
+import { classifierConfigOf, modelConfigOf, runParamCount } from './trainJob';
+import { estimateTrainingMemory } from '../../core/protocol/memory';
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
 
@@ -35,30 +38,39 @@ type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
  * A lifted model can only be probed with flows of its own kind (a translation FERNN lifts over pixel velocities, a
  * rotation FERNN over angular velocities); unlifted G-RNNs take either.
  */
-function checkFlowFits(flow: Flow, cell: CellConfig, field: string, label: string): void {
+export function checkFlowFits(flow: Flow, cell: CellConfig, field: string, label: string): void {
   if (isUnlifted(cell)) return;
   const lift = liftAxisOf(cell).kind;
   if (flow.kind !== lift) throw new InputError(field, `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${flowGrammar(lift).form} flow`);
 }
 
-/** Loads the best checkpoint of a run (else its last one). The caller disposes the model. */
-export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: AnyModel; which: 'best' | 'last' }> {
-  await store.get(runId); // "no run X" rather than "no checkpoint" for a missing run
+/**
+ * Loads the best checkpoint of a run (else its last one), with which one it is and its step. A checkpoint file that
+ * exists but cannot be read is reported as unreadable, never as missing. The caller disposes the model.
+ */
+export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: AnyModel; which: 'best' | 'last'; checkpoint: CheckpointRef }> {
+  const rec = await store.get(runId); // "no run X" rather than "no checkpoint" for a missing run
+  const unreadable: string[] = [];
   for (const which of ['best', 'last'] as const) {
+    const path = store.checkpointPath(runId, which);
+    if (!existsSync(path)) continue;
     try {
-      const m = await loadModelSafetensors(store.checkpointPath(runId, which));
-      return { model: { config: m.config, params: m.params }, which };
-    } catch {
-      // try the next one
+      const m = await loadModelSafetensors(path);
+      const saved = Number(m.metadata.step);
+      const step = Number.isInteger(saved) && saved >= 0 ? saved : which === 'best' ? rec.progress.bestStep : rec.progress.checkpointStep;
+      return { model: { config: m.config, params: m.params }, which, checkpoint: { which, step } };
+    } catch (e) {
+      unreadable.push(`${path} is unreadable (${(e as Error).message})`);
     }
   }
-  throw new InputError('run', `run ${runId} has no checkpoint yet`);
+  if (unreadable.length) throw new InputError('checkpoint', `run ${runId}: ${unreadable.join('; ')}`);
+  throw new InputError('checkpoint', `run ${runId} has no checkpoint yet`);
 }
 
-/** As loadRunModel, for what only a frame predictor can do (probe, predictions). */
-async function loadRunPredictor(store: RunStore, runId: string, field: string, what: string): Promise<Seq2SeqModel> {
-  const { model } = await loadRunModel(store, runId);
-  if (model.config.arch === 'seq2seq') return model as Seq2SeqModel;
+/** As loadRunModel, for what only a frame predictor can do (probe, predictions, evaluation). */
+async function loadRunPredictor(store: RunStore, runId: string, field: string, what: string): Promise<{ model: Seq2SeqModel; checkpoint: CheckpointRef }> {
+  const { model, checkpoint } = await loadRunModel(store, runId);
+  if (model.config.arch === 'seq2seq') return { model: model as Seq2SeqModel, checkpoint };
   disposeModel(model);
   throw new InputError(field, `run ${runId} is a classification run: ${what} needs a frame-prediction run`);
 }
@@ -69,26 +81,34 @@ async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: S
   const unsupported = req.kinds.filter((k) => k === 'length' || k === 'equivariance');
   if (unsupported.length) throw new InputError('kinds', `${unsupported.join(', ')} apply to frame-prediction runs; a classification run has test and velocity`);
   if (req.kinds.includes('velocity') && c.dataset !== 'flowing-mnist') throw new InputError('kinds', `the velocity grid is built from Flowing MNIST; run ${rec.id} was trained on ${c.dataset}`);
-  const { model } = await loadRunModel(store, req.id);
-  const out: EvaluationResults = { runId: req.id };
+  const { model, checkpoint } = await loadRunModel(store, req.id);
+  const out: EvaluationResults = { runId: req.id, records: [] };
+  const keep = recordKeeper(store, req.id, checkpoint, out.records!);
   try {
     const cls = model as ClassifierModel;
     const batchSize = Math.min(64, req.sequences);
     if (req.kinds.includes('test')) {
       const data = await classificationRunData(c, rec.seeds.data, undefined, ['test']); // KTH: decode the test videos only
       out.testAccuracy = await evaluateClassifier(cls, data.test, { sequences: req.sequences, batchSize, onProgress });
-      await store.writeEval(req.id, 'test-accuracy', out.testAccuracy);
+      await keep('test-accuracy', { sequences: req.sequences }, out.testAccuracy);
     }
     if (req.kinds.includes('velocity')) {
       const mnist = await loadMnist();
       const testDigits = { ...mnist.test, indices: allIndices(mnist.test.images.count) };
       out.velocityAccuracy = await accuracyPerVelocity(cls, testDigits, { range: req.velocityRange, sequences: req.sequences, batchSize, seed: rec.seeds.data + 2, imageSize: c.imageSize, seqLen: c.inputFrames, onProgress });
-      await store.writeEval(req.id, 'velocity-accuracy', out.velocityAccuracy);
+      await keep('velocity-accuracy', { sequences: req.sequences, velocityRange: req.velocityRange }, out.velocityAccuracy);
     }
     return out;
   } finally {
     disposeModel(model);
   }
+}
+
+/** Adds one evaluation record per kind measured (never replacing an earlier one) and lists it in the results. */
+function recordKeeper(store: RunStore, runId: string, checkpoint: CheckpointRef, into: EvaluationRecord[]) {
+  return async (kind: EvaluationKind, settings: EvaluationSettings, result: unknown): Promise<void> => {
+    into.push(await store.addEvaluation(runId, { kind, origin: 'evaluate', checkpoint, settings, result }));
+  };
 }
 
 const toDto = async (t: tf.Tensor): Promise<FramesDto> => ({ shape: [...t.shape], data: Array.from(await t.data()) });
@@ -101,8 +121,9 @@ export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun
   const c = rec.config;
   const rotating = c.dataset === 'rotating-mnist';
   if (rotating && req.kinds.includes('length')) throw new InputError('kinds', 'length generalisation is measured on Flowing MNIST; a Rotating-MNIST run has test, velocity (angular velocities) and equivariance');
-  const model = await loadRunPredictor(store, req.id, 'id', 'this evaluation');
-  const out: EvaluationResults = { runId: req.id };
+  const { model, checkpoint } = await loadRunPredictor(store, req.id, 'id', 'this evaluation');
+  const out: EvaluationResults = { runId: req.id, records: [] };
+  const keep = recordKeeper(store, req.id, checkpoint, out.records!);
   try {
     const mnist = await loadMnist();
     const testDigits = { ...mnist.test, indices: allIndices(mnist.test.images.count) };
@@ -110,21 +131,21 @@ export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun
     if (req.kinds.includes('test')) {
       const data = await runData(c, rec.seeds.data);
       out.test = await evaluateMse(model, data.test, { sequences: req.sequences, batchSize: common.batchSize, inputFrames: c.inputFrames, predFrames: c.predFrames, onProgress });
-      await store.writeEval(req.id, 'test', out.test);
+      await keep('test', { sequences: req.sequences }, out.test);
     }
     if (req.kinds.includes('length')) {
       const r = await lengthGeneralisation(model, testDigits, { ...common, seqLens: req.seqLens, dataVRange: c.dataVRange });
       out.length = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v]));
-      await store.writeEval(req.id, 'length', out.length);
+      await keep('length', { sequences: req.sequences, seqLens: req.seqLens }, out.length);
     }
     if (req.kinds.includes('velocity') && rotating) {
       // The reference's gen_vel_list: every digit turning at one fixed omega, -50..50 step 10 by default.
       const omegas = Array.from({ length: 2 * req.velocityRange + 1 }, (_, i) => (i - req.velocityRange) * c.omegaStep);
       out.angular = await angularVelocityGeneralisation(model, testDigits, { ...common, omegas, predFrames: c.predFrames });
-      await store.writeEval(req.id, 'angular-velocity', out.angular);
+      await keep('angular-velocity', { sequences: req.sequences, velocityRange: req.velocityRange }, out.angular);
     } else if (req.kinds.includes('velocity')) {
       out.velocity = await velocityGeneralisation(model, testDigits, { ...common, range: req.velocityRange, predFrames: c.predFrames });
-      await store.writeEval(req.id, 'velocity', out.velocity);
+      await keep('velocity', { sequences: req.sequences, velocityRange: req.velocityRange }, out.velocity);
     }
     if (req.kinds.includes('equivariance')) {
       const test = rotating
@@ -141,7 +162,7 @@ export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun
       } finally {
         x.dispose();
       }
-      await store.writeEval(req.id, 'equivariance', out.equivariance);
+      await keep('equivariance', { sequences: 4, flows: req.flows ?? [rotating ? `rotate:${c.omegaStep}` : 'translate:1,0'] }, out.equivariance);
     }
     return out;
   } finally {
@@ -185,7 +206,7 @@ export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivaria
       let model: Seq2SeqModel;
       let label: string;
       if ('runId' in spec) {
-        model = await loadRunPredictor(store, spec.runId, 'models', 'the equivariance probe');
+        model = (await loadRunPredictor(store, spec.runId, 'models', 'the equivariance probe')).model;
         label = `${describeCell(model.config.cell)} (run ${spec.runId})`;
       } else {
         const cell = cellConfigFromSpec({ kind: spec.kind, vRange: spec.vRange, hidden: spec.hidden, group: spec.group ?? 8, omegaStep: spec.omegaStep ?? 10 });
@@ -231,7 +252,7 @@ export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivaria
 export async function predictionsJob(store: RunStore, runId: string, count: number): Promise<PredictionsDto> {
   const rec = await store.get(runId);
   await selectBackend(rec.config.backend);
-  const model = await loadRunPredictor(store, runId, 'id', 'showing predictions');
+  const { model } = await loadRunPredictor(store, runId, 'id', 'showing predictions');
   try {
     const data = await runData(rec.config, rec.seeds.data);
     const b = splitBatch(data.test.batch(0, count), rec.config.inputFrames);
@@ -251,6 +272,11 @@ export async function predictionsJob(store: RunStore, runId: string, count: numb
 /** Times a few real training steps of the config on its backend and extrapolates the run's duration. */
 export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
   const backend = await selectBackend(config.backend);
+  // Known before anything is allocated: a config beyond the backend's memory is not timed (it would abort).
+  const memory = estimateTrainingMemory(config, backend.name, runParamCount(config));
+  if (!memory.fits) {
+    return { backend: backend.name, backendDetail: backend.detail, msPerStep: 0, totalSec: 0, basis: memory.basis, warning: backend.warning, memory };
+  }
   const classification = config.task === 'classification';
   const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);
   const opt = tf.train.adam(config.lr);
@@ -282,6 +308,7 @@ export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
     totalSec: (config.steps * ms + valCost) / 1000,
     basis: `${times.length} timed training step(s) on ${backend.name}, plus validation`,
     warning: backend.warning,
+    memory,
   };
 }
 

@@ -21,6 +21,7 @@ import { flowPresetSchema } from '../../core/protocol/service';
 import { parseServiceArgs } from '../../core/protocol/serviceArgs';
 import { InputError } from '../../core/util/errors';
 import { RunStore } from '../store/runStore';
+import { latestByKind } from '../store/evaluations';
 import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
 import { runParamCount } from './trainJob';
@@ -216,8 +217,8 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     async getRun(raw): Promise<RunDetail> {
       const { id } = parseServiceArgs('getRun', raw);
       const run = await store.get(id);
-      const [{ records }, evals] = await Promise.all([store.readMetrics(id), store.readEvals(id)]);
-      return { run, metrics: records, evals };
+      const [{ records }, evaluations] = await Promise.all([store.readMetrics(id), store.readEvaluations(id)]);
+      return { run, metrics: records, evaluations, evals: latestByKind(evaluations) };
     },
     async startRun(raw): Promise<RunRecord> {
       const req = parseServiceArgs('startRun', raw);

@@ -17,6 +17,7 @@ import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
 import { LOOP_STATE_KEY, decodeLoopState, encodeLoopState, encodeOptimizerState, restoreOptimizerState, type LoopState } from './trainCheckpoint';
 import { testGateFor } from './testGate';
+import { estimateTrainingMemory } from '../../core/protocol/memory';
 
 export interface TrainJobControl {
   emit(e: ProgressEvent): void;
@@ -71,7 +72,7 @@ interface TaskRunner {
   savedBest(r: RunRecord): number | null;
   display(score: number | null): Pick<ProgressEvent, 'valMse' | 'valAccuracy'>;
   /** Test evaluation of the best weights: the stored eval and the run's results. */
-  test(model: AnyModel, r: RunRecord): Promise<{ name: string; evaluation: object; results: NonNullable<RunRecord['results']> }>;
+  test(model: AnyModel, r: RunRecord): Promise<{ name: 'test' | 'test-accuracy'; evaluation: object; results: NonNullable<RunRecord['results']> }>;
 }
 
 const now = (): string => new Date().toISOString();
@@ -92,7 +93,7 @@ async function predictionTask(config: TrainConfig, dataSeed: number): Promise<Ta
     display: (score) => ({ valMse: score }),
     async test(m, r) {
       const test = await evaluateMse(asSeq(m), data.test, evalOpts(config.testSequences));
-      return { name: 'test', evaluation: test, results: { valMse: r.progress.bestValMse, testMse: test.mse } };
+      return { name: 'test' as const, evaluation: test, results: { valMse: r.progress.bestValMse, testMse: test.mse } };
     },
   };
 }
@@ -125,7 +126,7 @@ async function classificationTask(config: TrainConfig, dataSeed: number): Promis
     display: (score) => ({ valMse: null, valAccuracy: accuracyOfScore(score) }),
     async test(m, r) {
       const test = await evaluateClassifier(asCls(m), data.test, { sequences: config.testSequences, batchSize: Math.min(64, config.testSequences) });
-      return { name: 'test-accuracy', evaluation: test, results: { valAccuracy: r.progress.bestValAccuracy ?? null, testAccuracy: test.accuracy } };
+      return { name: 'test-accuracy' as const, evaluation: test, results: { valAccuracy: r.progress.bestValAccuracy ?? null, testAccuracy: test.accuracy } };
     },
   };
 }
@@ -179,6 +180,17 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       endMessage: undefined,
     }));
     if (backend.warning) await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: 'backend', message: backend.warning, t: now() });
+    // A config beyond the backend's memory (wasm: 4 GiB) ends here, before data or weights are allocated.
+    const memory = estimateTrainingMemory(config, backend.name, rec.params);
+    if (!memory.fits) {
+      const message = memory.message ?? 'out of memory';
+      await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: 'out_of_memory', message, t: now() });
+      const done = await finish('failed', 'out_of_memory', message);
+      const p = done.progress;
+      const ended = { loss: null, valMse: null, stepsPerSec: 0, etaSec: null, status: 'failed' as const };
+      ctl.emit({ runId, step: p.step, totalSteps: config.steps, epoch: p.epoch, bestValMse: p.bestValMse, ...ended });
+      return done;
+    }
     const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data);
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
@@ -300,8 +312,12 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       const bestModel: AnyModel = { config: best.config, params: best.params };
       try {
         const { name, evaluation, results } = await t.test(bestModel, rec);
-        await store.writeEval(runId, name, { ...evaluation, checkpoint: 'best', step: rec.progress.bestStep });
-        rec = await store.update(runId, (r) => ({ ...r, results }));
+        // The run's headline test figure: this record, and results.testSource naming it (core/protocol/evaluation.ts).
+        const checkpoint = { which: 'best' as const, step: rec.progress.bestStep };
+        const settings = { sequences: config.testSequences };
+        const record = await store.addEvaluation(runId, { kind: name, origin: 'training', checkpoint, settings, result: evaluation });
+        const testSource = { evaluationId: record.id, checkpoint: checkpoint.which, step: checkpoint.step, sequences: config.testSequences };
+        rec = await store.update(runId, (r) => ({ ...r, results: { ...results, testSource } }));
       } finally {
         disposeModel(bestModel);
       }

@@ -9,6 +9,8 @@ import { InputError } from '../../core/util/errors';
 import { isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
 import { runsToCsv, runsToJson, type RunExport } from './runExport';
 import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
+import { EVALUATIONS_DIR, readEvaluationRecords, withTestSource, writeEvaluationRecord, type NewEvaluation } from './evaluations';
+import type { EvaluationRecord } from '../../core/protocol/evaluation';
 
 /**
  * The file run store: one folder per run under a root folder.
@@ -19,7 +21,8 @@ import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
  *                                        written to a temp file and renamed
  *   <root>/<id>/checkpoints/last.optimizer.safetensors   the optimizer state of last (optimizerPath), for an exact
  *                                        resume; written before last, and tagged with its step
- *   <root>/<id>/evals/<name>.json        evaluation results, written atomically
+ *   <root>/<id>/evaluations/<eval id>.json   one record per evaluation, never replaced (evaluations.ts)
+ *   <root>/<id>/evals/<name>.json        old stores: the latest evaluation per kind, read as records
  *
  * Crash safety: every file is either replaced by rename or appended to, so a SIGKILL at any moment leaves a
  * readable run. Its run.json still says 'running', which readers turn into 'interrupted' once the owner process is
@@ -174,7 +177,7 @@ export class RunStore {
    * @throws InputError('run', 'no run <id>') when missing; InputError('run', '<path>: ...') when run.json is corrupt.
    */
   async get(id: string): Promise<RunRecord> {
-    return effectiveRecord(await this.readStored(id));
+    return withTestSource(effectiveRecord(await this.readStored(id)));
   }
 
   /**
@@ -206,7 +209,7 @@ export class RunStore {
     const now = Date.now();
     await forEachLimit(candidates, LIST_CONCURRENCY, async (id) => {
       const read = await readRunJson(join(this.root, id), id);
-      if (read.ok) runs.push(effectiveRecord(read.record, now));
+      if (read.ok) runs.push(withTestSource(effectiveRecord(read.record, now)));
       else problems.push({ dir: join(this.root, id), reason: read.reason });
     });
     runs.sort((a, b) => (a.createdAt === b.createdAt ? cmp(b.id, a.id) : cmp(b.createdAt, a.createdAt)));
@@ -386,6 +389,21 @@ export class RunStore {
   }
 
   /**
+   * Adds an evaluation record to a run; earlier records are never replaced.
+   * @throws InputError('run', 'no run <id>') when missing; InputError('evaluation.<field>') for an invalid record.
+   */
+  async addEvaluation(id: string, e: NewEvaluation): Promise<EvaluationRecord> {
+    await this.assertRunFolder(id);
+    return writeEvaluationRecord(this.runDir(id), e);
+  }
+
+  /** Every evaluation of a run, oldest first, old-store files included (evaluations.ts). */
+  async readEvaluations(id: string): Promise<EvaluationRecord[]> {
+    await this.assertRunFolder(id);
+    return (await readEvaluationRecords(this.runDir(id))).records;
+  }
+
+  /**
    * Deletes a run. The folder is first renamed to a temporary name, so a delete cut short leaves a leftover that
    * list() reports rather than a half-deleted run. Only folders with a valid run.json are removed: anything else
    * in the store may be foreign data, to be removed by hand.
@@ -500,7 +518,7 @@ export class RunStore {
    */
   private async sweepDeadTempFiles(id: string): Promise<void> {
     const dir = this.runDir(id);
-    for (const sub of [dir, join(dir, CHECKPOINTS_DIR), join(dir, EVALS_DIR)]) {
+    for (const sub of [dir, join(dir, CHECKPOINTS_DIR), join(dir, EVALS_DIR), join(dir, EVALUATIONS_DIR)]) {
       let names: string[];
       try {
         names = await readdir(sub);
