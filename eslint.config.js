@@ -20,8 +20,22 @@ const typesOnlyFromProtocol = (extra) => [
   'error',
   {
     patterns: [
-      { group: ['**/core/protocol/*', '!**/core/protocol/methods'], allowTypeImports: true, message: 'only types (and the dependency-free method list) may be imported from core/protocol here' },
-      { group: ['**/core/*', '!**/core/protocol', ...new Set(PURE_CORE_MODULES.map((m) => `!**/core/${m.split('/')[0]}`)), '**/core/*/**', '!**/core/protocol/*', ...PURE_CORE_MODULES.map((m) => `!**/core/${m}`)], message: 'only core/protocol types (and the pure modules of PURE_CORE_MODULES) may be imported here' },
+      {
+        group: ['**/core/protocol/*', '!**/core/protocol/methods'],
+        allowTypeImports: true,
+        message: 'only types (and the dependency-free method list) may be imported from core/protocol here',
+      },
+      {
+        group: [
+          '**/core/*',
+          '!**/core/protocol',
+          ...new Set(PURE_CORE_MODULES.map((m) => `!**/core/${m.split('/')[0]}`)),
+          '**/core/*/**',
+          '!**/core/protocol/*',
+          ...PURE_CORE_MODULES.map((m) => `!**/core/${m}`),
+        ],
+        message: 'only core/protocol types (and the pure modules of PURE_CORE_MODULES) may be imported here',
+      },
       { group: ['**/node/**', '**/main/**', '**/cli/**'], message: 'this layer may not import node, main or cli code' },
       { group: [...nodeBuiltins, 'zod', '@tensorflow/*', 'webgpu', 'ws'], message: 'no Node modules, zod or tfjs in this layer' },
       ...extra,
@@ -48,6 +62,15 @@ export default tseslint.config(
       'vue/html-closing-bracket-newline': 'off',
       'vue/attributes-order': 'off',
       'vue/first-attribute-linebreak': 'off',
+      // Prettier formats (printWidth 160); this catches what it cannot wrap: long comments and template text.
+      'vue/max-len': ['error', { code: 160, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true }],
+    },
+  },
+  {
+    files: ['**/*.{ts,js,mjs}'],
+    rules: {
+      // Prettier formats (printWidth 160); this catches what it cannot wrap: long comments.
+      'max-len': ['error', { code: 160, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true }],
     },
   },
   {
@@ -65,7 +88,11 @@ export default tseslint.config(
             { target: './src/node', from: ['./src/cli', './src/main', './src/preload', './src/renderer'], message: 'node imports core only' },
             { target: './src/cli', from: ['./src/main', './src/preload', './src/renderer'], message: 'cli imports core+node only' },
             { target: './src/main', from: ['./src/cli', './src/preload', './src/renderer'], message: 'main imports core+node+electron only' },
-            { target: './src/preload', from: ['./src/node', './src/main', './src/cli', './src/renderer'], message: 'preload imports only types from core/protocol' },
+            {
+              target: './src/preload',
+              from: ['./src/node', './src/main', './src/cli', './src/renderer'],
+              message: 'preload imports only types from core/protocol',
+            },
             { target: './src/renderer', from: ['./src/node', './src/main', './src/cli', './src/preload'], message: 'the renderer talks to window.lab only' },
           ],
         },
@@ -80,7 +107,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: nodeBuiltins, message: 'core is pure TypeScript on tfjs-core: no Node imports' },
-            { group: ['electron', 'vue', 'commander', '@tensorflow/tfjs-node*', '@tensorflow/tfjs-backend-*', 'webgpu'], message: 'core depends on @tensorflow/tfjs-core only' },
+            {
+              group: ['electron', 'vue', 'commander', '@tensorflow/tfjs-node*', '@tensorflow/tfjs-backend-*', 'webgpu'],
+              message: 'core depends on @tensorflow/tfjs-core only',
+            },
           ],
         },
       ],
@@ -89,7 +119,12 @@ export default tseslint.config(
   {
     // The pure core modules the renderer may import import nothing but types (so they never pull tfjs or zod in).
     files: PURE_CORE_MODULES.map((m) => `src/core/${m}.ts`),
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex: '.*', allowTypeImports: true, message: 'a pure core module (PURE_CORE_MODULES) imports nothing but types' }] }] },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '.*', allowTypeImports: true, message: 'a pure core module (PURE_CORE_MODULES) imports nothing but types' }] },
+      ],
+    },
   },
   {
     files: ['src/cli/**/*.ts', 'src/node/**/*.ts'],
@@ -99,7 +134,11 @@ export default tseslint.config(
   },
   {
     files: ['src/preload/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': typesOnlyFromProtocol([{ group: ['vue', 'chart.js', 'chartjs-*'], message: 'the preload exposes the service only' }]) },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': typesOnlyFromProtocol([
+        { group: ['vue', 'chart.js', 'chartjs-*'], message: 'the preload exposes the service only' },
+      ]),
+    },
   },
   {
     files: ['src/renderer/**/*.{ts,vue}'],

@@ -79,7 +79,11 @@ const cfg = (
 });
 
 export const CONFIGS: BenchConfig[] = [
-  cfg('fernn-c32-v1-b16-28', 'fernn', 32, 1, 16, 28, false, 'compute.md config A: FERNN-V1 (|V|=9), hidden 32, batch 16, 28x28', { steps: 2, targetRatio: 8, gpuTargetRatio: 3 }),
+  cfg('fernn-c32-v1-b16-28', 'fernn', 32, 1, 16, 28, false, 'compute.md config A: FERNN-V1 (|V|=9), hidden 32, batch 16, 28x28', {
+    steps: 2,
+    targetRatio: 8,
+    gpuTargetRatio: 3,
+  }),
   cfg('grnn-c32-b16-28', 'grnn', 32, 0, 16, 28, false, 'compute.md G-RNN column: hidden 32, batch 16, 28x28', { targetRatio: 8, gpuTargetRatio: 2 }),
   cfg('fernn-c16-v1-b16-28', 'fernn', 16, 1, 16, 28, false, 'FERNN-V1 (|V|=9), hidden 16, batch 16, 28x28', { steps: 2, targetRatio: 8 }),
   cfg('grnn-c16-b16-28', 'grnn', 16, 0, 16, 28, false, 'G-RNN, hidden 16, batch 16, 28x28'),
@@ -427,7 +431,9 @@ function findTorch(python?: string): { env: TorchEnv | null; reason: string } {
 /** scripts/bench_torch.py next to the source tree: from the cwd, or relative to this bundle (dist/ or .gpu/). */
 function findTorchScript(explicit?: string): string | null {
   const here = path.dirname(process.argv[1] ?? '.');
-  const candidates = explicit ? [explicit] : [path.resolve('scripts/bench_torch.py'), path.join(here, '../scripts/bench_torch.py'), path.join(here, 'bench_torch.py')];
+  const candidates = explicit
+    ? [explicit]
+    : [path.resolve('scripts/bench_torch.py'), path.join(here, '../scripts/bench_torch.py'), path.join(here, 'bench_torch.py')];
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 
@@ -576,7 +582,9 @@ async function main(): Promise<void> {
   }
   if (values.list) {
     for (const c of CONFIGS) {
-      const target = c.targetRatio ? `; target <= ${c.targetRatio}x PyTorch CPU${c.gpuTargetRatio ? `, <= ${c.gpuTargetRatio}x PyTorch CUDA on webgpu` : ''}` : '';
+      const target = c.targetRatio
+        ? `; target <= ${c.targetRatio}x PyTorch CPU${c.gpuTargetRatio ? `, <= ${c.gpuTargetRatio}x PyTorch CUDA on webgpu` : ''}`
+        : '';
       console.log(`${c.name.padEnd(22)} ${c.small ? 'quick ' : '      '}${c.note}; ${c.tIn}+${c.tOut} frames, decoder layers ${DECODER_LAYERS}${target}`);
     }
     return;
@@ -597,11 +605,21 @@ async function main(): Promise<void> {
   const kernelsFlag = values['webgpu-kernels'];
   if (!['fused', 'stock', 'both'].includes(kernelsFlag)) throw new Error(`--webgpu-kernels must be fused, stock or both, got ${kernelsFlag}`);
   const gpuModes: GpuKernelMode[] = kernelsFlag === 'both' ? ['fused', 'stock'] : [kernelsFlag as GpuKernelMode];
-  const backends = (values.backends ? values.backends.split(',').map((s) => s.trim()).filter(Boolean) : [...BACKENDS]) as BackendName[];
+  const backends = (
+    values.backends
+      ? values.backends
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...BACKENDS]
+  ) as BackendName[];
   for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`unknown backend '${b}' (one of ${BACKENDS.join(', ')})`);
   let configs = CONFIGS;
   if (values.configs) {
-    const names = values.configs.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = values.configs
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const n of names) if (!CONFIGS.some((c) => c.name === n)) throw new Error(`unknown config '${n}' (see --list)`);
     configs = CONFIGS.filter((c) => names.includes(c.name));
   }
@@ -619,7 +637,9 @@ async function main(): Promise<void> {
   };
   if (jsonlPath) mkdirSync(path.dirname(jsonlPath), { recursive: true });
   jsonl('start', { machine, argv: process.argv.slice(2) });
-  log(`bench: ${machine.cpu_model}, ${machine.cores} cores, ${machine.memory_gb} GiB, node ${process.version}, load ${(machine.loadavg_at_start as number[]).join(' ')}`);
+  log(
+    `bench: ${machine.cpu_model}, ${machine.cores} cores, ${machine.memory_gb} GiB, node ${process.version}, load ${(machine.loadavg_at_start as number[]).join(' ')}`,
+  );
 
   // What 'auto' chooses here (GPU or CPU, and why the others were skipped), then one probe child per backend.
   const autoReq: ChildRequest = { config: configs[0], backend: 'auto', steps: 0, warmup: 0, probe: true };
@@ -670,9 +690,31 @@ async function main(): Promise<void> {
       torchLoad = load1();
       log(`[${c.name}] torch (${torch.env.python}, load ${torchLoad}) ...`);
       const args = [
-        torch.script, '--model', c.model, '--hidden', String(c.hidden), '--v-range', String(c.vRange), '--batch', String(c.batch),
-        '--size', String(c.size), '--t-in', String(c.tIn), '--t-out', String(c.tOut), '--decoder-layers', String(DECODER_LAYERS),
-        '--steps', String(torchStepsFor(c)), '--warmup', String(warmup), '--device', torchDevice, '--threads', String(torchThreads),
+        torch.script,
+        '--model',
+        c.model,
+        '--hidden',
+        String(c.hidden),
+        '--v-range',
+        String(c.vRange),
+        '--batch',
+        String(c.batch),
+        '--size',
+        String(c.size),
+        '--t-in',
+        String(c.tIn),
+        '--t-out',
+        String(c.tOut),
+        '--decoder-layers',
+        String(DECODER_LAYERS),
+        '--steps',
+        String(torchStepsFor(c)),
+        '--warmup',
+        String(warmup),
+        '--device',
+        torchDevice,
+        '--threads',
+        String(torchThreads),
       ];
       const s = await run(torch.env.python, args, timeoutS, true);
       tr = lastJson<TorchResult>(s.stdout);
@@ -688,18 +730,51 @@ async function main(): Promise<void> {
       const a = available.get(b)!;
       const label = backendLabel({ backend: b, kernels, wasm_threads: threads });
       const row: ResultRow = {
-        config: c.name, backend: b, kernels, wasm_threads: threads,
-        torch_threads: tr && !tr.device.startsWith('cuda') ? (tr.threads ?? null) : null, status: 'unavailable', reason: a.reason, backend_detail: a.detail, ms_per_step: null, best_ms: null, step_ms: null, cpu_ms_per_step: null,
-        torch_ms_per_step: tr?.ms_per_step ?? null, torch_cpu_ms_per_step: tr?.cpu_ms_per_step ?? null, torch_best_ms: tr?.best_ms ?? null, torch_device: tr?.device ?? null, ratio: null, ratio_best: null, peak_rss_mb: null, peak_tf_mb: null,
-        torch_peak_rss_mb: tr?.peak_rss_mb ?? null, torch_peak_cuda_mb: tr?.peak_cuda_mb ?? null, wall_s: null, wasm_heap_mb: null,
-        loadavg_1m: null, loadavg_1m_end: null, torch_loadavg_1m: tr ? torchLoad : null, target_ratio: (b === 'webgpu' ? c.gpuTargetRatio : c.targetRatio) ?? null, target_met: null,
-        dispatches_per_step: null, reads_per_step: null, dispatches_step: null, reads_step: null, top_programs: null,
+        config: c.name,
+        backend: b,
+        kernels,
+        wasm_threads: threads,
+        torch_threads: tr && !tr.device.startsWith('cuda') ? (tr.threads ?? null) : null,
+        status: 'unavailable',
+        reason: a.reason,
+        backend_detail: a.detail,
+        ms_per_step: null,
+        best_ms: null,
+        step_ms: null,
+        cpu_ms_per_step: null,
+        torch_ms_per_step: tr?.ms_per_step ?? null,
+        torch_cpu_ms_per_step: tr?.cpu_ms_per_step ?? null,
+        torch_best_ms: tr?.best_ms ?? null,
+        torch_device: tr?.device ?? null,
+        ratio: null,
+        ratio_best: null,
+        peak_rss_mb: null,
+        peak_tf_mb: null,
+        torch_peak_rss_mb: tr?.peak_rss_mb ?? null,
+        torch_peak_cuda_mb: tr?.peak_cuda_mb ?? null,
+        wall_s: null,
+        wasm_heap_mb: null,
+        loadavg_1m: null,
+        loadavg_1m_end: null,
+        torch_loadavg_1m: tr ? torchLoad : null,
+        target_ratio: (b === 'webgpu' ? c.gpuTargetRatio : c.targetRatio) ?? null,
+        target_met: null,
+        dispatches_per_step: null,
+        reads_per_step: null,
+        dispatches_step: null,
+        reads_step: null,
+        top_programs: null,
       };
       if (a.ok) {
         row.loadavg_1m = load1();
         log(`[${c.name}] tfjs ${label} (load ${row.loadavg_1m}) ...`);
         const req: ChildRequest = {
-          config: c, backend: b, steps: stepsFor(c), warmup, ...(threads ? { wasmThreads: threads } : {}), ...(kernels ? { gpuKernels: kernels } : {}),
+          config: c,
+          backend: b,
+          steps: stepsFor(c),
+          warmup,
+          ...(threads ? { wasmThreads: threads } : {}),
+          ...(kernels ? { gpuKernels: kernels } : {}),
         };
         const s = await run(process.execPath, [self, '--child', JSON.stringify(req)], timeoutS, true);
         row.wall_s = round(s.wallMs / 1000, 1);
@@ -739,8 +814,13 @@ async function main(): Promise<void> {
         // ... and on the same number of threads for wasm against PyTorch CPU.
         const sameThreads = b !== 'wasm' || row.torch_threads === null || row.torch_threads === threads;
         if (row.target_ratio !== null && row.ratio !== null && sameClass && sameThreads) row.target_met = row.ratio <= row.target_ratio;
-        const counts = row.dispatches_per_step !== null ? `, ${row.dispatches_per_step} dispatches/step, ${row.reads_per_step} reads/step; top: ${formatTop(row.top_programs)}` : '';
-        log(`[${c.name}] ${label}: ${row.status === 'ok' ? `${row.ms_per_step} ms/step${row.ratio !== null ? ` (${row.ratio}x torch)` : ''}${counts}` : `${row.status}: ${row.reason}`}`);
+        const counts =
+          row.dispatches_per_step !== null
+            ? `, ${row.dispatches_per_step} dispatches/step, ${row.reads_per_step} reads/step; top: ${formatTop(row.top_programs)}`
+            : '';
+        log(
+          `[${c.name}] ${label}: ${row.status === 'ok' ? `${row.ms_per_step} ms/step${row.ratio !== null ? ` (${row.ratio}x torch)` : ''}${counts}` : `${row.status}: ${row.reason}`}`,
+        );
       }
       results.push(row);
       jsonl('result', row);
@@ -750,11 +830,22 @@ async function main(): Promise<void> {
   const out = {
     machine: { ...machine, loadavg_at_end: os.loadavg().map((x) => round(x, 2)) },
     settings: {
-      steps: Object.fromEntries(configs.map((c) => [c.name, stepsFor(c)])), torch_steps: Object.fromEntries(configs.map((c) => [c.name, torchStepsFor(c)])),
-      warmup, timeout_s: timeoutS, wasm_threads: wasmThreadList, torch_threads: torchThreads, webgpu_kernels: gpuModes, decoder_layers: DECODER_LAYERS, optimizer: 'adam 1e-3', clip_norm: 1, loss: 'mse',
-      frames: '10 input + 10 predicted (autoregressive)', ms_per_step: 'median over the measured steps, loss read back (synchronised)',
+      steps: Object.fromEntries(configs.map((c) => [c.name, stepsFor(c)])),
+      torch_steps: Object.fromEntries(configs.map((c) => [c.name, torchStepsFor(c)])),
+      warmup,
+      timeout_s: timeoutS,
+      wasm_threads: wasmThreadList,
+      torch_threads: torchThreads,
+      webgpu_kernels: gpuModes,
+      decoder_layers: DECODER_LAYERS,
+      optimizer: 'adam 1e-3',
+      clip_norm: 1,
+      loss: 'mse',
+      frames: '10 input + 10 predicted (autoregressive)',
+      ms_per_step: 'median over the measured steps, loss read back (synchronised)',
       ratio: 'tfjs ms_per_step / torch ms_per_step (medians); ratio_best: the same for the fastest steps',
-      memory: 'peak_rss_mb: the process; wasm_heap_mb: the wasm heap (high-water); peak_tf_mb: tf.memory().numBytes, which counts buffers shared by several tensors more than once',
+      memory:
+        'peak_rss_mb: the process; wasm_heap_mb: the wasm heap (high-water); peak_tf_mb: tf.memory().numBytes, which counts buffers shared by several tensors more than once',
     },
     backends: Object.fromEntries([...available].map(([b, a]) => [b, a])),
     auto_backend: auto,
@@ -762,7 +853,19 @@ async function main(): Promise<void> {
     configs: Object.fromEntries(
       configs.map((c) => [
         c.name,
-        { model: c.model, hidden: c.hidden, v_range: c.vRange, velocities: (2 * c.vRange + 1) ** 2, batch: c.batch, size: c.size, t_in: c.tIn, t_out: c.tOut, decoder_layers: DECODER_LAYERS, target_ratio: c.targetRatio ?? null, gpu_target_ratio: c.gpuTargetRatio ?? null },
+        {
+          model: c.model,
+          hidden: c.hidden,
+          v_range: c.vRange,
+          velocities: (2 * c.vRange + 1) ** 2,
+          batch: c.batch,
+          size: c.size,
+          t_in: c.tIn,
+          t_out: c.tOut,
+          decoder_layers: DECODER_LAYERS,
+          target_ratio: c.targetRatio ?? null,
+          gpu_target_ratio: c.gpuTargetRatio ?? null,
+        },
       ]),
     ),
     results,
@@ -775,12 +878,48 @@ async function main(): Promise<void> {
 }
 
 function printTable(rows: ResultRow[]): void {
-  const head = ['config', 'backend', 'status', 'ms/step', 'best', 'dispatches', 'cpu ms/step', 'torch ms/step', 'torch best', 'torch cpu ms', 'ratio', 'best ratio', 'target', 'peak RSS MB', 'wasm heap MB', 'peak tf MB', 'torch RSS MB', 'load', 'note'];
+  const head = [
+    'config',
+    'backend',
+    'status',
+    'ms/step',
+    'best',
+    'dispatches',
+    'cpu ms/step',
+    'torch ms/step',
+    'torch best',
+    'torch cpu ms',
+    'ratio',
+    'best ratio',
+    'target',
+    'peak RSS MB',
+    'wasm heap MB',
+    'peak tf MB',
+    'torch RSS MB',
+    'load',
+    'note',
+  ];
   const fmt = (x: number | null, d = 1): string => (x === null ? '—' : x.toFixed(d));
   const body = rows.map((r) => [
-    r.config, backendLabel(r), r.status, fmt(r.ms_per_step), fmt(r.best_ms), r.dispatches_per_step === null ? '—' : `${r.dispatches_per_step}${r.reads_per_step ? ` (${r.reads_per_step} reads)` : ''}`, fmt(r.cpu_ms_per_step), fmt(r.torch_ms_per_step), fmt(r.torch_best_ms), fmt(r.torch_cpu_ms_per_step), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`, r.ratio_best === null ? '—' : `${r.ratio_best.toFixed(2)}x`,
+    r.config,
+    backendLabel(r),
+    r.status,
+    fmt(r.ms_per_step),
+    fmt(r.best_ms),
+    r.dispatches_per_step === null ? '—' : `${r.dispatches_per_step}${r.reads_per_step ? ` (${r.reads_per_step} reads)` : ''}`,
+    fmt(r.cpu_ms_per_step),
+    fmt(r.torch_ms_per_step),
+    fmt(r.torch_best_ms),
+    fmt(r.torch_cpu_ms_per_step),
+    r.ratio === null ? '—' : `${r.ratio.toFixed(2)}x`,
+    r.ratio_best === null ? '—' : `${r.ratio_best.toFixed(2)}x`,
     r.target_ratio === null ? '—' : `<=${r.target_ratio}x ${r.target_met === null ? '?' : r.target_met ? 'met' : 'missed'}`,
-    fmt(r.peak_rss_mb, 0), fmt(r.wasm_heap_mb, 0), fmt(r.peak_tf_mb, 0), fmt(r.torch_peak_rss_mb, 0), r.loadavg_1m === null ? '—' : `${r.loadavg_1m.toFixed(1)}-${fmt(r.loadavg_1m_end, 1)}`, r.status === 'ok' ? (r.backend_detail ?? '') : (r.reason ?? '').slice(0, 120),
+    fmt(r.peak_rss_mb, 0),
+    fmt(r.wasm_heap_mb, 0),
+    fmt(r.peak_tf_mb, 0),
+    fmt(r.torch_peak_rss_mb, 0),
+    r.loadavg_1m === null ? '—' : `${r.loadavg_1m.toFixed(1)}-${fmt(r.loadavg_1m_end, 1)}`,
+    r.status === 'ok' ? (r.backend_detail ?? '') : (r.reason ?? '').slice(0, 120),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');

@@ -53,7 +53,8 @@ function installedElectron() {
   return existsSync(bin) ? bin : null;
 }
 
-const NOT_INSTALLED = 'the Electron binary is not installed (npm installs the electron package, which fetches its binary on first launch; node_modules/electron/dist is missing)';
+const NOT_INSTALLED =
+  'the Electron binary is not installed (npm installs the electron package, which fetches its binary on first launch; node_modules/electron/dist is missing)';
 
 /** The Electron executable, downloading it once (visibly) when missing, or why there is none. */
 function electronBinary() {

@@ -14,12 +14,18 @@ export function velocityGridText(v: NonNullable<EvaluationResults['velocity']>):
 /** Human report of an evaluation. */
 export function evaluationText(r: EvaluationResults): string {
   const parts: string[] = [];
-  if (r.test) parts.push(`test MSE ${r.test.mse.toFixed(5)} over ${r.test.sequences} sequences; per future step: ${r.test.perStep.map((x) => x.toFixed(4)).join(' ')}`);
+  if (r.test)
+    parts.push(`test MSE ${r.test.mse.toFixed(5)} over ${r.test.sequences} sequences; per future step: ${r.test.perStep.map((x) => x.toFixed(4)).join(' ')}`);
   if (r.length) {
     for (const [len, c] of Object.entries(r.length)) {
       const k = c.mean.length;
       const pick = [0, 9, 19, 29, 39, 59, k - 1].filter((i, j, a) => i < k && a.indexOf(i) === j);
-      parts.push(`length generalisation, ${len}-frame sequences (${c.sequences} sequences): MSE per future step\n${table(['step', 'mean', 'std'], pick.map((i) => [i + 1, c.mean[i].toFixed(4), c.std[i].toFixed(4)]))}`);
+      parts.push(
+        `length generalisation, ${len}-frame sequences (${c.sequences} sequences): MSE per future step\n${table(
+          ['step', 'mean', 'std'],
+          pick.map((i) => [i + 1, c.mean[i].toFixed(4), c.std[i].toFixed(4)]),
+        )}`,
+      );
     }
   }
   if (r.testAccuracy) {
@@ -42,9 +48,15 @@ export function evaluationText(r: EvaluationResults): string {
   }
   if (r.angular) {
     const a = r.angular;
-    parts.push(`angular-velocity generalisation: test MSE per fixed omega (${a.sequences} sequences each)\n${table(['omega (deg/frame)', 'MSE'], a.omegas.map((o, i) => [String(o), a.mse[i].toFixed(4)]))}`);
+    parts.push(
+      `angular-velocity generalisation: test MSE per fixed omega (${a.sequences} sequences each)\n${table(
+        ['omega (deg/frame)', 'MSE'],
+        a.omegas.map((o, i) => [String(o), a.mse[i].toFixed(4)]),
+      )}`,
+    );
   }
-  if (r.velocity) parts.push(`velocity generalisation: test MSE per fixed velocity (${r.velocity.sequences} sequences per cell)\n${velocityGridText(r.velocity)}`);
+  if (r.velocity)
+    parts.push(`velocity generalisation: test MSE per fixed velocity (${r.velocity.sequences} sequences per cell)\n${velocityGridText(r.velocity)}`);
   if (r.equivariance) {
     for (const e of r.equivariance) {
       parts.push(

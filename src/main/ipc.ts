@@ -15,7 +15,8 @@ export const PROGRESS_CHANNEL = 'lab:progress';
 export function serveLabOverIpc(ipcMain: IpcMain, service: ILabService, windows: () => WebContents[]): () => void {
   for (const method of SERVICE_METHODS) {
     ipcMain.handle(`lab:${method}`, async (event: IpcMainInvokeEvent, arg: unknown): Promise<WireReply> => {
-      if (!isAppUrl(event.senderFrame?.url)) return { ok: false, error: { code: 'bad_argument', field: 'sender', message: 'sender: calls are accepted from the lab page only' } };
+      if (!isAppUrl(event.senderFrame?.url))
+        return { ok: false, error: { code: 'bad_argument', field: 'sender', message: 'sender: calls are accepted from the lab page only' } };
       return dispatchCall(service, method, arg);
     });
   }

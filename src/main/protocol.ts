@@ -28,7 +28,11 @@ export function serveRenderer(protocol: Protocol, rendererDir: string): void {
       const body = await readFile(file);
       return new Response(body, {
         status: 200,
-        headers: { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': RENDERER_CSP, 'X-Content-Type-Options': 'nosniff' },
+        headers: {
+          'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+          'Content-Security-Policy': RENDERER_CSP,
+          'X-Content-Type-Options': 'nosniff',
+        },
       });
     } catch {
       return new Response('not found', { status: 404 });

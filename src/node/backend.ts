@@ -116,7 +116,14 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
 /** Dawn reaches the GPU through the Vulkan loader on Linux; without it Dawn only prints a native warning. */
 function linuxVulkanLoaderMissing(): boolean {
   if (process.platform !== 'linux') return false;
-  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
+  const dirs = [
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+  ];
   return !dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
@@ -188,7 +195,13 @@ async function probeAdapterInChild(): Promise<AdapterProbe> {
     parsed = null;
   }
   if (!parsed) {
-    const why = out.stderr.split('\n').filter((l) => l.trim() && !/^Warning: /.test(l)).pop() ?? out.error?.message ?? 'no answer';
+    const why =
+      out.stderr
+        .split('\n')
+        .filter((l) => l.trim() && !/^Warning: /.test(l))
+        .pop() ??
+      out.error?.message ??
+      'no answer';
     return { ok: false, reason: `the 'webgpu' package (Dawn) could not look for an adapter: ${why.trim().slice(0, 200)}` };
   }
   if (!parsed.found) return { ok: false, reason: 'no WebGPU adapter (no GPU with a Vulkan/Metal/D3D12 driver was found)' };

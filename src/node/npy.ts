@@ -44,7 +44,7 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataStart));
   const { descr, fortranOrder, shape } = parseHeader(header);
 
-  if (fortranOrder) throw new InputError(FIELD, "Fortran-order arrays are not supported; save with np.ascontiguousarray(a)");
+  if (fortranOrder) throw new InputError(FIELD, 'Fortran-order arrays are not supported; save with np.ascontiguousarray(a)');
   const itemSize = descr === '<f4' ? 4 : descr === '<f8' ? 8 : 0;
   if (itemSize === 0) throw new InputError(FIELD, `dtype '${descr}' is not supported (supported: '<f4' float32, '<f8' float64)`);
 

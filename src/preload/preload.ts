@@ -9,7 +9,6 @@ import type { ProgressEvent } from '../core/protocol/run';
 import type { ILabService } from '../core/protocol/service';
 import { LAB_METHODS, type CallMethod } from '../core/protocol/methods';
 
-
 const PROGRESS_CHANNEL = 'lab:progress';
 
 type Reply = { ok: true; result: unknown } | { ok: false; error: { code: string; field?: string; message: string } };

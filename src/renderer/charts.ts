@@ -15,7 +15,20 @@ import {
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
 import { cssVar } from './theme';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Title, Tooltip, Filler, MatrixController, MatrixElement);
+Chart.register(
+  LineController,
+  LineElement,
+  PointElement,
+  LinearScale,
+  LogarithmicScale,
+  CategoryScale,
+  Legend,
+  Title,
+  Tooltip,
+  Filler,
+  MatrixController,
+  MatrixElement,
+);
 
 /** Fills the canvas with the page background, so exported PNGs are readable outside the app in either theme. */
 const background: Plugin = {

@@ -39,9 +39,26 @@ export const NUMBER_RULES: NumberRule[] = [
     classification: { label: 'Velocity range r (model)', help: 'V = {-r..r}²; 0 for the G-RNN and the 3D-CNN' },
     rotation: { label: 'Angular velocity range r (model)', help: 'Ω = {-r..r} × omega step; 0 for the rotation G-RNN' },
   },
-  { key: 'hidden', label: 'Hidden channels', min: MODEL_LIMITS.hidden.min, max: MODEL_LIMITS.hidden.max, int: true, help: 'C, channels per velocity slice', rotation: { label: 'Hidden fields', help: 'F, C_N fields per angular velocity (N orientation channels each)' } },
+  {
+    key: 'hidden',
+    label: 'Hidden channels',
+    min: MODEL_LIMITS.hidden.min,
+    max: MODEL_LIMITS.hidden.max,
+    int: true,
+    help: 'C, channels per velocity slice',
+    rotation: { label: 'Hidden fields', help: 'F, C_N fields per angular velocity (N orientation channels each)' },
+  },
   { key: 'group', label: 'Group order N', min: 1, max: 72, int: true, help: 'C_N: N orientations of 360/N degrees; reference 36, tiny 8', rotationOnly: true },
-  { key: 'omegaStep', label: 'Omega step (deg/frame)', min: 0, minExclusive: true, max: 180, int: false, help: 'degrees per frame of one velocity step; reference 10', rotationOnly: true },
+  {
+    key: 'omegaStep',
+    label: 'Omega step (deg/frame)',
+    min: 0,
+    minExclusive: true,
+    max: 180,
+    int: false,
+    help: 'degrees per frame of one velocity step; reference 10',
+    rotationOnly: true,
+  },
   {
     key: 'dataVRange',
     label: 'Data velocity range',
@@ -52,7 +69,16 @@ export const NUMBER_RULES: NumberRule[] = [
     classification: { label: 'Train velocity range', help: 'training and validation clips move with integer velocities in -D..D' },
     rotation: { label: 'Data angular velocity range D', help: 'digits turn with ω ∈ {-D..D} × omega step' },
   },
-  { key: 'testDataVRange', label: 'Test velocity range', min: 0, max: 8, int: true, help: 'test clips move with velocities in -D..D; blank: as in training', task: 'classification', optional: true },
+  {
+    key: 'testDataVRange',
+    label: 'Test velocity range',
+    min: 0,
+    max: 8,
+    int: true,
+    help: 'test clips move with velocities in -D..D; blank: as in training',
+    task: 'classification',
+    optional: true,
+  },
   { key: 'steps', label: 'Training steps', min: 1, max: 10_000_000, int: true, help: 'optimizer steps' },
   { key: 'batch', label: 'Batch', min: 1, max: 512, int: true, help: 'sequences per step' },
   { key: 'seed', label: 'Seed', min: 0, max: 2 ** 31 - 1, int: true, help: 'same seed, same data, init and curve' },
@@ -60,11 +86,35 @@ export const NUMBER_RULES: NumberRule[] = [
   { key: 'lr', label: 'Learning rate', min: 0, minExclusive: true, max: 1, int: false, help: 'Adam' },
   { key: 'valEvery', label: 'Validate every', min: 1, max: 1_000_000, int: true, help: 'steps between validations' },
   { key: 'decoderLayers', label: 'Decoder layers', min: 0, max: 8, int: true, help: 'conv + relu layers before the readout', task: 'prediction' },
-  { key: 'inputFrames', label: 'Input frames', min: 1, max: 50, int: true, help: 'frames encoded', classification: { label: 'Clip frames', help: 'frames per clip the model classifies' } },
+  {
+    key: 'inputFrames',
+    label: 'Input frames',
+    min: 1,
+    max: 50,
+    int: true,
+    help: 'frames encoded',
+    classification: { label: 'Clip frames', help: 'frames per clip the model classifies' },
+  },
   { key: 'predFrames', label: 'Predicted frames', min: 1, max: 50, int: true, help: 'frames predicted', task: 'prediction' },
   { key: 'numDigits', label: 'Digits per sequence', min: 1, max: 4, int: true, help: 'summed and clamped', task: 'prediction' },
-  { key: 'valSequences', label: 'Validation sequences', min: 1, max: 6000, int: true, help: 'per validation', classification: { label: 'Validation clips', help: 'per validation (accuracy)' } },
-  { key: 'testSequences', label: 'Test sequences', min: 1, max: 10000, int: true, help: 'for the final test MSE', classification: { label: 'Test clips', help: 'for the final test accuracy' } },
+  {
+    key: 'valSequences',
+    label: 'Validation sequences',
+    min: 1,
+    max: 6000,
+    int: true,
+    help: 'per validation',
+    classification: { label: 'Validation clips', help: 'per validation (accuracy)' },
+  },
+  {
+    key: 'testSequences',
+    label: 'Test sequences',
+    min: 1,
+    max: 10000,
+    int: true,
+    help: 'for the final test MSE',
+    classification: { label: 'Test clips', help: 'for the final test accuracy' },
+  },
 ];
 
 /** The rotation cells (core ROTATION_CELL_KINDS): C_N group convolutions, an angular-velocity axis, Rotating MNIST only. */
@@ -108,7 +158,11 @@ export interface FormChoice {
 }
 
 /** Models without a velocity axis: their velocity range must be 0. */
-export const UNLIFTED_MODELS: Record<string, string> = { grnn: 'a G-RNN has V = {0}', cnn3d: 'a 3D-CNN has no velocity axis', 'grnn-rot': 'a rotation G-RNN has Ω = {0}' };
+export const UNLIFTED_MODELS: Record<string, string> = {
+  grnn: 'a G-RNN has V = {0}',
+  cnn3d: 'a 3D-CNN has no velocity axis',
+  'grnn-rot': 'a rotation G-RNN has Ω = {0}',
+};
 export const DATA_DIR_MAX = 4096;
 
 /** The message for a value of a rule, or null when it is fine. `raw` is the input's text. */
@@ -161,7 +215,8 @@ export function checkConfigForm(choice: FormChoice, values: Record<string, strin
   if (!rotation && dataset === 'rotating-mnist' && !errors.model) errors.model = 'Rotating MNIST is for rotation cells: choose fernn-rot or grnn-rot';
   if (dataset === 'rotating-mnist') {
     if (task !== 'prediction') errors.task = 'Rotating MNIST runs are frame prediction: choose the frame prediction task';
-    if (choice.flowMotion) errors.dataVelocities = 'Rotating MNIST draws its angular velocities from the data range × omega step: saved flows are for Flowing MNIST';
+    if (choice.flowMotion)
+      errors.dataVelocities = 'Rotating MNIST draws its angular velocities from the data range × omega step: saved flows are for Flowing MNIST';
   }
   return errors;
 }

@@ -19,11 +19,14 @@ export function readEvals(raw: Record<string, unknown>, runId: string): Evaluati
   const a = raw['angular-velocity'];
   if (isObj(a) && nums(a.omegas) && nums(a.mse) && a.mse.length === a.omegas.length) out.angular = a as EvaluationResults['angular'];
   const ta = raw['test-accuracy'];
-  if (isObj(ta) && typeof ta.accuracy === 'number' && Array.isArray(ta.confusion) && ta.confusion.every(nums)) out.testAccuracy = ta as EvaluationResults['testAccuracy'];
+  if (isObj(ta) && typeof ta.accuracy === 'number' && Array.isArray(ta.confusion) && ta.confusion.every(nums))
+    out.testAccuracy = ta as EvaluationResults['testAccuracy'];
   const va = raw['velocity-accuracy'];
-  if (isObj(va) && nums(va.velocities) && Array.isArray(va.accuracy) && va.accuracy.every(nums)) out.velocityAccuracy = va as EvaluationResults['velocityAccuracy'];
+  if (isObj(va) && nums(va.velocities) && Array.isArray(va.accuracy) && va.accuracy.every(nums))
+    out.velocityAccuracy = va as EvaluationResults['velocityAccuracy'];
   const e = raw.equivariance;
-  if (Array.isArray(e) && e.every((r) => isObj(r) && typeof r.flow === 'string' && Array.isArray(r.per_step))) out.equivariance = e as EvaluationResults['equivariance'];
+  if (Array.isArray(e) && e.every((r) => isObj(r) && typeof r.flow === 'string' && Array.isArray(r.per_step)))
+    out.equivariance = e as EvaluationResults['equivariance'];
   return out;
 }
 

@@ -22,7 +22,8 @@ export const flowKindOf = (flow: string): FlowKind | null => parseFlowSpec(flow)
 export function checkOmega(raw: string): string | null {
   const text = raw.trim();
   const spec = flowSpecOrNull(`${FLOW_GRAMMARS.rotation.prefix}:${text}`);
-  if (!FLOW_GRAMMARS.rotation.pattern.test(`${FLOW_GRAMMARS.rotation.prefix}:${text}`)) return `ω must be a number of degrees per frame with at most 3 decimals (e.g. 30, −22.5)`;
+  if (!FLOW_GRAMMARS.rotation.pattern.test(`${FLOW_GRAMMARS.rotation.prefix}:${text}`))
+    return `ω must be a number of degrees per frame with at most 3 decimals (e.g. 30, −22.5)`;
   if (spec === null) return `ω must be within −${OMEGA_MAX}..${OMEGA_MAX} degrees per frame`;
   return null;
 }

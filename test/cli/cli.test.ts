@@ -181,7 +181,24 @@ describe.concurrent('equivariance', () => {
   });
 
   it('rotation cells: the C4 rotation FERNN is equivariant to quarter turns per timestep, the rotation G-RNN is not', async ({ expect }) => {
-    const sq = ['--hidden', '2', '--height', '12', '--width', '12', '--steps', String(T), '--seed', '3', '--backend', 'wasm', '--group', '4', '--flow', 'rotate:90'];
+    const sq = [
+      '--hidden',
+      '2',
+      '--height',
+      '12',
+      '--width',
+      '12',
+      '--steps',
+      String(T),
+      '--seed',
+      '3',
+      '--backend',
+      'wasm',
+      '--group',
+      '4',
+      '--flow',
+      'rotate:90',
+    ];
     const f = await equivarianceJson(['--model', 'fernn-rot', '--v-range', '1', '--omega-step', '90', ...sq]);
     expect(f.model).toBe('fernn-rot');
     expect(f.flow).toBe('rotate:90');

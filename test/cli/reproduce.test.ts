@@ -12,12 +12,41 @@ describe('fernn-lab reproduce', () => {
   it('trains the preset models on the same data and steps and reports test MSE and velocity grids (overridden to a toy size)', async () => {
     const store = await mkdtemp(path.join(os.tmpdir(), 'fernn-repro-'));
     try {
-      const flags = ['--steps', '4', '--hidden', '2', '--image-size', '8', '--batch', '2', '--input-frames', '3', '--pred-frames', '2', '--val-every', '2', '--val-sequences', '2', '--test-sequences', '2', '--backend', 'wasm'];
+      const flags = [
+        '--steps',
+        '4',
+        '--hidden',
+        '2',
+        '--image-size',
+        '8',
+        '--batch',
+        '2',
+        '--input-frames',
+        '3',
+        '--pred-frames',
+        '2',
+        '--val-every',
+        '2',
+        '--val-sequences',
+        '2',
+        '--test-sequences',
+        '2',
+        '--backend',
+        'wasm',
+      ];
       const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'translating-mnist', '--scale', 'tiny', ...flags, '--store', store, '--json']);
-      const out = JSON.parse(stdout) as { preset: string; scale: string; runs: { model: string; v_range: number; run_id: string; test_mse: number; steps: number; velocity: { velocities: number[]; mse: number[][] } }[]; test_mse_ratio_vs_grnn: Record<string, number> };
+      const out = JSON.parse(stdout) as {
+        preset: string;
+        scale: string;
+        runs: { model: string; v_range: number; run_id: string; test_mse: number; steps: number; velocity: { velocities: number[]; mse: number[][] } }[];
+        test_mse_ratio_vs_grnn: Record<string, number>;
+      };
       expect(out.preset).toBe('translating-mnist');
       expect(out.scale).toBe('tiny');
-      expect(out.runs.map((r) => [r.model, r.v_range])).toEqual([['grnn', 0], ['fernn', 1]]);
+      expect(out.runs.map((r) => [r.model, r.v_range])).toEqual([
+        ['grnn', 0],
+        ['fernn', 1],
+      ]);
       for (const r of out.runs) {
         expect(r.steps).toBe(4);
         expect(r.test_mse).toBeGreaterThan(0);
@@ -33,7 +62,26 @@ describe('fernn-lab reproduce', () => {
   it('flowing-mnist-classification: trains G-RNN and FERNN classifiers at rest and reports accuracy per test velocity, at rest and moving', async () => {
     const store = await mkdtemp(path.join(os.tmpdir(), 'fernn-repro-cls-'));
     try {
-      const flags = ['--steps', '2', '--hidden', '2', '--image-size', '8', '--batch', '2', '--input-frames', '2', '--val-every', '2', '--val-sequences', '2', '--test-sequences', '2', '--backend', 'wasm'];
+      const flags = [
+        '--steps',
+        '2',
+        '--hidden',
+        '2',
+        '--image-size',
+        '8',
+        '--batch',
+        '2',
+        '--input-frames',
+        '2',
+        '--val-every',
+        '2',
+        '--val-sequences',
+        '2',
+        '--test-sequences',
+        '2',
+        '--backend',
+        'wasm',
+      ];
       const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'flowing-mnist-classification', ...flags, '--store', store, '--json']);
       type Grid = { velocities: number[]; accuracy: number[][] };
       const out = JSON.parse(stdout) as {
@@ -42,7 +90,10 @@ describe('fernn-lab reproduce', () => {
         velocity_accuracy_summary: Record<string, { trained: number; unseen: number }>;
       };
       expect(out.preset).toBe('flowing-mnist-classification');
-      expect(out.runs.map((r) => [r.task, r.model, r.v_range])).toEqual([['classification', 'grnn', 0], ['classification', 'fernn', 1]]);
+      expect(out.runs.map((r) => [r.task, r.model, r.v_range])).toEqual([
+        ['classification', 'grnn', 0],
+        ['classification', 'fernn', 1],
+      ]);
       for (const r of out.runs) {
         expect(r.test_accuracy).toBeGreaterThanOrEqual(0);
         expect(r.velocity_accuracy.velocities).toEqual([-1, 0, 1]);

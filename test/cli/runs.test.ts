@@ -133,7 +133,12 @@ describe('run references', () => {
 
   it('a --store folder that does not exist is an error and is not created', async () => {
     const missing = path.join(store, 'no-such-folder');
-    for (const args of [['runs', 'ls'], ['runs', 'show', 'alpha'], ['eval', 'alpha'], ['resume', 'alpha']]) {
+    for (const args of [
+      ['runs', 'ls'],
+      ['runs', 'show', 'alpha'],
+      ['eval', 'alpha'],
+      ['resume', 'alpha'],
+    ]) {
       expectBadInput(await cli([...args, '--store', missing]), /--store: folder .*no-such-folder does not exist/);
     }
     expect((await cli(['runs', 'ls', '--store', store])).code).toBe(0);

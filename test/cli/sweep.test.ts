@@ -10,7 +10,15 @@ import { gateFolder } from '../helpers/gates';
 import { BIN, ROOT, cli, until } from '../helpers/sweeps';
 
 const TINY = {
-  hidden: 2, 'image-size': 8, batch: 2, 'val-every': 3, 'val-sequences': 4, 'test-sequences': 4, 'input-frames': 3, 'pred-frames': 2, backend: 'cpu',
+  hidden: 2,
+  'image-size': 8,
+  batch: 2,
+  'val-every': 3,
+  'val-sequences': 4,
+  'test-sequences': 4,
+  'input-frames': 3,
+  'pred-frames': 2,
+  backend: 'cpu',
 };
 
 let work = '';
@@ -45,7 +53,10 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as SweepStatus;
     expect(s.members.map((m) => m.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
-    expect(s.groups.map((g) => [g.key, g.completed])).toEqual([['model=grnn', 2], ['model=fernn,v-range=1', 2]]);
+    expect(s.groups.map((g) => [g.key, g.completed])).toEqual([
+      ['model=grnn', 2],
+      ['model=fernn,v-range=1', 2],
+    ]);
     const show = await cli(['sweep', 'show', s.sweep_id, '--store', store, '--json']);
     expect(JSON.parse(show.stdout)).toEqual(s);
     const csv = (await cli(['sweep', 'show', s.sweep_id, '--store', store, '--csv'])).stdout.trim().split('\n');
@@ -98,8 +109,9 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
   it('reproduce --seeds runs a preset as a sweep: its models x seeds, aggregated per model', async () => {
     const store = join(work, 'reproduce', 'runs');
     const tiny = ['--steps', '3', '--hidden', '2', '--image-size', '8', '--batch', '2', '--val-every', '3', '--val-sequences', '4', '--test-sequences', '4'];
-    const r = await cli(['reproduce', 'translating-mnist', '--scale', 'tiny', '--seeds', '2', '--seed', '5', ...tiny, '--backend', 'cpu', '--store', store]
-      .concat(['--json']));
+    const r = await cli(
+      ['reproduce', 'translating-mnist', '--scale', 'tiny', '--seeds', '2', '--seed', '5', ...tiny, '--backend', 'cpu', '--store', store].concat(['--json']),
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as SweepStatus;
     expect(s.name).toBe('translating-mnist-tiny');

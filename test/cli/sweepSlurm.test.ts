@@ -20,7 +20,15 @@ const slurm = slurmHere();
 if (!slurm.ok) process.stderr.write(`sweepSlurm: Slurm tests ${required ? 'REQUIRED but' : 'skipped:'} ${slurm.reason}\n`);
 
 const TINY = {
-  hidden: 2, 'image-size': 8, batch: 2, 'val-every': 4, 'val-sequences': 4, 'test-sequences': 4, 'input-frames': 3, 'pred-frames': 2, backend: 'cpu',
+  hidden: 2,
+  'image-size': 8,
+  batch: 2,
+  'val-every': 4,
+  'val-sequences': 4,
+  'test-sequences': 4,
+  'input-frames': 3,
+  'pred-frames': 2,
+  backend: 'cpu',
 };
 
 let work = '';
@@ -54,7 +62,10 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', { time
     expect(s.executor).toBe('slurm');
     expect(s.members.map((m) => m.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
     expect(s.members.every((m) => /^\d+_\d$/.test(m.slurm_job ?? ''))).toBe(true);
-    expect(s.groups.map((g) => [g.key, g.n, g.completed])).toEqual([['model=grnn', 2, 2], ['model=fernn,v-range=1', 2, 2]]);
+    expect(s.groups.map((g) => [g.key, g.n, g.completed])).toEqual([
+      ['model=grnn', 2, 2],
+      ['model=fernn,v-range=1', 2, 2],
+    ]);
     for (const g of s.groups) {
       const model = g.key === 'model=grnn' ? 'grnn' : 'fernn';
       const xs = s.members.filter((m) => m.overrides.model === model).map((m) => m.test_mse as number);

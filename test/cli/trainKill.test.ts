@@ -22,7 +22,36 @@ afterAll(async () => {
 
 describe('fernn-lab train killed with SIGKILL', () => {
   it('leaves a readable run that shows as interrupted and resumes to completion', async () => {
-    const args = ['train', '--model', 'fernn', '--v-range', '1', '--hidden', '4', '--image-size', '12', '--batch', '4', '--steps', '60', '--input-frames', '4', '--pred-frames', '3', '--val-every', '5', '--val-sequences', '4', '--test-sequences', '4', '--backend', 'wasm', '--store', store, '--json'];
+    const args = [
+      'train',
+      '--model',
+      'fernn',
+      '--v-range',
+      '1',
+      '--hidden',
+      '4',
+      '--image-size',
+      '12',
+      '--batch',
+      '4',
+      '--steps',
+      '60',
+      '--input-frames',
+      '4',
+      '--pred-frames',
+      '3',
+      '--val-every',
+      '5',
+      '--val-sequences',
+      '4',
+      '--test-sequences',
+      '4',
+      '--backend',
+      'wasm',
+      '--store',
+      store,
+      '--json',
+    ];
     // The kill lands while the run is parked after step 5 (checkpointed there), whatever the machine's speed.
     const gate = await gates.hold('kill-me', 5);
     const child = spawn(process.execPath, [BIN, ...args, '--name', 'kill-me'], { stdio: 'ignore', env: { ...process.env, FERNN_TEST_GATES: gates.dir } });
@@ -37,7 +66,9 @@ describe('fernn-lab train killed with SIGKILL', () => {
     await gate.release();
     const id = path.basename(runDir);
 
-    const ls = JSON.parse((await run(process.execPath, [BIN, 'runs', 'ls', '--store', store, '--json'])).stdout) as { runs: { id: string; status: string; progress: { step: number; checkpointStep: number } }[] };
+    const ls = JSON.parse((await run(process.execPath, [BIN, 'runs', 'ls', '--store', store, '--json'])).stdout) as {
+      runs: { id: string; status: string; progress: { step: number; checkpointStep: number } }[];
+    };
     const killed = ls.runs.find((r) => r.id === id)!;
     expect(killed.status).toBe('interrupted');
     expect(killed.progress.checkpointStep).toBe(5);
@@ -47,7 +78,9 @@ describe('fernn-lab train killed with SIGKILL', () => {
     expect(resumed.steps).toBe(60);
     expect(typeof resumed.test_mse).toBe('number');
 
-    const show = JSON.parse((await run(process.execPath, [BIN, 'runs', 'show', id, '--store', store, '--json'])).stdout) as { metrics: { kind: string; step: number; event?: string }[] };
+    const show = JSON.parse((await run(process.execPath, [BIN, 'runs', 'show', id, '--store', store, '--json'])).stdout) as {
+      metrics: { kind: string; step: number; event?: string }[];
+    };
     const trainSteps = show.metrics.filter((m) => m.kind === 'train').map((m) => m.step);
     expect(trainSteps.at(-1)).toBe(60);
     expect(trainSteps).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));

@@ -29,7 +29,9 @@ describe('the cell kinds', () => {
     expect(cellConfigFromSpec({ ...spec, kind: 'fernn' })).toEqual(makeCellConfig({ kind: 'fernn', vRange: 2, hidden: 3 }));
     expect(cellConfigFromSpec({ ...spec, kind: 'grnn-plus' })).toEqual(makeCellConfig({ kind: 'grnn-plus', vRange: 2, hidden: 3 }));
     expect(cellConfigFromSpec({ ...spec, kind: 'grnn' })).toEqual(makeCellConfig({ kind: 'grnn', vRange: 0, hidden: 3 }));
-    expect(cellConfigFromSpec({ ...spec, kind: 'fernn-rot' })).toEqual(makeRotationCellConfig({ kind: 'fernn-rot', group: 8, hidden: 3, omegas: AngularVelocitySet.symmetric(2, 10).list }));
+    expect(cellConfigFromSpec({ ...spec, kind: 'fernn-rot' })).toEqual(
+      makeRotationCellConfig({ kind: 'fernn-rot', group: 8, hidden: 3, omegas: AngularVelocitySet.symmetric(2, 10).list }),
+    );
     expect(cellConfigFromSpec({ ...spec, kind: 'grnn-rot' })).toEqual(makeRotationCellConfig({ kind: 'grnn-rot', group: 8, hidden: 3, omegas: [0] }));
   });
 

@@ -56,7 +56,10 @@ function lossReference(m: Seq2SeqModel, x: tf.Tensor5D, y: tf.Tensor5D): tf.Scal
 /** Gradients of every parameter, in sorted name order, flattened. */
 function grads(m: Seq2SeqModel, loss: () => tf.Scalar): { value: number; g: Float32Array[] } {
   const names = Object.keys(m.params).sort();
-  const r = tf.variableGrads(loss, names.map((n) => m.params[n]));
+  const r = tf.variableGrads(
+    loss,
+    names.map((n) => m.params[n]),
+  );
   const out = { value: r.value.dataSync()[0], g: names.map((n) => r.grads[m.params[n].name].dataSync() as Float32Array) };
   r.value.dispose();
   Object.values(r.grads).forEach((t) => t.dispose());
@@ -145,17 +148,16 @@ describe('training gradients with less memory', () => {
     const f = ([xi, wi]: tf.Tensor[]) => tf.tanh(tf.matMul(xi as tf.Tensor2D, tf.mul(wi, scale) as tf.Tensor2D));
     const honest = tf.variableGrads(() => tf.sum(f([x0, w])) as tf.Scalar, [w]).grads[w.name].dataSync() as Float32Array;
     const faithful = tf.variableGrads(() => tf.sum(checkpoint(f)(x0, w)) as tf.Scalar, [w]).grads[w.name].dataSync() as Float32Array;
-    const drifting = tf.variableGrads(
-      () => {
+    const drifting = tf
+      .variableGrads(() => {
         const out = checkpoint((xs) => {
           const r = f(xs);
           scale = 1.5; // the backward pass recomputes with a changed closure: not a pure function
           return r;
         })(x0, w);
         return tf.sum(out) as tf.Scalar;
-      },
-      [w],
-    ).grads[w.name].dataSync() as Float32Array;
+      }, [w])
+      .grads[w.name].dataSync() as Float32Array;
     expect(relErr(faithful, honest)).toBeLessThan(TOL.roundOff);
     expect(relErr(drifting, honest)).toBeGreaterThan(TOL.visibleFailure);
     [w, x0].forEach((t) => t.dispose());

@@ -20,7 +20,12 @@ describe('roll and circular padding', () => {
     const h = 5;
     const w = 7;
     const grid = Array.from({ length: h }, (_, i) => Array.from({ length: w }, (_, j) => i * 10 + j));
-    for (const [dy, dx] of [[1, 0], [0, 1], [-2, 3], [6, -9]]) {
+    for (const [dy, dx] of [
+      [1, 0],
+      [0, 1],
+      [-2, 3],
+      [6, -9],
+    ]) {
       const out = roll(tf.tensor4d(grid.flat(), [1, h, w, 1]), { dy, dx });
       expect(Array.from(out.dataSync())).toEqual(rollRef(grid, dy, dx).flat());
       out.dispose();
@@ -36,7 +41,11 @@ describe('roll and circular padding', () => {
 
   it('rollPad gradient is the exact adjoint of the map (<Ax, y> = <x, A^T y>)', () => {
     const x = tf.randomNormal([2, 3, 4, 5, 2], 0, 1, 'float32', 1) as tf.Tensor5D;
-    const shifts = [{ dy: 1, dx: -1 }, { dy: 0, dx: 2 }, { dy: -3, dx: 0 }];
+    const shifts = [
+      { dy: 1, dx: -1 },
+      { dy: 0, dx: 2 },
+      { dy: -3, dx: 0 },
+    ];
     const y = tf.randomNormal([6, 6, 7, 2], 0, 1, 'float32', 2);
     const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(rollPad(xi as tf.Tensor5D, shifts, 1), y)))(x);
     const lhs = tf.sum(tf.mul(rollPad(x, shifts, 1), y)).dataSync()[0];
@@ -66,10 +75,18 @@ describe('convolutions with their own gradients', () => {
 
   it('filter gradients of several inputs against one dy: the shared convolution equals the backend kernel', () => {
     const dy = tf.randomNormal([3, 5, 4, 6], 0, 1, 'float32', 11) as tf.Tensor4D;
-    const xs = [tf.randomNormal([3, 7, 6, 1], 0, 1, 'float32', 12), tf.randomNormal([3, 7, 6, 4], 0, 1, 'float32', 13), tf.randomNormal([3, 9, 8, 2], 0, 1, 'float32', 14)] as tf.Tensor4D[];
+    const xs = [
+      tf.randomNormal([3, 7, 6, 1], 0, 1, 'float32', 12),
+      tf.randomNormal([3, 7, 6, 4], 0, 1, 'float32', 13),
+      tf.randomNormal([3, 9, 8, 2], 0, 1, 'float32', 14),
+    ] as tf.Tensor4D[];
     const shared = filterGrads(xs, dy, 'matmul');
     const native = filterGrads(xs, dy, 'native');
-    expect(shared.map((g) => g.shape)).toEqual([[3, 3, 1, 6], [3, 3, 4, 6], [5, 5, 2, 6]]);
+    expect(shared.map((g) => g.shape)).toEqual([
+      [3, 3, 1, 6],
+      [3, 3, 4, 6],
+      [5, 5, 2, 6],
+    ]);
     shared.forEach((g, i) => expect(maxAbsDiff(g.dataSync(), native[i].dataSync()), `input ${i}`).toBeLessThan(TOL.parity));
   });
 

@@ -104,7 +104,7 @@ describe('classifyTrainStep (softmax cross-entropy, clipped, sorted update order
     const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 2);
     const logits = classify(m, x);
     const expectedLoss = await read(tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar);
-    const predicted = await tf.argMax(logits, 1).array() as number[];
+    const predicted = (await tf.argMax(logits, 1).array()) as number[];
     const expectedAcc = predicted.filter((p, i) => p === labels[i]).length / labels.length;
     const opt = tf.train.sgd(0.1);
     const r = classifyTrainStep(m, opt, x, labels);
@@ -191,7 +191,7 @@ describe('evaluateClassifier', () => {
     const src = classificationSource(toyDigits(), { imageSize: 8, seqLen: 3, velocity: { kind: 'range', range: 1 } }, 3);
     const n = 13;
     const all = src.batch(0, n);
-    const predicted = await tf.tidy(() => tf.argMax(classify(m, framesToTensor({ frames: all.clips, shape: all.shape })), 1)).array() as number[];
+    const predicted = (await tf.tidy(() => tf.argMax(classify(m, framesToTensor({ frames: all.clips, shape: all.shape })), 1)).array()) as number[];
     const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
     predicted.forEach((p, i) => (confusion[all.labels[i]][p] += 1));
     const accuracy = predicted.filter((p, i) => p === all.labels[i]).length / n;

@@ -35,7 +35,11 @@ beforeAll(useCpu);
 
 describe('sequence classifier head (pool over V, global average pool, linear)', () => {
   it('has the cell parameters plus a linear layer, for any V', () => {
-    for (const [kind, vRange] of [['grnn', 0], ['fernn', 1], ['fernn', 2]] as const) {
+    for (const [kind, vRange] of [
+      ['grnn', 0],
+      ['fernn', 1],
+      ['fernn', 2],
+    ] as const) {
       expect(classifierParamCount(makeClassifierConfig(makeCellConfig({ kind, vRange, hidden: 8 }), 6))).toBe(1 * 9 * 8 + 8 * 9 * 8 + 8 * 6 + 6);
     }
   });
@@ -92,7 +96,14 @@ async function values(t: tf.Tensor): Promise<Float32Array> {
 }
 
 /** Closed-form parameter count of a recurrent classifier (written out here, independently of the spec code). */
-function recurrentCountFormula(o: { kind: 'fernn' | 'grnn' | 'grnn-plus'; nv: number; r: number; hidden: number; classes: number; encoder?: { channels: number[]; kernels: number[]; batchNorm: boolean } }): number {
+function recurrentCountFormula(o: {
+  kind: 'fernn' | 'grnn' | 'grnn-plus';
+  nv: number;
+  r: number;
+  hidden: number;
+  classes: number;
+  encoder?: { channels: number[]; kernels: number[]; batchNorm: boolean };
+}): number {
   const c = o.hidden;
   const shift = o.kind === 'grnn-plus' ? (2 * o.r + 1) ** 2 * o.nv * c : 0;
   const head = c * o.classes + o.classes;
@@ -132,7 +143,11 @@ describe('recurrent classifier parameters', () => {
       expect(Object.keys(params).sort()).toEqual(Object.keys(ref.params).sort());
       // The reference's FERNN also registers its one-hot shift kernels as a buffer; ours are built in.
       const refBuffers = Object.keys(ref.buffers).filter((n) => n !== 'lstm.shift_kernels');
-      expect(Object.keys(spec.buffers).map((n) => torchName(c, n)).sort()).toEqual(refBuffers.sort());
+      expect(
+        Object.keys(spec.buffers)
+          .map((n) => torchName(c, n))
+          .sort(),
+      ).toEqual(refBuffers.sort());
       for (const [n, shape] of Object.entries(ref.params)) {
         if (n === 'lstm.learned_kernels') continue;
         expect(params[n], n).toEqual(torchToOursPerm(shape.length).map((i) => shape[i]));
@@ -153,13 +168,19 @@ describe('recurrent classifier parameters', () => {
     const old = { arch: 'classifier', cell: makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 8 }), pool: 'max', numClasses: 6 };
     for (const parsed of [classifierConfigSchema.parse(old), modelConfigSchema.parse(old)]) {
       expect(parsed).toEqual(old);
-      expect(Object.keys(classifierModelSpec(parsed as ClassifierConfig).drawn).sort()).toEqual(['cell.conv_h.weight', 'cell.conv_u.weight', 'head.bias', 'head.weight']);
+      expect(Object.keys(classifierModelSpec(parsed as ClassifierConfig).drawn).sort()).toEqual([
+        'cell.conv_h.weight',
+        'cell.conv_u.weight',
+        'head.bias',
+        'head.weight',
+      ]);
     }
     expect(modelConfigSchema.parse(makeCnn3dConfig({ numClasses: 6 }))).toEqual({ arch: 'cnn3d', inChannels: 1, width: 16, numClasses: 6, temporalStride: 2 });
   });
 
   it('rejects bad encoder configs, naming the field', () => {
-    const bad = (e: object) => recurrentClassifierConfigSchema.safeParse({ ...makeClassifierConfig(makeCellConfig({ kind: 'grnn', hidden: 4 }), 2), encoder: e });
+    const bad = (e: object) =>
+      recurrentClassifierConfigSchema.safeParse({ ...makeClassifierConfig(makeCellConfig({ kind: 'grnn', hidden: 4 }), 2), encoder: e });
     const good = makeEncoderConfig();
     expect(good).toEqual({ channels: [32, 64], kernels: [5, 3, 3], padding: 'zeros', batchNorm: true });
     expect(bad(good).success).toBe(true);
@@ -186,16 +207,21 @@ describe.each([
     expect(logits.shape).toEqual([2, 2]);
     logits.dispose();
     const trainable = Object.keys(trainableParams(m)).sort();
-    const buffers = Object.keys(m.params).filter((n) => !trainable.includes(n)).sort();
+    const buffers = Object.keys(m.params)
+      .filter((n) => !trainable.includes(n))
+      .sort();
     expect(buffers).toEqual(classifierBufferNames(config));
     expect(buffers.length).toBe(withEncoder ? 4 : 0);
     expect(trainable.includes('cell.conv_u.weight')).toBe(!withEncoder);
     const w = tf.tensor1d([1, -0.5]);
-    const { grads, value } = tf.variableGrads(() => {
-      const r = classifierForward(m, x, 'train');
-      tf.dispose(Object.values(r.updates));
-      return tf.sum(tf.mul(r.logits, w)) as tf.Scalar;
-    }, trainable.map((n) => m.params[n]));
+    const { grads, value } = tf.variableGrads(
+      () => {
+        const r = classifierForward(m, x, 'train');
+        tf.dispose(Object.values(r.updates));
+        return tf.sum(tf.mul(r.logits, w)) as tf.Scalar;
+      },
+      trainable.map((n) => m.params[n]),
+    );
     for (const n of trainable) expect(await maxAbs(grads[m.params[n].name]), n).toBeGreaterThan(0);
     tf.dispose([w, value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
@@ -229,14 +255,22 @@ describe.each([
 
 /** The clip under a translation flow: frame t rolled by nu * t. Caller disposes. */
 function flowClip(x: tf.Tensor5D, nu: Velocity2): tf.Tensor5D {
-  return tf.tidy(() => tf.stack(tf.unstack(x, 1).map((f, t) => roll(f as tf.Tensor4D, { dy: nu.vy * t, dx: nu.vx * t })), 1) as tf.Tensor5D);
+  return tf.tidy(
+    () =>
+      tf.stack(
+        tf.unstack(x, 1).map((f, t) => roll(f as tf.Tensor4D, { dy: nu.vy * t, dx: nu.vx * t })),
+        1,
+      ) as tf.Tensor5D,
+  );
 }
 
 /** Gives every BatchNorm non-trivial running statistics (eval mode then is a real per-channel affine map). */
 function randomiseBuffers(m: ClassifierModel, seed: number): void {
   for (const n of classifierBufferNames(m.config)) {
     const v = m.params[n];
-    v.assign(tf.tidy(() => (n.endsWith('running_var') ? tf.randomUniform(v.shape, 0.5, 2, 'float32', seed) : tf.randomNormal(v.shape, 0, 0.3, 'float32', seed))));
+    v.assign(
+      tf.tidy(() => (n.endsWith('running_var') ? tf.randomUniform(v.shape, 0.5, 2, 'float32', seed) : tf.randomNormal(v.shape, 0, 0.3, 'float32', seed))),
+    );
   }
 }
 
@@ -256,11 +290,18 @@ describe('flow invariance of the logits (eval mode)', () => {
    *  flow turns into the same scene moving. */
   const clips = {
     random: () => tf.randomUniform([2, 4, 5, 5, 1], 0, 1, 'float32', 7) as tf.Tensor5D,
-    still: () => tf.tidy(() => tf.tile(tf.cast(tf.greater(tf.randomUniform([2, 1, 5, 5, 1], 0, 1, 'float32', 8), 0.7), 'float32'), [1, 4, 1, 1, 1])) as tf.Tensor5D,
+    still: () =>
+      tf.tidy(() => tf.tile(tf.cast(tf.greater(tf.randomUniform([2, 1, 5, 5, 1], 0, 1, 'float32', 8), 0.7), 'float32'), [1, 4, 1, 1, 1])) as tf.Tensor5D,
   };
 
   /** Relative change of the logits under each flow. */
-  async function logitChange(kind: 'fernn' | 'grnn' | 'grnn-plus', vRange: number, encoder: (typeof encoders)[number], clip: keyof typeof clips, randomStats: boolean): Promise<number[]> {
+  async function logitChange(
+    kind: 'fernn' | 'grnn' | 'grnn-plus',
+    vRange: number,
+    encoder: (typeof encoders)[number],
+    clip: keyof typeof clips,
+    randomStats: boolean,
+  ): Promise<number[]> {
     const m = createClassifier(makeClassifierConfig(makeCellConfig({ kind, vRange, hidden: 4 }), 3, { encoder }), 5);
     if (randomStats) randomiseBuffers(m, 6);
     m.params['head.bias'].assign(tf.zeros([3])); // compare what the clip decides, not a shared offset
@@ -300,7 +341,10 @@ describe('flow invariance of the logits (eval mode)', () => {
     const t = 4;
     const x = tf.randomUniform([2, t, 8, 8, 1], 0, 1, 'float32', 10) as tf.Tensor5D;
     const h = lastHidden(m, x);
-    for (const nu of [{ vx: 1, vy: 0 }, { vx: -1, vy: 1 }]) {
+    for (const nu of [
+      { vx: 1, vy: 0 },
+      { vx: -1, vy: 1 },
+    ]) {
       const xf = flowClip(x, nu);
       const hf = lastHidden(m, xf);
       let compared = 0;
@@ -324,12 +368,15 @@ describe('flow invariance of the logits (eval mode)', () => {
     disposeClassifier(m);
   });
 
-  it.each(encoders)("G-RNN on 8x8: the last hidden state of a flowed clip is far from the rolled one (encoder %j)", async (encoder) => {
+  it.each(encoders)('G-RNN on 8x8: the last hidden state of a flowed clip is far from the rolled one (encoder %j)', async (encoder) => {
     const m = createClassifier(makeClassifierConfig(makeCellConfig({ kind: 'grnn', hidden: 3 }), 2, { encoder }), 8);
     const t = 4;
     const x = tf.randomUniform([2, t, 8, 8, 1], 0, 1, 'float32', 10) as tf.Tensor5D;
     const h = lastHidden(m, x);
-    for (const nu of [{ vx: 1, vy: 0 }, { vx: -1, vy: 1 }]) {
+    for (const nu of [
+      { vx: 1, vy: 0 },
+      { vx: -1, vy: 1 },
+    ]) {
       const xf = flowClip(x, nu);
       const hf = lastHidden(m, xf);
       const want = tf.tidy(() => roll(tf.squeeze(h, [1]) as tf.Tensor4D, { dy: nu.vy * (t - 1), dx: nu.vx * (t - 1) }));

@@ -37,11 +37,26 @@ async function maxAbs(t: tf.Tensor): Promise<number> {
 describe('conv3dValid (3D conv as one 2D conv over stacked temporal taps)', () => {
   // [D, H, W] of the padded input, [time, space] strides.
   const cases: [number[], [number, number]][] = [
-    [[5, 6, 7], [1, 1]],
-    [[5, 6, 7], [2, 1]],
-    [[6, 7, 8], [2, 2]],
-    [[7, 9, 6], [1, 2]],
-    [[8, 5, 5], [3, 1]],
+    [
+      [5, 6, 7],
+      [1, 1],
+    ],
+    [
+      [5, 6, 7],
+      [2, 1],
+    ],
+    [
+      [6, 7, 8],
+      [2, 2],
+    ],
+    [
+      [7, 9, 6],
+      [1, 2],
+    ],
+    [
+      [8, 5, 5],
+      [3, 1],
+    ],
   ];
   it.each(cases)('matches tf.conv3d (cpu kernels) in value and in both gradients: input %j, strides %j', async (dims, strides) => {
     const [d, h, w] = dims;
@@ -54,7 +69,9 @@ describe('conv3dValid (3D conv as one 2D conv over stacked temporal taps)', () =
     // A random linear functional of the output, so every output position carries its own weight.
     const r = tf.randomNormal(ref.shape, 0, 1, 'float32', 3);
     const gOurs = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv3dValid(a as tf.Tensor5D, b as tf.Tensor5D, strides), r)))([x, k]);
-    const gRef = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, [strides[0], strides[1], strides[1]], 'valid'), r)))([x, k]);
+    const gRef = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, [strides[0], strides[1], strides[1]], 'valid'), r)),
+    )([x, k]);
     for (let i = 0; i < 2; i++) {
       expect(gOurs[i].shape).toEqual(gRef[i].shape);
       expect(relErr(await values(gOurs[i]), await values(gRef[i]))).toBeLessThan(TOL.roundOff);
@@ -65,7 +82,8 @@ describe('conv3dValid (3D conv as one 2D conv over stacked temporal taps)', () =
   it('data mode gives the same filter gradient and no input gradient', async () => {
     const x = tf.randomNormal([2, 5, 6, 6, 1], 0, 1, 'float32', 4) as tf.Tensor5D;
     const k = tf.randomNormal([3, 3, 3, 1, 2], 0, 1, 'float32', 5) as tf.Tensor5D;
-    const f = (data: boolean) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv3dValid(a as tf.Tensor5D, b as tf.Tensor5D, [2, 2], { data }))))([x, k]);
+    const f = (data: boolean) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv3dValid(a as tf.Tensor5D, b as tf.Tensor5D, [2, 2], { data }))))([x, k]);
     const [dxFull, dkFull] = f(false);
     const [dxData, dkData] = f(true);
     expect(relErr(await values(dkData), await values(dkFull))).toBeLessThan(TOL.roundOff);
@@ -93,7 +111,12 @@ describe('3D-CNN classifier (the reference Video3DCNNClassifier)', () => {
   });
 
   it('counts 27(Cin w + 30 w^2) + 26 w + 4 w K + K parameters', () => {
-    for (const [w, cin, k] of [[1, 1, 2], [3, 2, 6], [16, 1, 6], [5, 3, 10]]) {
+    for (const [w, cin, k] of [
+      [1, 1, 2],
+      [3, 2, 6],
+      [16, 1, 6],
+      [5, 3, 10],
+    ]) {
       expect(classifierParamCount(makeCnn3dConfig({ numClasses: k, inChannels: cin, width: w }))).toBe(27 * (cin * w + 30 * w * w) + 26 * w + 4 * w * k + k);
     }
   });
@@ -120,11 +143,14 @@ describe('3D-CNN classifier (the reference Video3DCNNClassifier)', () => {
     const names = Object.keys(trainableParams(m)).sort();
     expect(names.length).toBe(5 * 3 + 2); // 5 convs, 5 BatchNorm weight + bias, head weight + bias
     const w = tf.tensor1d([1, -2, 0.5]);
-    const { grads, value } = tf.variableGrads(() => {
-      const { logits, updates } = classifierForward(m, x, 'train');
-      tf.dispose(Object.values(updates));
-      return tf.sum(tf.mul(logits, w)) as tf.Scalar;
-    }, names.map((n) => m.params[n]));
+    const { grads, value } = tf.variableGrads(
+      () => {
+        const { logits, updates } = classifierForward(m, x, 'train');
+        tf.dispose(Object.values(updates));
+        return tf.sum(tf.mul(logits, w)) as tf.Scalar;
+      },
+      names.map((n) => m.params[n]),
+    );
     for (const n of names) {
       const g = grads[m.params[n].name];
       expect(g.shape, n).toEqual(m.params[n].shape);

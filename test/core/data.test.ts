@@ -171,7 +171,7 @@ describe('Flowing MNIST motion', () => {
     }
   });
 
-  it('frame t of a single digit is roll(frame 0, v*t) (torch.roll convention), also by the model\'s roll', () => {
+  it("frame t of a single digit is roll(frame 0, v*t) (torch.roll convention), also by the model's roll", () => {
     const { gen } = make({ numDigits: 1, imageSize: 12, seqLen: 9, velocity: { kind: 'range', range: 3 } }, 5);
     const batch = gen.batch(2, 6);
     const [, t, h, w] = batch.shape;
@@ -231,7 +231,10 @@ describe('Flowing MNIST frame sizes', () => {
     }
     // The 14x14 sprite: its 2x2 block averages appear verbatim somewhere in frame 0.
     const k = batch.digitIndices[0];
-    const block = (images.pixels[k * 784 + 2 * 28 + 2] + images.pixels[k * 784 + 2 * 28 + 3] + images.pixels[k * 784 + 3 * 28 + 2] + images.pixels[k * 784 + 3 * 28 + 3]) / 255 / 4;
+    const block =
+      (images.pixels[k * 784 + 2 * 28 + 2] + images.pixels[k * 784 + 2 * 28 + 3] + images.pixels[k * 784 + 3 * 28 + 2] + images.pixels[k * 784 + 3 * 28 + 3]) /
+      255 /
+      4;
     const [x0, y0] = [batch.starts[0], batch.starts[1]];
     expect(frameOf(batch, 0, 0)[((1 + 1 + y0) % 16) * 16 + ((1 + 1 + x0) % 16)]).toBeCloseTo(block, 6);
   });
@@ -285,7 +288,10 @@ describe('Flowing MNIST randomness', () => {
   });
 
   it('an explicit velocity list is sampled from and only from', () => {
-    const list = [{ vx: 3, vy: 0 }, { vx: -1, vy: 2 }];
+    const list = [
+      { vx: 3, vy: 0 },
+      { vx: -1, vy: 2 },
+    ];
     const batch = make({ velocity: { kind: 'list', velocities: list }, seqLen: 2 }).gen.batch(0, 40);
     const seen = new Set<string>();
     for (let m = 0; m < 80; m++) seen.add(`${batch.velocities[2 * m]},${batch.velocities[2 * m + 1]}`);

@@ -30,10 +30,12 @@ async function probe(m: Seq2SeqModel, h: number, w: number, nu: { vx: number; vy
 
 /** Largest hidden-state error over t >= 1; fails the test if any step had nothing to compare. */
 function worstHidden(r: EquivarianceReport): number {
-  return Math.max(...r.per_step.map((s) => {
-    if (s.hidden_rel_err === null) throw new Error(`step ${s.t}: no constrained slice`);
-    return s.hidden_rel_err;
-  }));
+  return Math.max(
+    ...r.per_step.map((s) => {
+      if (s.hidden_rel_err === null) throw new Error(`step ${s.t}: no constrained slice`);
+      return s.hidden_rel_err;
+    }),
+  );
 }
 
 describe('FERNN hidden-state flow equivariance (exact up to float32 round-off)', () => {

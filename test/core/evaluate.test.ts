@@ -5,12 +5,7 @@ import { TOL, maxAbsDiff } from '../helpers/close';
 import { makeCellConfig, makeSeq2SeqConfig } from '../../src/core/nn/config';
 import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../src/core/nn/seq2seq';
 import { FlowingMnist, allIndices, type DigitSource, type FlowingMnistConfigInput } from '../../src/core/data/flowingMnist';
-import {
-  EvaluationStopped,
-  evaluateMse,
-  lengthGeneralisation,
-  velocityGeneralisation,
-} from '../../src/core/metrics/evaluate';
+import { EvaluationStopped, evaluateMse, lengthGeneralisation, velocityGeneralisation } from '../../src/core/metrics/evaluate';
 import { InputError } from '../../src/core/util/errors';
 
 beforeAll(useCpu);
@@ -26,10 +21,13 @@ function syntheticDigits(): DigitSource {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         const on =
-          k === 0 ? j >= 12 && j < 16 && i >= 4 && i < 24
-          : k === 1 ? (j >= 6 && j < 10 && i >= 4 && i < 24) || (i >= 20 && i < 24 && j >= 6 && j < 22)
-          : k === 2 ? Math.abs(Math.hypot(i - 14, j - 14) - 8) < 2 && j < 20
-          : Math.abs(i - j) < 3 && i > 3 && i < 25;
+          k === 0
+            ? j >= 12 && j < 16 && i >= 4 && i < 24
+            : k === 1
+              ? (j >= 6 && j < 10 && i >= 4 && i < 24) || (i >= 20 && i < 24 && j >= 6 && j < 22)
+              : k === 2
+                ? Math.abs(Math.hypot(i - 14, j - 14) - 8) < 2 && j < 20
+                : Math.abs(i - j) < 3 && i > 3 && i < 25;
         pixels[k * n * n + i * n + j] = on ? 255 - 20 * k : 0;
       }
     }
@@ -240,18 +238,34 @@ describe('progress and cancel', () => {
   it('reports increasing progress up to the total, in sequences', async () => {
     const calls: [number, number][] = [];
     await evaluateMse(tinyModel(), generator({ seqLen: 5 }), { sequences: 5, batchSize: 2, inputFrames: 3, onProgress: (d, t) => calls.push([d, t]) });
-    expect(calls).toEqual([[2, 5], [4, 5], [5, 5]]);
+    expect(calls).toEqual([
+      [2, 5],
+      [4, 5],
+      [5, 5],
+    ]);
 
     const vcalls: [number, number][] = [];
     await velocityGeneralisation(tinyModel(), digits, {
-      range: 1, sequences: 1, seed: 1, imageSize: SIZE, inputFrames: 2, predFrames: 1, onProgress: (d, t) => vcalls.push([d, t]),
+      range: 1,
+      sequences: 1,
+      seed: 1,
+      imageSize: SIZE,
+      inputFrames: 2,
+      predFrames: 1,
+      onProgress: (d, t) => vcalls.push([d, t]),
     });
     expect(vcalls.map(([d]) => d)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(vcalls.every(([, t]) => t === 9)).toBe(true);
 
     const lcalls: number[] = [];
     await lengthGeneralisation(tinyModel(), digits, {
-      seqLens: [4, 5], sequences: 3, batchSize: 2, seed: 1, imageSize: SIZE, inputFrames: 3, onProgress: (d, t) => lcalls.push(d / t),
+      seqLens: [4, 5],
+      sequences: 3,
+      batchSize: 2,
+      seed: 1,
+      imageSize: SIZE,
+      inputFrames: 3,
+      onProgress: (d, t) => lcalls.push(d / t),
     });
     expect(lcalls).toEqual([2 / 6, 3 / 6, 5 / 6, 1]);
   });
@@ -263,7 +277,9 @@ describe('progress and cancel', () => {
     const before = tf.memory().numTensors;
     let batches = 0;
     const run = evaluateMse(model, gen, {
-      sequences: 10, batchSize: 2, inputFrames: 3,
+      sequences: 10,
+      batchSize: 2,
+      inputFrames: 3,
       onProgress: () => batches++,
       shouldStop: () => batches >= 2,
     });
@@ -274,7 +290,12 @@ describe('progress and cancel', () => {
 
     let cells = 0;
     const grid = velocityGeneralisation(model, digits, {
-      range: 1, sequences: 1, seed: 1, imageSize: SIZE, inputFrames: 2, predFrames: 1,
+      range: 1,
+      sequences: 1,
+      seed: 1,
+      imageSize: SIZE,
+      inputFrames: 2,
+      predFrames: 1,
       onProgress: () => cells++,
       shouldStop: () => cells >= 3,
     });
@@ -284,7 +305,15 @@ describe('progress and cancel', () => {
     // A stop requested before the start evaluates nothing.
     let seen = 0;
     await expect(
-      lengthGeneralisation(model, digits, { seqLens: [5], sequences: 4, seed: 1, imageSize: SIZE, inputFrames: 3, onProgress: () => seen++, shouldStop: () => true }),
+      lengthGeneralisation(model, digits, {
+        seqLens: [5],
+        sequences: 4,
+        seed: 1,
+        imageSize: SIZE,
+        inputFrames: 3,
+        onProgress: () => seen++,
+        shouldStop: () => true,
+      }),
     ).rejects.toThrow(/stopped after 0 of 4/);
     expect(seen).toBe(0);
   });

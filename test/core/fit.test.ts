@@ -30,14 +30,31 @@ function fit(m: Seq2SeqModel, optimizer: tf.Optimizer, o: FitOptions, h: FitHook
 
 beforeAll(useCpu);
 
-const shape = { inputShape: [2, 3, 8, 8, 1] as [number, number, number, number, number], targetShape: [2, 2, 8, 8, 1] as [number, number, number, number, number] };
+const shape = {
+  inputShape: [2, 3, 8, 8, 1] as [number, number, number, number, number],
+  targetShape: [2, 2, 8, 8, 1] as [number, number, number, number, number],
+};
 const batch = (fill?: number): HostBatch => {
   const r = (n: number) => Float32Array.from({ length: n }, (_, i) => fill ?? ((i * 7919) % 97) / 97);
   return { inputs: r(2 * 3 * 64), targets: r(2 * 2 * 64), ...shape };
 };
 
 function opts(over: Partial<FitOptions> = {}): FitOptions {
-  return { steps: 8, startStep: 0, epochSize: 100, batch: 2, clipNorm: 1, teacherForcing: 0, seed: 1, valEvery: 4, earlyStopPatience: 0, divergenceFactor: 1e4, bestScore: null, bestStep: null, ...over };
+  return {
+    steps: 8,
+    startStep: 0,
+    epochSize: 100,
+    batch: 2,
+    clipNorm: 1,
+    teacherForcing: 0,
+    seed: 1,
+    valEvery: 4,
+    earlyStopPatience: 0,
+    divergenceFactor: 1e4,
+    bestScore: null,
+    bestStep: null,
+    ...over,
+  };
 }
 
 function hooks(over: Partial<FitHooks> = {}): FitHooks & { log: string[] } {

@@ -14,7 +14,12 @@ beforeAll(useCpu);
 
 describe('parameter counts equal the reference', () => {
   it('Seq2SeqFERNN hidden 128, decoder_conv_layers 4: 739,584 for any v_range', () => {
-    for (const [kind, vRange] of [['grnn', 0], ['fernn', 1], ['fernn', 2], ['fernn', 4]] as const) {
+    for (const [kind, vRange] of [
+      ['grnn', 0],
+      ['fernn', 1],
+      ['fernn', 2],
+      ['fernn', 4],
+    ] as const) {
       expect(seq2seqParamCount(makeSeq2SeqConfig(makeCellConfig({ kind, vRange, hidden: 128 }), { decoderLayers: 4 }))).toBe(739_584);
     }
   });
@@ -108,7 +113,12 @@ describe('training step', () => {
 describe('co-moving runner', () => {
   it('forward equals the reference recurrence (cellStep in fixed coordinates) at every step, past a full wrap', async () => {
     const { cellStep: step, zeroHidden: zero } = await import('../../src/core/nn/cell');
-    for (const [kind, vRange, act] of [['fernn', 1, 'relu'], ['fernn', 2, 'tanh'], ['grnn', 0, 'relu'], ['grnn-plus', 1, 'relu']] as const) {
+    for (const [kind, vRange, act] of [
+      ['fernn', 1, 'relu'],
+      ['fernn', 2, 'tanh'],
+      ['grnn', 0, 'relu'],
+      ['grnn-plus', 1, 'relu'],
+    ] as const) {
       const m = createSeq2Seq(makeSeq2SeqConfig(makeCellConfig({ kind, vRange, hidden: 3, activation: act })), 9);
       // 6x5 frames and 7 input frames: shifts v*t wrap around the torus (t = 5, 6 are full turns along one axis).
       const x = tf.randomUniform([2, 7, 6, 5, 1], 0, 1, 'float32', 3) as tf.Tensor5D;

@@ -14,11 +14,24 @@ describe('reproduction presets', () => {
           return parsed.data!;
         });
         for (const c of configs) {
-          expect([c.seed, c.steps, c.dataset, c.task, c.imageSize, c.dataVRange]).toEqual([7, configs[0].steps, configs[0].dataset, configs[0].task, configs[0].imageSize, configs[0].dataVRange]);
+          expect([c.seed, c.steps, c.dataset, c.task, c.imageSize, c.dataVRange]).toEqual([
+            7,
+            configs[0].steps,
+            configs[0].dataset,
+            configs[0].task,
+            configs[0].imageSize,
+            configs[0].dataVRange,
+          ]);
         }
         // Each preset compares a model with built-in equivariance against one without.
-        expect(configs.some((c) => c.model === 'fernn' || c.model === 'fernn-rot'), `${preset} ${scale}`).toBe(true);
-        expect(configs.some((c) => c.model === 'grnn' || c.model === 'grnn-rot'), `${preset} ${scale}`).toBe(true);
+        expect(
+          configs.some((c) => c.model === 'fernn' || c.model === 'fernn-rot'),
+          `${preset} ${scale}`,
+        ).toBe(true);
+        expect(
+          configs.some((c) => c.model === 'grnn' || c.model === 'grnn-rot'),
+          `${preset} ${scale}`,
+        ).toBe(true);
       }
     }
   });

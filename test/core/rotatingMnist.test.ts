@@ -49,7 +49,8 @@ function naiveFrame(batch: RotatingMnistBatch, b: number, t: number, images: Idx
     const dr = Math.ceil(images.rows / f);
     const top = Math.floor((s - dr) / 2);
     for (let i = 0; i < images.rows; i++) {
-      for (let j = 0; j < images.cols; j++) canvas[(top + Math.floor(i / f)) * s + top + Math.floor(j / f)] += images.pixels[k * images.rows * images.cols + i * images.cols + j] / 255 / (f * f);
+      for (let j = 0; j < images.cols; j++)
+        canvas[(top + Math.floor(i / f)) * s + top + Math.floor(j / f)] += images.pixels[k * images.rows * images.cols + i * images.cols + j] / 255 / (f * f);
     }
     const theta = ((batch.angles[m] + batch.omegas[m] * t) * Math.PI) / 180;
     const c = (s - 1) / 2;
@@ -75,12 +76,17 @@ function frameOf(batch: RotatingMnistBatch, b: number, t: number): Float32Array 
 
 describe('Rotating MNIST generator', () => {
   it('draws digits turning about the frame centre: every frame matches an independent renderer', () => {
-    for (const [size, f] of [[14, 1], [20, 1], [8, 2]] as const) {
+    for (const [size, f] of [
+      [14, 1],
+      [20, 1],
+      [8, 2],
+    ] as const) {
       const gen = new RotatingMnist({ numDigits: 2, imageSize: size, seqLen: 4 }, source, 3);
       const batch = gen.batch(1, 3);
       expect(batch.shape).toEqual([3, 4, size, size, 1]);
       for (let b = 0; b < 3; b++) {
-        for (let t = 0; t < 4; t++) expect(maxAbsDiff(frameOf(batch, b, t), naiveFrame(batch, b, t, digits.images, size, f)), `${size} b${b} t${t}`).toBeLessThan(1e-5);
+        for (let t = 0; t < 4; t++)
+          expect(maxAbsDiff(frameOf(batch, b, t), naiveFrame(batch, b, t, digits.images, size, f)), `${size} b${b} t${t}`).toBeLessThan(1e-5);
       }
     }
   });
@@ -166,7 +172,11 @@ describe('Rotating MNIST generator', () => {
     const r = await evaluateMse(m, test, { sequences: 3, batchSize: 2, inputFrames: 2 });
     expect(r.perStep).toHaveLength(2);
     expect(r.mse).toBeGreaterThan(0);
-    const sweep = await angularVelocityGeneralisation(m, { ...digits, indices: split.val }, { sequences: 2, seed: 1, omegas: [30, -30], imageSize: 8, numDigits: 1, inputFrames: 2, predFrames: 1 });
+    const sweep = await angularVelocityGeneralisation(
+      m,
+      { ...digits, indices: split.val },
+      { sequences: 2, seed: 1, omegas: [30, -30], imageSize: 8, numDigits: 1, inputFrames: 2, predFrames: 1 },
+    );
     expect(sweep.omegas).toEqual([-30, 30]);
     expect(sweep.mse.every((v) => v > 0 && Number.isFinite(v))).toBe(true);
     expect(tf.memory().numTensors).toBe(before);

@@ -123,7 +123,12 @@ describe('rotation of the pixel grid', () => {
     const ys = y.arraySync()[0];
     for (let n = 0; n < 4; n++) {
       const src = xs.flatMap((row) => row.map((px) => px[(n + 3) % 4]));
-      expect(maxAbsDiff(ys.flatMap((row) => row.map((px) => px[n])), rot90Array(src, 6))).toBe(0);
+      expect(
+        maxAbsDiff(
+          ys.flatMap((row) => row.map((px) => px[n])),
+          rot90Array(src, 6),
+        ),
+      ).toBe(0);
     }
     [x, y].forEach((t) => t.dispose());
   });
@@ -172,7 +177,12 @@ describe('group convolutions on C_N', () => {
     });
   }
 
-  for (const [n, s, k] of [[4, 9, 3], [4, 8, 5], [8, 9, 3], [36, 8, 3]] as const) {
+  for (const [n, s, k] of [
+    [4, 9, 3],
+    [4, 8, 5],
+    [8, 9, 3],
+    [36, 8, 3],
+  ] as const) {
     it(`C_${n} is exact (float32 round-off) for quarter turns (${s}x${s}, ${k}x${k} filters, random inputs)`, () => {
       const x = tf.randomNormal([2, s, s, 1], 0, 1, 'float32', 9) as tf.Tensor4D;
       for (const angle of [90, 180, -90]) {
@@ -230,7 +240,7 @@ describe('group convolutions on C_N', () => {
       for (let m = 0; m < n; m++) {
         for (let g = 0; g < 2; g++) {
           for (let f = 0; f < 3; f++) {
-            const src = base.flatMap((row) => row.map((px) => px[(((m - o) % n) + n) % n * 2 + g][f]));
+            const src = base.flatMap((row) => row.map((px) => px[((((m - o) % n) + n) % n) * 2 + g][f]));
             let expected: ArrayLike<number> = src;
             for (let r = 0; r < o; r++) expected = rot90Array(expected, 3);
             const got = bank.flatMap((row) => row.map((px) => px[m * 2 + g][o * 3 + f]));
@@ -287,7 +297,10 @@ describe('rotation flow', () => {
 describe('rotation FERNN hidden-state flow equivariance', () => {
   const inputs = (s: number, steps: number, seed: number): tf.Tensor5D => tf.randomUniform([2, steps, s, s, 1], 0, 1, 'float32', seed) as tf.Tensor5D;
 
-  for (const [n, s] of [[4, 9], [8, 8]] as const) {
+  for (const [n, s] of [
+    [4, 9],
+    [8, 8],
+  ] as const) {
     it(`is exact at every timestep for every nu in the set at quarter turns (C_${n}, ${s}x${s}, random frames)`, async () => {
       const omegas = [-90, 0, 90];
       const m = rotModel({ kind: 'fernn-rot', group: n, omegas, hidden: 3 });
@@ -371,7 +384,8 @@ describe('rotation cells in the seq2seq model', () => {
   });
 
   it('parameters: base filters shared by every omega; the decoder reads all N*F channels (the reference)', () => {
-    const cfg = (kind: 'fernn-rot' | 'grnn-rot', omegas?: number[]) => makeSeq2SeqConfig(makeRotationCellConfig({ kind, group: 8, hidden: 4, omegas }), { decoderLayers: 1 });
+    const cfg = (kind: 'fernn-rot' | 'grnn-rot', omegas?: number[]) =>
+      makeSeq2SeqConfig(makeRotationCellConfig({ kind, group: 8, hidden: 4, omegas }), { decoderLayers: 1 });
     // conv_u 3*3*1*4 + conv_h 3*3*32*4 + decoder 3*3*32*32 + 3*3*32*1
     const expected = 36 + 1152 + 9216 + 288;
     expect(seq2seqParamCount(cfg('fernn-rot'))).toBe(expected);

@@ -6,7 +6,10 @@ describe('sweep spec expansion', () => {
     const spec = sweepSpecSchema.parse({
       name: 'fernn-vs-grnn',
       base: { hidden: 16, 'image-size': 16 },
-      variants: [{ model: 'grnn', 'v-range': 0 }, { model: 'fernn', 'v-range': 1 }],
+      variants: [
+        { model: 'grnn', 'v-range': 0 },
+        { model: 'fernn', 'v-range': 1 },
+      ],
       grid: { seed: [0, 1, 2], lr: [0.001, 0.01] },
     });
     const members = expandSweep(spec);
@@ -21,7 +24,10 @@ describe('sweep spec expansion', () => {
     expect(expandSweep(sweepSpecSchema.parse({ name: 'one', base: { model: 'grnn' } }))).toEqual([{ index: 0, overrides: {}, flags: { model: 'grnn' } }]);
     const m = expandSweep(sweepSpecSchema.parse({ name: 'x', variants: [{ seed: 5 }], grid: { seed: [1] } }));
     expect(m[0].overrides).toEqual({ seed: 1 });
-    expect(cartesian({ a: [1, 2], b: ['x'] })).toEqual([{ a: 1, b: 'x' }, { a: 2, b: 'x' }]);
+    expect(cartesian({ a: [1, 2], b: ['x'] })).toEqual([
+      { a: 1, b: 'x' },
+      { a: 2, b: 'x' },
+    ]);
   });
 
   it('group keys leave out the seed and do not depend on key order', () => {

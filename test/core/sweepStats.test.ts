@@ -3,7 +3,15 @@ import { gridStats, groupStats, mean, sampleStd, studentTCdf, studentTQuantile }
 
 describe('sweep statistics', () => {
   it('t quantiles match the table (t_{0.975})', () => {
-    const table: [number, number][] = [[1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [9, 2.262], [30, 2.042], [120, 1.98]];
+    const table: [number, number][] = [
+      [1, 12.706],
+      [2, 4.303],
+      [3, 3.182],
+      [4, 2.776],
+      [9, 2.262],
+      [30, 2.042],
+      [120, 1.98],
+    ];
     for (const [df, t] of table) expect(studentTQuantile(0.975, df)).toBeCloseTo(t, 3);
     expect(studentTQuantile(0.995, 5)).toBeCloseTo(4.032, 3);
     expect(studentTQuantile(0.025, 2)).toBeCloseTo(-4.303, 3);

@@ -154,7 +154,9 @@ describe('the lab in the browser', () => {
     // The paper scale on wasm: refused by its memory estimate, before anything is allocated, with Start disabled.
     await page.click('[data-preset=paper]');
     await page.selectOption('select[name=backend]', 'wasm');
-    await expect.poll(() => text('[data-testid=memory-error]'), { timeout: E2E_WAIT_MS }).toMatch(/on wasm, beyond its 4 GiB limit: batch \d+ fits .*GPU backend/);
+    await expect
+      .poll(() => text('[data-testid=memory-error]'), { timeout: E2E_WAIT_MS })
+      .toMatch(/on wasm, beyond its 4 GiB limit: batch \d+ fits .*GPU backend/);
     expect(await page.locator('button[type=submit]').isDisabled()).toBe(true);
     expect(await text('[data-estimate=total]')).toBe('—');
     await shot('new-run-memory');
@@ -274,7 +276,10 @@ describe('the lab in the browser', () => {
     const form = page.locator('form[aria-label="evaluate run"]');
     for (const kind of ['length generalisation', 'velocity generalisation', 'equivariance']) await form.locator(`label:has-text("${kind}") input`).uncheck();
     const testRows = page.locator('[data-testid=evaluations] tr[data-evaluation=test]');
-    for (const [sequences, rows] of [['8', 2], ['4', 3]] as const) {
+    for (const [sequences, rows] of [
+      ['8', 2],
+      ['4', 3],
+    ] as const) {
       await page.fill('input[name=sequences]', sequences);
       await page.click('[data-action=evaluate]');
       await expect.poll(() => testRows.count(), { timeout: E2E_WAIT_MS }).toBe(rows);
@@ -284,7 +289,9 @@ describe('the lab in the browser', () => {
     expect(await page.locator('[data-testid=evaluations] tr[data-origin=training] [data-testid=headline]').count()).toBe(1);
     expect(await text('[data-stat=test-mse]')).toBe(headline);
     expect(await text('[data-stat=test-source]')).toMatch(/32 seqs$/);
-    expect(await text(`[data-run-summary="${runB}"] [data-result]`)).toMatch(new RegExp(`^test MSE ${headline.replace('.', '\\.')} \\(best @ step \\d+, 32 seqs\\)$`));
+    expect(await text(`[data-run-summary="${runB}"] [data-result]`)).toMatch(
+      new RegExp(`^test MSE ${headline.replace('.', '\\.')} \\(best @ step \\d+, 32 seqs\\)$`),
+    );
     await shot('runs-evaluations');
   });
 
@@ -324,7 +331,19 @@ describe('the lab in the browser', () => {
     await go('#/new');
     await page.check('input[name=task][value=classification]');
     await page.click('summary:has-text("More settings")');
-    const fields = { vRange: '1', hidden: '3', dataVRange: '1', testDataVRange: '2', inputFrames: '3', steps: '20', batch: '4', imageSize: '8', valEvery: '10', valSequences: '8', testSequences: '16' };
+    const fields = {
+      vRange: '1',
+      hidden: '3',
+      dataVRange: '1',
+      testDataVRange: '2',
+      inputFrames: '3',
+      steps: '20',
+      batch: '4',
+      imageSize: '8',
+      valEvery: '10',
+      valSequences: '8',
+      testSequences: '16',
+    };
     for (const [k, v] of Object.entries(fields)) await page.fill(`input[name=${k}]`, v);
     await page.selectOption('select[name=backend]', 'wasm');
     await page.fill('input[name=name]', 'e2e classifier');
@@ -335,7 +354,14 @@ describe('the lab in the browser', () => {
     await page.waitForURL(/#\/runs\/.+/, { timeout: E2E_WAIT_MS });
     runC = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
     const started = (await host.call('getRun', { id: runC })).body.result as RunDetail;
-    expect(started.run.config).toMatchObject({ task: 'classification', dataset: 'flowing-mnist', model: 'fernn', inputFrames: 3, testDataVRange: 2, imageSize: 8 });
+    expect(started.run.config).toMatchObject({
+      task: 'classification',
+      dataset: 'flowing-mnist',
+      model: 'fernn',
+      inputFrames: 3,
+      testDataVRange: 2,
+      imageSize: 8,
+    });
     await waitRun(runC, (r) => r.status === 'completed');
     await expect.poll(() => text('[data-testid=detail-status]'), { timeout: E2E_WAIT_MS }).toBe('completed');
     await expect.poll(() => text('[data-stat=test-accuracy]'), { timeout: E2E_WAIT_MS }).toMatch(/^\d+\.\d %$/);
@@ -366,7 +392,9 @@ describe('the lab in the browser', () => {
     await shot('runs-classification-velocity');
 
     await go(`#/compare?ids=${runA},${runC}`);
-    await expect.poll(() => page.locator(`table[aria-label="classification comparison table"] tr[data-row="${runC}"]`).count(), { timeout: E2E_WAIT_MS }).toBe(1);
+    await expect
+      .poll(() => page.locator(`table[aria-label="classification comparison table"] tr[data-row="${runC}"]`).count(), { timeout: E2E_WAIT_MS })
+      .toBe(1);
     expect(await text('.notice.info')).toMatch(/Different tasks:/);
     expect(await page.locator('table[aria-label="comparison table"] tbody tr').count()).toBe(1);
     expect(await text(`tr[data-row="${runC}"] [data-col=test-accuracy]`)).toMatch(/^\d+\.\d %$/);
@@ -478,7 +506,12 @@ describe('rotation flows end to end', () => {
     await expect.poll(() => text('#preview-h'), { timeout: E2E_WAIT_MS }).toBe('Preview rotate:90');
     await shot('flows-rotation');
     const saved = (await host.call('listFlows')).body.result as { name: string; flow: string }[];
-    expect(saved.filter((f) => f.flow.startsWith('rotate:')).map((f) => f.flow).sort()).toEqual(['rotate:30', 'rotate:90']);
+    expect(
+      saved
+        .filter((f) => f.flow.startsWith('rotate:'))
+        .map((f) => f.flow)
+        .sort(),
+    ).toEqual(['rotate:30', 'rotate:90']);
   });
 
   it('inspects a quarter-turn flow: the rotation FERNN (C4, omegas ±90) is exact, the rotation G-RNN is not', async () => {
@@ -502,7 +535,11 @@ describe('rotation flows end to end', () => {
     expect(fernn).toBeLessThan(1e-4);
     expect(grnn).toBeGreaterThan(1e-2);
     // The hidden strip is labelled by the angular velocities of the model's axis; the flow's omega is the highlighted slice.
-    expect(await page.locator('[data-slice^="h[ω="]').evaluateAll((els) => els.map((e) => e.getAttribute('data-slice')))).toEqual(['h[ω=−90°]', 'h[ω=0°]', 'h[ω=90°]']);
+    expect(await page.locator('[data-slice^="h[ω="]').evaluateAll((els) => els.map((e) => e.getAttribute('data-slice')))).toEqual([
+      'h[ω=−90°]',
+      'h[ω=0°]',
+      'h[ω=90°]',
+    ]);
     expect(await page.locator('.strip.hit').getAttribute('data-slice')).toBe('h[ω=90°]');
     expect(await text('label:has(input[name=comoving])')).toMatch(/rotating frame/);
     await shot('inspect-rotation');
@@ -516,7 +553,10 @@ describe('rotation flows end to end', () => {
     await go('#/new');
     await page.selectOption('select[name=dataset]', 'rotating-mnist');
     expect(await page.locator('select[name=model]').inputValue()).toBe('fernn-rot');
-    expect(await page.locator('select[name=model] option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))).toEqual(['fernn-rot', 'grnn-rot']);
+    expect(await page.locator('select[name=model] option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))).toEqual([
+      'fernn-rot',
+      'grnn-rot',
+    ]);
     expect(await page.locator('input[name=dataMotion][value=flows]').isDisabled()).toBe(true);
     await page.fill('input[name=group]', '0');
     expect(await text('[data-error-for=group]')).toMatch(/^Group order N must be ≥ 1 and ≤ 72/);
@@ -524,7 +564,21 @@ describe('rotation flows end to end', () => {
     expect(await page.locator('input[name=vRange]').inputValue()).toBe('0');
     await page.selectOption('select[name=model]', 'fernn-rot');
     await page.click('summary:has-text("More settings")');
-    const fields = { vRange: '1', hidden: '1', group: '4', omegaStep: '10', dataVRange: '1', steps: '6', batch: '2', imageSize: '8', inputFrames: '2', predFrames: '2', valEvery: '3', valSequences: '4', testSequences: '4' };
+    const fields = {
+      vRange: '1',
+      hidden: '1',
+      group: '4',
+      omegaStep: '10',
+      dataVRange: '1',
+      steps: '6',
+      batch: '2',
+      imageSize: '8',
+      inputFrames: '2',
+      predFrames: '2',
+      valEvery: '3',
+      valSequences: '4',
+      testSequences: '4',
+    };
     for (const [k, v] of Object.entries(fields)) await page.fill(`input[name=${k}]`, v);
     expect(await text('[data-hint-for=vRange]')).toMatch(/V1 = −10\.\.10 deg\/frame$/);
     expect(await text('[data-hint-for=dataVRange]')).toMatch(/ω ∈ −10\.\.10 deg\/frame$/);
@@ -537,7 +591,18 @@ describe('rotation flows end to end', () => {
     await page.waitForURL(/#\/runs\/.+/, { timeout: E2E_WAIT_MS });
     rotRun = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
     const started = (await host.call('getRun', { id: rotRun })).body.result as RunDetail;
-    expect(started.run.config).toMatchObject({ dataset: 'rotating-mnist', model: 'fernn-rot', group: 4, omegaStep: 10, vRange: 1, dataVRange: 1, hidden: 1, imageSize: 8, inputFrames: 2, predFrames: 2 });
+    expect(started.run.config).toMatchObject({
+      dataset: 'rotating-mnist',
+      model: 'fernn-rot',
+      group: 4,
+      omegaStep: 10,
+      vRange: 1,
+      dataVRange: 1,
+      hidden: 1,
+      imageSize: 8,
+      inputFrames: 2,
+      predFrames: 2,
+    });
     await waitRun(rotRun, (r) => r.status === 'completed');
     await expect.poll(() => text('[data-testid=detail-status]'), { timeout: E2E_WAIT_MS }).toBe('completed');
     expect(await text(`[data-run-summary="${rotRun}"]`)).toMatch(/^prediction · Rotating MNIST · test MSE \d/);
@@ -563,7 +628,11 @@ describe('rotation flows end to end', () => {
     await expect.poll(() => text('[data-probe-row="0"] td'), { timeout: E2E_WAIT_MS }).toContain(rotRun);
     expect(await text('[data-probe-row="0"] td')).toMatch(/^FERNN-V1 \(rot, C4\)/);
     expect(await text('[data-probe-row="1"] td')).toMatch(/^G-RNN \(rot, C36\)/);
-    expect(await page.locator('[data-slice^="h[ω="]').evaluateAll((els) => els.map((e) => e.getAttribute('data-slice')))).toEqual(['h[ω=−10°]', 'h[ω=0°]', 'h[ω=10°]']);
+    expect(await page.locator('[data-slice^="h[ω="]').evaluateAll((els) => els.map((e) => e.getAttribute('data-slice')))).toEqual([
+      'h[ω=−10°]',
+      'h[ω=0°]',
+      'h[ω=10°]',
+    ]);
     expect(await page.locator('.strip.hit').getAttribute('data-slice')).toBe('h[ω=10°]');
   });
 

@@ -9,7 +9,10 @@ import { mod } from '../../src/core/util/math';
  * - 'direction': a 3x1 bar at a random start moving right (class 0) or left (class 1): the motion decides.
  * @returns clips (caller disposes) and labels.
  */
-export function barClips(o: { batch: number; frames: number; size: number; seed: number; label: 'orientation' | 'direction' }): { clips: tf.Tensor5D; labels: Int32Array } {
+export function barClips(o: { batch: number; frames: number; size: number; seed: number; label: 'orientation' | 'direction' }): {
+  clips: tf.Tensor5D;
+  labels: Int32Array;
+} {
   const { batch, frames, size } = o;
   const rng = createRng(o.seed);
   const data = new Float32Array(batch * frames * size * size);
@@ -25,11 +28,26 @@ export function barClips(o: { batch: number; frames: number; size: number; seed:
     if (o.label === 'orientation') {
       vx = rng.int(-1, 1);
       vy = rng.int(-1, 1);
-      cells = label === 0 ? [[0, -1], [0, 0], [0, 1]] : [[-1, 0], [0, 0], [1, 0]];
+      cells =
+        label === 0
+          ? [
+              [0, -1],
+              [0, 0],
+              [0, 1],
+            ]
+          : [
+              [-1, 0],
+              [0, 0],
+              [1, 0],
+            ];
     } else {
       vx = label === 0 ? 1 : -1;
       vy = 0;
-      cells = [[-1, 0], [0, 0], [1, 0]];
+      cells = [
+        [-1, 0],
+        [0, 0],
+        [1, 0],
+      ];
     }
     for (let t = 0; t < frames; t++) {
       for (const [dy, dx] of cells) {

@@ -108,7 +108,15 @@ afterAll(async () => {
 describe('Electron main process', () => {
   it('opens one window with secure defaults on the app scheme', () => {
     const [w] = h.rec.windows;
-    expect(w.opts.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInWorker: false, webSecurity: true, webviewTag: false, allowRunningInsecureContent: false });
+    expect(w.opts.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      webviewTag: false,
+      allowRunningInsecureContent: false,
+    });
     expect(String((w.opts.webPreferences as { preload: string }).preload)).toMatch(/preload\.cjs$/);
     expect(w.url).toBe('app://lab/index.html#/runs');
     expect(h.rec.sandboxEnabled).toBe(true);
@@ -140,7 +148,10 @@ describe('Electron main process', () => {
   it('blocks navigation away, new windows and webviews', () => {
     const handlers = new Map<string, (ev: { preventDefault(): void }, url?: string) => void>();
     let openHandler: ((d: { url: string }) => { action: string }) | null = null;
-    const contents = { on: (ev: string, fn: (ev: { preventDefault(): void }, url?: string) => void) => handlers.set(ev, fn), setWindowOpenHandler: (fn: typeof openHandler) => (openHandler = fn) };
+    const contents = {
+      on: (ev: string, fn: (ev: { preventDefault(): void }, url?: string) => void) => handlers.set(ev, fn),
+      setWindowOpenHandler: (fn: typeof openHandler) => (openHandler = fn),
+    };
     h.app.emit('web-contents-created', {}, contents);
     const prevented = (ev: string, url?: string) => {
       let p = false;

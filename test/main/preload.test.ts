@@ -15,7 +15,11 @@ vi.mock('electron', () => ({
       return { ok: true, result: { ch } };
     },
     on: (ch: string, fn: (ev: unknown, e: unknown) => void) => listeners.set(ch, [...(listeners.get(ch) ?? []), fn]),
-    removeListener: (ch: string, fn: (ev: unknown, e: unknown) => void) => listeners.set(ch, (listeners.get(ch) ?? []).filter((f) => f !== fn)),
+    removeListener: (ch: string, fn: (ev: unknown, e: unknown) => void) =>
+      listeners.set(
+        ch,
+        (listeners.get(ch) ?? []).filter((f) => f !== fn),
+      ),
   },
 }));
 

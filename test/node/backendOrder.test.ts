@@ -136,7 +136,7 @@ describe("'auto' with tfjs-node(-gpu) in its three states", () => {
     expect(r.warning).toMatch(/^training on the CPU \(wasm\): no GPU backend/);
   });
 
-  it("--backend tensorflow with tfjs-node-gpu but no GPU device is used, and warns that it runs on the CPU", async () => {
+  it('--backend tensorflow with tfjs-node-gpu but no GPU device is used, and warns that it runs on the CPU', async () => {
     const { load } = standIn('gpu-package-no-device');
     const r = await selectBackend('tensorflow', { loadTensorflow: load, probeAdapter: noAdapter });
     expect(r.name).toBe('tensorflow');

@@ -10,7 +10,6 @@ import { runParamCount } from '../../src/node/lab/trainJob';
 import { classificationRunData } from '../../src/node/lab/data';
 import { expectRejectsInputError } from '../helpers/errors';
 
-
 let dir: string;
 let lab: LabService;
 const workerPath = path.resolve('dist/trainWorker.js');
@@ -105,7 +104,9 @@ describe('classification runs (service, worker, store)', () => {
   it('trains on a KTH folder (frames) with the person split, and says which field is wrong for a bad folder', async () => {
     const root = path.join(dir, 'kth');
     writeKthFixture(root);
-    const rec = await lab.startRun({ config: tiny({ dataset: 'kth', dataDir: root, imageSize: 8, inputFrames: 4, dataVRange: 1, valSequences: 4, testSequences: 4 }) });
+    const rec = await lab.startRun({
+      config: tiny({ dataset: 'kth', dataDir: root, imageSize: 8, inputFrames: 4, dataVRange: 1, valSequences: 4, testSequences: 4 }),
+    });
     await lab.whenIdle(rec.id);
     const d = await lab.getRun({ id: rec.id });
     expect(d.run.status, d.run.endMessage).toBe('completed');

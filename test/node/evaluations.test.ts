@@ -66,7 +66,18 @@ describe('an old store (evals/<kind>.json, run.json without results.testSource)'
     await mkdir(evals, { recursive: true });
     const oldTest = JSON.stringify({ ...test(0.0414, 32), checkpoint: 'best', step: 280 });
     await writeFile(join(evals, 'test.json'), oldTest);
-    await writeFile(join(evals, 'velocity.json'), JSON.stringify({ velocities: [-1, 0, 1], mse: [[1, 2, 3], [4, 5, 6], [7, 8, 9]], sequences: 8 }));
+    await writeFile(
+      join(evals, 'velocity.json'),
+      JSON.stringify({
+        velocities: [-1, 0, 1],
+        mse: [
+          [1, 2, 3],
+          [4, 5, 6],
+          [7, 8, 9],
+        ],
+        sequences: 8,
+      }),
+    );
     await writeFile(join(evals, 'length.json'), JSON.stringify({ 40: { mean: [0.1], std: [0], sequences: 8 } }));
     await writeFile(join(evals, 'notes.json'), '"a file of the user"');
     await store.update(id, (r) => ({ ...r, status: 'completed', progress: { ...r.progress, bestStep: 280 }, results: { valMse: 0.04, testMse: 0.0414 } }));

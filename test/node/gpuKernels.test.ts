@@ -100,23 +100,45 @@ describe('webgpu fused kernels', () => {
       'circular conv 3x3, C 8 -> 8, relu',
       () => withGrads((x, w) => circularConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 'relu'), [rand([3, 6, 5, 8], 1), rand([3, 3, 8, 8], 2)], 3),
     ],
-    ['circular conv 3x3, C 8 -> 1 (decoder output)', () => withGrads((x, w) => circularConv2d(x as tf.Tensor4D, w as tf.Tensor4D), [rand([3, 6, 5, 8], 1), rand([3, 3, 8, 1], 2)], 3)],
-    ['circular conv 5x5, C 3 -> 4', () => withGrads((x, w) => circularConv2d(x as tf.Tensor4D, w as tf.Tensor4D), [rand([2, 6, 7, 3], 1), rand([5, 5, 3, 4], 2)], 3)],
+    [
+      'circular conv 3x3, C 8 -> 1 (decoder output)',
+      () => withGrads((x, w) => circularConv2d(x as tf.Tensor4D, w as tf.Tensor4D), [rand([3, 6, 5, 8], 1), rand([3, 3, 8, 1], 2)], 3),
+    ],
+    [
+      'circular conv 5x5, C 3 -> 4',
+      () => withGrads((x, w) => circularConv2d(x as tf.Tensor4D, w as tf.Tensor4D), [rand([2, 6, 7, 3], 1), rand([5, 5, 3, 4], 2)], 3),
+    ],
     [
       'roll + circular pad of every slice (row gather and its adjoint)',
       () =>
         withGrads(
           (x) =>
-            rollPad(x as tf.Tensor5D, [
-              { dy: 1, dx: -2 },
-              { dy: 0, dx: 3 },
-              { dy: -4, dx: 1 },
-            ], 1),
+            rollPad(
+              x as tf.Tensor5D,
+              [
+                { dy: 1, dx: -2 },
+                { dy: 0, dx: 3 },
+                { dy: -4, dx: 1 },
+              ],
+              1,
+            ),
           [rand([2, 3, 5, 6, 4], 1)],
           3,
         ),
     ],
-    ['roll of every slice', () => withGrads((x) => rollSlices(x as tf.Tensor5D, [{ dy: 2, dx: 1 }, { dy: -1, dx: 0 }]), [rand([2, 2, 4, 5, 3], 1)], 3)],
+    [
+      'roll of every slice',
+      () =>
+        withGrads(
+          (x) =>
+            rollSlices(x as tf.Tensor5D, [
+              { dy: 2, dx: 1 },
+              { dy: -1, dx: 0 },
+            ]),
+          [rand([2, 2, 4, 5, 3], 1)],
+          3,
+        ),
+    ],
     ['max over velocities', () => withGrads((h) => poolVelocities(h as tf.Tensor5D, 'max'), [rand([2, 9, 4, 5, 3], 1)], 3)],
     // Rounded values tie; tied maxima share the gradient on both backends.
     ['max over velocities, with ties', () => withGrads((h) => poolVelocities(h as tf.Tensor5D, 'max'), [tf.round(rand([2, 9, 4, 5, 3], 1, -2, 2))], 3)],
@@ -157,7 +179,11 @@ describe('webgpu fused kernels', () => {
         r.gradNorm.dispose();
       }
       const ran = gpuKernelMode();
-      const params = await Promise.all(Object.keys(m.params).sort().map((k) => m.params[k].data() as Promise<Float32Array>));
+      const params = await Promise.all(
+        Object.keys(m.params)
+          .sort()
+          .map((k) => m.params[k].data() as Promise<Float32Array>),
+      );
       [x, y].forEach((t) => t.dispose());
       opt.dispose();
       disposeModel(m);
@@ -182,9 +208,28 @@ describe('webgpu fused kernels', () => {
     // The whole job path in the training worker, where a synchronous GPU read (impossible under Node on webgpu)
     // once failed the run at its first checkpoint.
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-lab-webgpu-'));
-    const lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: path.resolve('dist/trainWorker.js'), flowsFile: path.join(dir, 'flows.json') });
+    const lab = await createLabService({
+      storeRoot: path.join(dir, 'runs'),
+      shell: { kind: 'web' },
+      workerPath: path.resolve('dist/trainWorker.js'),
+      flowsFile: path.join(dir, 'flows.json'),
+    });
     try {
-      const config = { model: 'fernn', vRange: 1, hidden: 2, dataVRange: 1, steps: 4, batch: 2, imageSize: 8, inputFrames: 2, predFrames: 2, valEvery: 2, valSequences: 4, testSequences: 4, backend: 'webgpu' } as const;
+      const config = {
+        model: 'fernn',
+        vRange: 1,
+        hidden: 2,
+        dataVRange: 1,
+        steps: 4,
+        batch: 2,
+        imageSize: 8,
+        inputFrames: 2,
+        predFrames: 2,
+        valEvery: 2,
+        valSequences: 4,
+        testSequences: 4,
+        backend: 'webgpu',
+      } as const;
       const rec = await lab.startRun({ config });
       await lab.whenIdle(rec.id);
       const d = await lab.getRun({ id: rec.id });

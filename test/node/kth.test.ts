@@ -6,24 +6,8 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/util/errors';
 import { createRng } from '../../src/core/util/rng';
-import {
-  FFMPEG_MISSING,
-  KTH_REFERENCE_SPLIT,
-  loadKthVideo,
-  resizeGray,
-  scanKth,
-  splitByPerson,
-  type KthEntry,
-  type KthIndex,
-} from '../../src/node/data/kth';
-import {
-  KTH_ACTIONS,
-  KthClipSource,
-  applyRandomTranslation,
-  sampleClip,
-  translateClip,
-  type GrayVideo,
-} from '../../src/core/data/movingClips';
+import { FFMPEG_MISSING, KTH_REFERENCE_SPLIT, loadKthVideo, resizeGray, scanKth, splitByPerson, type KthEntry, type KthIndex } from '../../src/node/data/kth';
+import { KTH_ACTIONS, KthClipSource, applyRandomTranslation, sampleClip, translateClip, type GrayVideo } from '../../src/core/data/movingClips';
 
 const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 if (!hasFfmpeg) console.warn('kth.test: ffmpeg is not on PATH, so the real-video case is skipped (frame folders are still tested)');
@@ -92,7 +76,12 @@ function png(img: Uint8Array, rgb: boolean): Buffer {
   ihdr.writeUInt32BE(H, 4);
   ihdr[8] = 8;
   ihdr[9] = rgb ? 2 : 0;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 function writeFrames(dir: string, ext: 'pgm' | 'png' | 'rgb.png', shift = 0): void {
@@ -137,8 +126,15 @@ afterAll(() => {
 describe('scanKth', () => {
   it('finds every video with its action, label, person and scenario', () => {
     expect(index.entries.map((e) => e.name)).toEqual([
-      'person01_boxing_d1', 'person01_walking_d1', 'person03_handwaving_d3', 'person03_handwaving_d4', 'person17_boxing_d1',
-      'person17_walking_d1', 'person21_running_d2', 'person22_boxing_d1', 'person22_walking_d1',
+      'person01_boxing_d1',
+      'person01_walking_d1',
+      'person03_handwaving_d3',
+      'person03_handwaving_d4',
+      'person17_boxing_d1',
+      'person17_walking_d1',
+      'person21_running_d2',
+      'person22_boxing_d1',
+      'person22_walking_d1',
     ]);
     const e = entry('person17_walking_d1');
     expect(e).toMatchObject({ kind: 'frames', action: 'walking', label: KTH_ACTIONS.indexOf('walking'), person: 17, scenario: 1 });
@@ -159,7 +155,10 @@ describe('scanKth', () => {
 
   it('reads 00sequences.txt segments as the reference does', () => {
     expect(index.sequencesFile).toBe(join(root, '00sequences.txt'));
-    expect(entry('person01_boxing_d1').segments).toEqual([[1, 9], [2, 19]]);
+    expect(entry('person01_boxing_d1').segments).toEqual([
+      [1, 9],
+      [2, 19],
+    ]);
     expect(entry('person17_boxing_d1').segments).toEqual([[0, 40]]);
     expect(index.problems.some((p) => p.path.endsWith('person22_boxing_d1') && /not listed/.test(p.reason))).toBe(true);
   });
@@ -169,7 +168,11 @@ describe('scanKth', () => {
     const other = mkdtempSync(join(tmpdir(), 'kth-other-'));
     writeFileSync(join(other, 'cat.jpg'), 'x');
     try {
-      for (const [dir, pattern] of [[join(empty, 'nope'), /does not exist/], [empty, /is empty/], [other, /no KTH layout/]] as const) {
+      for (const [dir, pattern] of [
+        [join(empty, 'nope'), /does not exist/],
+        [empty, /is empty/],
+        [other, /no KTH layout/],
+      ] as const) {
         const err = await scanKth(dir).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(InputError);
         expect((err as InputError).field).toBe('kth');
@@ -304,11 +307,19 @@ describe('moving clips', () => {
       expect([Math.floor(k / 32), k % 32]).toEqual([mod(3 - t, 32), mod(30 + 2 * t, 32)]);
     }
     // Real content: every frame of the moved clip is the source frame rolled by (vy*t, vx*t).
-    const src = sampleClip({ frames: Float32Array.from({ length: 16 * 30 * 40 }, (_, i) => (i * 7919) % 1000 / 1000), shape: [16, 30, 40] }, 16, createRng(0));
+    const src = sampleClip(
+      { frames: Float32Array.from({ length: 16 * 30 * 40 }, (_, i) => ((i * 7919) % 1000) / 1000), shape: [16, 30, 40] },
+      16,
+      createRng(0),
+    );
     const moved = applyRandomTranslation(src, 2, createRng(3));
     const { vx, vy } = moved.velocity;
     for (let t = 0; t < 16; t += 5) {
-      for (const [i, j] of [[0, 0], [7, 39], [29, 13]]) {
+      for (const [i, j] of [
+        [0, 0],
+        [7, 39],
+        [29, 13],
+      ]) {
         expect(moved.frames[t * 1200 + i * 40 + j]).toBe(src.frames[t * 1200 + mod(i - vy * t, 30) * 40 + mod(j - vx * t, 40)]);
       }
     }
@@ -356,7 +367,20 @@ describe('moving clips', () => {
 
   it('KthClipSource drops segments too short for a clip and rejects bad configs', async () => {
     const v = await loadKthVideo(entry('person01_boxing_d1'));
-    const src = new KthClipSource([{ video: v, label: 3, segments: [[0, 9], [2, 19]] }], { clipLen: 16, step: 1 }, 1);
+    const src = new KthClipSource(
+      [
+        {
+          video: v,
+          label: 3,
+          segments: [
+            [0, 9],
+            [2, 19],
+          ],
+        },
+      ],
+      { clipLen: 16, step: 1 },
+      1,
+    );
     expect(src.segments).toEqual([{ video: 0, range: [2, 19] }]);
     expect(() => new KthClipSource([{ video: v, label: 3 }], { clipLen: 16 }, 1)).toThrow(/need/); // step 2 needs 32 frames
     expect(() => new KthClipSource([{ video: v, label: 3 }], { clipLen: 16, velocty: 1 } as never, 1)).toThrow(/unknown field/);

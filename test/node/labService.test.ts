@@ -144,11 +144,15 @@ describe('lab service (training in worker threads)', () => {
     const done = await lab.getRun({ id: b.id });
     expect(done.run.status).toBe('completed');
     expect(done.metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    expect(done.metrics.some((m) => m.kind === 'event' && m.event === 'resumed' && /resumed at step 5/.test(m.message ?? '') && !/fresh optimizer/.test(m.message ?? ''))).toBe(true);
+    expect(
+      done.metrics.some(
+        (m) => m.kind === 'event' && m.event === 'resumed' && /resumed at step 5/.test(m.message ?? '') && !/fresh optimizer/.test(m.message ?? ''),
+      ),
+    ).toBe(true);
     expect(await lastWeights(b.id)).toEqual(await lastWeights(a.id));
   });
 
-  it("shares the CPU cores among concurrent runs: each worker is told its wasm threads, and the sum stays within the cores", async () => {
+  it('shares the CPU cores among concurrent runs: each worker is told its wasm threads, and the sum stays within the cores', async () => {
     const env = process.env.FERNN_WASM_THREADS;
     delete process.env.FERNN_WASM_THREADS;
     const lab2 = await createLabService({ storeRoot: path.join(dir, 'runs-shared'), shell: { kind: 'web' }, workerPath, concurrentRuns: 2 });
@@ -183,7 +187,12 @@ describe('lab service (training in worker threads)', () => {
   it('records a worker that dies without answering, instead of hanging', async () => {
     const dead = path.join(dir, 'deadWorker.mjs');
     await writeFile(dead, 'process.exit(7);\n');
-    const lab2 = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: dead, flowsFile: path.join(dir, 'flows.json') });
+    const lab2 = await createLabService({
+      storeRoot: path.join(dir, 'runs'),
+      shell: { kind: 'web' },
+      workerPath: dead,
+      flowsFile: path.join(dir, 'flows.json'),
+    });
     const rec = await lab2.startRun({ config: tiny() });
     await lab2.whenIdle(rec.id);
     const r = await lab2.store.get(rec.id);
@@ -211,7 +220,15 @@ describe('lab service (training in worker threads)', () => {
     const flows = await lab.saveFlow({ name: 'right 1', flow: 'translate:1,0' });
     expect(flows.map((f) => f.name)).toEqual(['right 1']);
     expect(await lab.deleteFlow({ name: 'right 1' })).toEqual([]);
-    const probe = await lab.probeEquivariance({ models: [{ kind: 'fernn', vRange: 1, hidden: 3 }, { kind: 'grnn', vRange: 0, hidden: 3 }], flow: 'translate:1,0', steps: 4, imageSize: 12 });
+    const probe = await lab.probeEquivariance({
+      models: [
+        { kind: 'fernn', vRange: 1, hidden: 3 },
+        { kind: 'grnn', vRange: 0, hidden: 3 },
+      ],
+      flow: 'translate:1,0',
+      steps: 4,
+      imageSize: 12,
+    });
     const worst = (i: number) => Math.max(...probe.models[i].report.per_step.map((s) => s.hidden_rel_err ?? 0));
     expect(worst(0)).toBeLessThan(1e-5);
     expect(worst(1)).toBeGreaterThan(1e-2);

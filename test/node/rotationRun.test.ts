@@ -7,13 +7,17 @@ import { probeSchema } from '../../src/core/protocol/service';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
 import { expectRejectsInputError } from '../helpers/errors';
 
-
 let dir: string;
 let lab: LabService;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-lab-rot-'));
-  lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: path.resolve('dist/trainWorker.js'), flowsFile: path.join(dir, 'flows.json') });
+  lab = await createLabService({
+    storeRoot: path.join(dir, 'runs'),
+    shell: { kind: 'web' },
+    workerPath: path.resolve('dist/trainWorker.js'),
+    flowsFile: path.join(dir, 'flows.json'),
+  });
 });
 afterAll(async () => {
   await lab.dispose();
@@ -78,7 +82,11 @@ describe('Rotating-MNIST runs (service, worker, store)', () => {
     expect(p.models[0].hidden?.shape).toEqual([3, 3, 8, 8]);
     for (const s of p.models[0].report.per_step) expect(s.hidden_rel_err ?? 0).toBeLessThan(1e-5);
     expect(Math.max(...p.models[1].report.per_step.map((s) => s.hidden_rel_err ?? 0))).toBeGreaterThan(1e-2);
-    await expectRejectsInputError(lab.probeEquivariance({ models: [{ kind: 'fernn', vRange: 1, hidden: 2 }], flow: 'rotate:90', imageSize: 8 }), 'flow', /translate:VX,VY/);
+    await expectRejectsInputError(
+      lab.probeEquivariance({ models: [{ kind: 'fernn', vRange: 1, hidden: 2 }], flow: 'rotate:90', imageSize: 8 }),
+      'flow',
+      /translate:VX,VY/,
+    );
     // A translation G-RNN has no velocity axis: any flow is a fair (failing) test.
     const g = await lab.probeEquivariance({ models: [{ kind: 'grnn', vRange: 0, hidden: 2 }], flow: 'rotate:90', steps: 2, imageSize: 8, withHidden: false });
     expect(g.models).toHaveLength(1);
@@ -103,7 +111,10 @@ describe('Rotating-MNIST runs (service, worker, store)', () => {
     for (const [over, field] of cases) {
       const r = trainConfigSchema.safeParse(tiny(over));
       expect(r.success, JSON.stringify(over)).toBe(false);
-      expect(r.error?.issues.map((i) => i.path[0]), JSON.stringify(over)).toContain(field);
+      expect(
+        r.error?.issues.map((i) => i.path[0]),
+        JSON.stringify(over),
+      ).toContain(field);
     }
     expect(trainConfigSchema.safeParse(tiny({ model: 'fernn-rot', vRange: 1, omegaStep: 90 })).success).toBe(true);
     const probe = probeSchema.safeParse({ models: [{ kind: 'fernn-rot', vRange: 2, hidden: 2, omegaStep: 90 }], flow: 'rotate:90' });

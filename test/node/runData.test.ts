@@ -5,7 +5,18 @@ import { runData, splitBatch } from '../../src/node/lab/data';
 
 describe('run data', () => {
   it('moves every digit with one of the listed velocities when dataVelocities is set (saved flows as data motion)', async () => {
-    const config = trainConfigSchema.parse({ model: 'fernn', vRange: 1, hidden: 4, steps: 1, imageSize: 16, dataVRange: 2, dataVelocities: [{ vx: 1, vy: 0 }, { vx: 0, vy: -1 }] });
+    const config = trainConfigSchema.parse({
+      model: 'fernn',
+      vRange: 1,
+      hidden: 4,
+      steps: 1,
+      imageSize: 16,
+      dataVRange: 2,
+      dataVelocities: [
+        { vx: 1, vy: 0 },
+        { vx: 0, vy: -1 },
+      ],
+    });
     const data = await runData(config, 5);
     for (const gen of [data.train, data.val, data.test]) {
       const b = gen.batch(0, 16) as FlowingMnistBatch;

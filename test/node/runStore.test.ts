@@ -146,7 +146,7 @@ describe('RunStore basics', () => {
   it('an id collision in the same second draws a new id and never overwrites the existing folder', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-11-27T09:15:00.123Z'));
-    const fixed = (hex: string) => ((() => Buffer.from(hex, 'hex')) as unknown as typeof randomBytes);
+    const fixed = (hex: string) => (() => Buffer.from(hex, 'hex')) as unknown as typeof randomBytes;
     vi.mocked(randomBytes).mockImplementationOnce(fixed('ab12'));
     const a = await store.create({ ...baseOpts, name: 'a' });
     expect(a.id).toBe('20261127-091500-fernn-v1-ab12');
@@ -164,7 +164,10 @@ describe('ids and paths', () => {
   it.each(bad)('rejects run id %j everywhere with InputError("run")', async (id) => {
     expect(() => validateRunId(id)).toThrow(InputError);
     await expectInputError(store.get(id), 'run');
-    await expectInputError(store.update(id, (r) => r), 'run');
+    await expectInputError(
+      store.update(id, (r) => r),
+      'run',
+    );
     await expectInputError(store.appendMetric(id, train(1)), 'run');
     await expectInputError(store.readMetrics(id), 'run');
     await expectInputError(store.remove(id), 'run');
@@ -200,8 +203,15 @@ describe('update', () => {
     expect(await store.get(r.id)).toEqual(u);
 
     const before = await readFile(join(store.runDir(r.id), 'run.json'), 'utf8');
-    await expectInputError(store.update(r.id, (x) => ({ ...x, params: -5 })), 'run.params');
-    await expectInputError(store.update(r.id, (x) => ({ ...x, id: 'other' })), 'run', /cannot change the id/);
+    await expectInputError(
+      store.update(r.id, (x) => ({ ...x, params: -5 })),
+      'run.params',
+    );
+    await expectInputError(
+      store.update(r.id, (x) => ({ ...x, id: 'other' })),
+      'run',
+      /cannot change the id/,
+    );
     await expect(
       store.update(r.id, () => {
         throw new Error('abort');
@@ -215,9 +225,7 @@ describe('update', () => {
     const r = await store.create(baseOpts);
     const other = new RunStore(store.root);
     await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        (i % 2 ? store : other).update(r.id, (x) => ({ ...x, progress: { ...x.progress, step: x.progress.step + 1 } })),
-      ),
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? store : other).update(r.id, (x) => ({ ...x, progress: { ...x.progress, step: x.progress.step + 1 } }))),
     );
     expect((await store.get(r.id)).progress.step).toBe(60);
   });
@@ -248,7 +256,18 @@ describe('list robustness', () => {
     expect(runs.map((r) => r.id)).toEqual([good.id]);
     const reasons = Object.fromEntries(problems.map((p) => [p.dir.slice(R.length + 1), p.reason]));
     expect(Object.keys(reasons).sort()).toEqual(
-      ['.run.json.' + process.pid + '.deadbeef.tmp', 'array-json', 'bad name!', 'bad-json', 'copied-run', 'dir-run-json', 'empty-folder', 'foreign', 'schema-mismatch', 'stray.txt'].sort(),
+      [
+        '.run.json.' + process.pid + '.deadbeef.tmp',
+        'array-json',
+        'bad name!',
+        'bad-json',
+        'copied-run',
+        'dir-run-json',
+        'empty-folder',
+        'foreign',
+        'schema-mismatch',
+        'stray.txt',
+      ].sort(),
     );
     expect(reasons['empty-folder']).toMatch(/no run\.json/);
     expect(reasons['bad-json']).toMatch(/not valid JSON/);
@@ -363,11 +382,13 @@ describe('ownership, interruption, resume', () => {
 
   it('a running run owned by another host is live while its heartbeat is fresh, interrupted when stale', async () => {
     const r = await store.create(baseOpts);
-    const owned = (ageMs: number) => (x: RunRecord): RunRecord => ({
-      ...x,
-      status: 'running',
-      owner: { pid: 1, host: `not-${hostname()}`, heartbeatAt: new Date(Date.now() - ageMs).toISOString() },
-    });
+    const owned =
+      (ageMs: number) =>
+      (x: RunRecord): RunRecord => ({
+        ...x,
+        status: 'running',
+        owner: { pid: 1, host: `not-${hostname()}`, heartbeatAt: new Date(Date.now() - ageMs).toISOString() },
+      });
     await store.update(r.id, owned(1_000));
     expect((await store.get(r.id)).status).toBe('running');
     await store.update(r.id, owned(HEARTBEAT_STALE_MS + 5_000));

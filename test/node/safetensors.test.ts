@@ -54,11 +54,11 @@ describe('safetensors encode/decode', () => {
   it('round-trips tensors bit for bit, with metadata, 8-byte aligned data', () => {
     const special = new Float32Array([0, -0, 1e-45, -3.4e38, Number.NaN, Number.POSITIVE_INFINITY, 1 / 3]);
     const tensors = { b: { shape: [7], data: special }, a: { shape: [2, 0, 3], data: new Float32Array(0) }, s: { shape: [], data: new Float32Array([2.5]) } };
-    const bytes = encodeSafetensors(tensors, { note: 'hi', 'ü': 'unicode ✓' });
+    const bytes = encodeSafetensors(tensors, { note: 'hi', ü: 'unicode ✓' });
     const headerLen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect((8 + headerLen) % 8).toBe(0);
     const back = decodeSafetensors(bytes);
-    expect(back.metadata).toEqual({ note: 'hi', 'ü': 'unicode ✓' });
+    expect(back.metadata).toEqual({ note: 'hi', ü: 'unicode ✓' });
     expect(Object.keys(back.tensors).sort()).toEqual(['a', 'b', 's']);
     for (const [k, t] of Object.entries(tensors)) {
       expect(back.tensors[k].shape).toEqual(t.shape);
@@ -99,7 +99,10 @@ describe.each<[CellKind, number]>([
 });
 
 describe.each<[string, ClassifierConfig]>([
-  ['FERNN-V1 classifier with the reference encoder', makeClassifierConfig(makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 3 }), 4, { encoder: { channels: [2, 3] } })],
+  [
+    'FERNN-V1 classifier with the reference encoder',
+    makeClassifierConfig(makeCellConfig({ kind: 'fernn', vRange: 1, hidden: 3 }), 4, { encoder: { channels: [2, 3] } }),
+  ],
   ['G-RNN+ classifier without an encoder', makeClassifierConfig(makeCellConfig({ kind: 'grnn-plus', vRange: 1, hidden: 2 }), 3, { pool: 'mean' })],
   ['3D-CNN', makeCnn3dConfig({ numClasses: 5, width: 2 })],
 ])('classifier round-trip: %s', (_name, config) => {
@@ -188,7 +191,10 @@ describe('corrupt files give InputError with a clear message', () => {
 
   it('wrong dtype', () => {
     for (const dtype of ['F64', 'F16', 'BF16', 'I64']) {
-      expectFieldError(() => decodeSafetensors(rawFile({ w: { dtype, shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))), new RegExp(`dtype "${dtype}" is not supported \\(only F32\\)`));
+      expectFieldError(
+        () => decodeSafetensors(rawFile({ w: { dtype, shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))),
+        new RegExp(`dtype "${dtype}" is not supported \\(only F32\\)`),
+      );
     }
   });
 
@@ -210,13 +216,18 @@ describe('corrupt files give InputError with a clear message', () => {
       loadModelSafetensors(write('badcfg.safetensors', encodeSafetensors(tensors, meta({ ...cfg, cell: { ...cfg.cell, hidden: 0 } })))),
       /config\.cell\.hidden: /,
     );
-    await expectInputErrorAsync(loadModelSafetensors(write('params.safetensors', encodeSafetensors(tensors, meta(cfg)))), /missing parameters: cell\.conv_u\.weight/);
+    await expectInputErrorAsync(
+      loadModelSafetensors(write('params.safetensors', encodeSafetensors(tensors, meta(cfg)))),
+      /missing parameters: cell\.conv_u\.weight/,
+    );
     await expectInputErrorAsync(
       loadModelSafetensors(write('classifier.safetensors', encodeSafetensors({}, meta({ arch: 'classifier', cell: cfg.cell, pool: 'max', numClasses: 6 })))),
       /missing parameters: cell\.conv_u\.weight, cell\.conv_h\.weight, head\.weight, head\.bias/,
     );
     await expectInputErrorAsync(
-      loadModelSafetensors(write('cnn3d.safetensors', encodeSafetensors(tensors, meta({ arch: 'cnn3d', inChannels: 1, width: 0, numClasses: 6, temporalStride: 2 })))),
+      loadModelSafetensors(
+        write('cnn3d.safetensors', encodeSafetensors(tensors, meta({ arch: 'cnn3d', inChannels: 1, width: 0, numClasses: 6, temporalStride: 2 }))),
+      ),
       /config\.width: /,
     );
     await expectInputErrorAsync(loadModelSafetensors(join(dir, 'missing.safetensors')), /no such file: .*missing\.safetensors/);

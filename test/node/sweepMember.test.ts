@@ -9,8 +9,18 @@ import { claimMember } from '../../src/node/sweeps/memberClaim';
 import { createSweep, memberRunId, readSweep, sweepsRootFor } from '../../src/node/sweeps/sweepStore';
 
 const config = trainConfigSchema.parse({
-  model: 'grnn', vRange: 0, hidden: 2, imageSize: 8, batch: 2, steps: 3, valEvery: 3,
-  valSequences: 4, testSequences: 4, inputFrames: 3, predFrames: 2, backend: 'cpu',
+  model: 'grnn',
+  vRange: 0,
+  hidden: 2,
+  imageSize: 8,
+  batch: 2,
+  steps: 3,
+  valEvery: 3,
+  valSequences: 4,
+  testSequences: 4,
+  inputFrames: 3,
+  predFrames: 2,
+  backend: 'cpu',
 });
 
 let root = '';

@@ -73,7 +73,23 @@ describe('dispatchCall', () => {
 
   it('serves every method of the contract', () => {
     expect([...SERVICE_METHODS].sort()).toEqual(
-      ['info', 'listRuns', 'getRun', 'startRun', 'stopRun', 'resumeRun', 'deleteRun', 'evaluateRun', 'estimateRun', 'probeEquivariance', 'previewFlow', 'predictions', 'listFlows', 'saveFlow', 'deleteFlow'].sort(),
+      [
+        'info',
+        'listRuns',
+        'getRun',
+        'startRun',
+        'stopRun',
+        'resumeRun',
+        'deleteRun',
+        'evaluateRun',
+        'estimateRun',
+        'probeEquivariance',
+        'previewFlow',
+        'predictions',
+        'listFlows',
+        'saveFlow',
+        'deleteFlow',
+      ].sort(),
     );
   });
 });

@@ -32,11 +32,14 @@ interface Reply {
 }
 function http(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; host?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: host.port, path, method: opts.method ?? 'POST', headers: { Host: opts.host ?? `127.0.0.1:${host.port}`, ...opts.headers } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: host.port, path, method: opts.method ?? 'POST', headers: { Host: opts.host ?? `127.0.0.1:${host.port}`, ...opts.headers } },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -67,7 +70,12 @@ describe('web host', () => {
   });
 
   it('answers 401 without the token or with a wrong one', async () => {
-    for (const headers of [{} as Record<string, string>, { Authorization: 'Bearer nope' }, { Authorization: `Basic ${host.token}` }, { Authorization: `Bearer ${host.token}x` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { Authorization: 'Bearer nope' },
+      { Authorization: `Basic ${host.token}` },
+      { Authorization: `Bearer ${host.token}x` },
+    ]) {
       const r = await http('/api/info', { headers });
       expect(r.status).toBe(401);
       expect(r.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -107,7 +115,9 @@ describe('web host', () => {
     expect((await http('/api/getRun', { headers: auth(), body: '{"id":"nope"}' })).status).toBe(404);
     expect((await http('/api/rmrf', { headers: auth() })).status).toBe(404);
     expect((await http('/api/info', { method: 'GET', headers: auth() })).status).toBe(405);
-    expect((await http('/api/getRun', { headers: { Authorization: `Bearer ${host.token}`, 'Content-Type': 'text/plain' }, body: '{"id":"x"}' })).status).toBe(415);
+    expect((await http('/api/getRun', { headers: { Authorization: `Bearer ${host.token}`, 'Content-Type': 'text/plain' }, body: '{"id":"x"}' })).status).toBe(
+      415,
+    );
   });
 
   it('refuses another Host (DNS rebinding)', async () => {

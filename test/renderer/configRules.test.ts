@@ -3,7 +3,16 @@ import { KTH_ACTIONS } from '../../src/core/data/movingClips';
 import { ROTATION_CELL_KINDS } from '../../src/core/nn/config';
 import { DATASET_CLASSES, DATASETS, trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
 import { DATASET_CLASS_NAMES, classNames } from '../../src/renderer/classes';
-import { NUMBER_RULES, ROTATION_MODELS, UNLIFTED_MODELS, angularHint, checkConfigForm, checkNumber, rulesFor, type FormChoice } from '../../src/renderer/configRules';
+import {
+  NUMBER_RULES,
+  ROTATION_MODELS,
+  UNLIFTED_MODELS,
+  angularHint,
+  checkConfigForm,
+  checkNumber,
+  rulesFor,
+  type FormChoice,
+} from '../../src/renderer/configRules';
 
 const base = { model: 'fernn', vRange: 1, hidden: 4, steps: 10 };
 const clsBase = { ...base, task: 'classification' };
@@ -25,7 +34,8 @@ const formFields = (choice: FormChoice, values: Record<string, string>) => Objec
 describe('New run form rules', () => {
   it.each(NUMBER_RULES.map((r) => [r.key, r] as const))('%s has the schema’s range', (key, rule) => {
     // The omega step's own range, at vRange 0 (at vRange r the lifted omegas also need r * step < 180: tested below).
-    const over = rule.task === 'classification' ? { task: 'classification' } : rule.rotationOnly ? { ...rotBase, ...(key === 'omegaStep' ? { vRange: 0 } : {}) } : {};
+    const over =
+      rule.task === 'classification' ? { task: 'classification' } : rule.rotationOnly ? { ...rotBase, ...(key === 'omegaStep' ? { vRange: 0 } : {}) } : {};
     expect(issuesAt(key, rule.max, over)).toEqual([]);
     expect(issuesAt(key, rule.max + (rule.int ? 1 : 1e-6), over)).not.toEqual([]);
     if (rule.minExclusive) {
@@ -67,7 +77,9 @@ describe('New run form rules', () => {
     expect(cls.some((k) => ['predFrames', 'decoderLayers', 'numDigits'].includes(k))).toBe(false);
     const values = okValues('classification');
     expect(checkConfigForm({ model: 'fernn', task: 'classification' }, { ...values, inputFrames: '0' }).inputFrames).toMatch(/^Clip frames must be/);
-    expect(checkConfigForm({ model: 'fernn', task: 'classification' }, { ...values, testDataVRange: '9' }).testDataVRange).toMatch(/^Test velocity range must be/);
+    expect(checkConfigForm({ model: 'fernn', task: 'classification' }, { ...values, testDataVRange: '9' }).testDataVRange).toMatch(
+      /^Test velocity range must be/,
+    );
     // Blank test range: the service's default (the training range).
     expect(checkConfigForm({ model: 'fernn', task: 'classification' }, { ...values, testDataVRange: '' })).toEqual({});
     // A prediction form ignores the classification-only field.
@@ -78,20 +90,59 @@ describe('New run form rules', () => {
     const pv = okValues('prediction');
     const cv = okValues('classification');
     const cases: { choice: FormChoice; values: Record<string, string>; config: Record<string, unknown>; fields: string[]; message?: RegExp }[] = [
-      { choice: { model: 'cnn3d' }, values: { ...pv, vRange: '0' }, config: { ...base, model: 'cnn3d', vRange: 0 }, fields: ['model'], message: /classification/ },
-      { choice: { model: 'cnn3d', task: 'classification' }, values: { ...cv, vRange: '1' }, config: { ...clsBase, model: 'cnn3d' }, fields: ['vRange'], message: /3D-CNN/ },
+      {
+        choice: { model: 'cnn3d' },
+        values: { ...pv, vRange: '0' },
+        config: { ...base, model: 'cnn3d', vRange: 0 },
+        fields: ['model'],
+        message: /classification/,
+      },
+      {
+        choice: { model: 'cnn3d', task: 'classification' },
+        values: { ...cv, vRange: '1' },
+        config: { ...clsBase, model: 'cnn3d' },
+        fields: ['vRange'],
+        message: /3D-CNN/,
+      },
       { choice: { model: 'cnn3d', task: 'classification' }, values: { ...cv, vRange: '0' }, config: { ...clsBase, model: 'cnn3d', vRange: 0 }, fields: [] },
-      { choice: { model: 'fernn', dataset: 'kth', dataDir: '/data/kth' }, values: pv, config: { ...base, dataset: 'kth', dataDir: '/data/kth' }, fields: ['dataset'], message: /classification/ },
-      { choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: '  ' }, values: cv, config: { ...clsBase, dataset: 'kth' }, fields: ['dataDir'], message: /^KTH folder is required/ },
-      { choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: '/data/kth' }, values: cv, config: { ...clsBase, dataset: 'kth', dataDir: '/data/kth' }, fields: [] },
-      { choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: 'x'.repeat(4097) }, values: cv, config: { ...clsBase, dataset: 'kth', dataDir: 'x'.repeat(4097) }, fields: ['dataDir'] },
+      {
+        choice: { model: 'fernn', dataset: 'kth', dataDir: '/data/kth' },
+        values: pv,
+        config: { ...base, dataset: 'kth', dataDir: '/data/kth' },
+        fields: ['dataset'],
+        message: /classification/,
+      },
+      {
+        choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: '  ' },
+        values: cv,
+        config: { ...clsBase, dataset: 'kth' },
+        fields: ['dataDir'],
+        message: /^KTH folder is required/,
+      },
+      {
+        choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: '/data/kth' },
+        values: cv,
+        config: { ...clsBase, dataset: 'kth', dataDir: '/data/kth' },
+        fields: [],
+      },
+      {
+        choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: 'x'.repeat(4097) },
+        values: cv,
+        config: { ...clsBase, dataset: 'kth', dataDir: 'x'.repeat(4097) },
+        fields: ['dataDir'],
+      },
       {
         choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: '/k', flowMotion: true },
         values: cv,
         config: { ...clsBase, dataset: 'kth', dataDir: '/k', dataVelocities: [{ vx: 1, vy: 0 }] },
         fields: ['dataVelocities'],
       },
-      { choice: { model: 'fernn', task: 'classification', flowMotion: true }, values: cv, config: { ...clsBase, dataVelocities: [{ vx: 1, vy: 0 }] }, fields: [] },
+      {
+        choice: { model: 'fernn', task: 'classification', flowMotion: true },
+        values: cv,
+        config: { ...clsBase, dataVelocities: [{ vx: 1, vy: 0 }] },
+        fields: [],
+      },
       { choice: { model: 'fernn', task: 'classification' }, values: { ...cv, testDataVRange: '3' }, config: { ...clsBase, testDataVRange: 3 }, fields: [] },
     ];
     for (const c of cases) {
@@ -150,17 +201,58 @@ describe('New run form rules for rotation cells (Rotating MNIST)', () => {
     const pv = okValues('prediction');
     const cases: { choice: FormChoice; values: Record<string, string>; config: Record<string, unknown>; fields: string[]; message?: RegExp }[] = [
       { choice: rot, values: rv, config: { ...rotBase, omegaStep: 10 }, fields: [] },
-      { choice: { model: 'grnn-rot', dataset: 'rotating-mnist' }, values: { ...rv, vRange: '0' }, config: { ...rotBase, model: 'grnn-rot', vRange: 0 }, fields: [] },
-      { choice: { model: 'grnn-rot', dataset: 'rotating-mnist' }, values: { ...rv, vRange: '2' }, config: { ...rotBase, model: 'grnn-rot', vRange: 2 }, fields: ['vRange'], message: /rotation G-RNN/ },
+      {
+        choice: { model: 'grnn-rot', dataset: 'rotating-mnist' },
+        values: { ...rv, vRange: '0' },
+        config: { ...rotBase, model: 'grnn-rot', vRange: 0 },
+        fields: [],
+      },
+      {
+        choice: { model: 'grnn-rot', dataset: 'rotating-mnist' },
+        values: { ...rv, vRange: '2' },
+        config: { ...rotBase, model: 'grnn-rot', vRange: 2 },
+        fields: ['vRange'],
+        message: /rotation G-RNN/,
+      },
       // A rotation cell on Flowing MNIST: the form sends its group (a rotation cell's field), the schema flags the dataset only.
-      { choice: { model: 'fernn-rot' }, values: rv, config: { ...base, model: 'fernn-rot', group: 1 }, fields: ['dataset'], message: /rotation cell: train it on Rotating MNIST/ },
+      {
+        choice: { model: 'fernn-rot' },
+        values: rv,
+        config: { ...base, model: 'fernn-rot', group: 1 },
+        fields: ['dataset'],
+        message: /rotation cell: train it on Rotating MNIST/,
+      },
       // A translation cell on Rotating MNIST: no group is sent.
-      { choice: { model: 'fernn', dataset: 'rotating-mnist' }, values: pv, config: { ...base, dataset: 'rotating-mnist' }, fields: ['model'], message: /fernn-rot or grnn-rot/ },
+      {
+        choice: { model: 'fernn', dataset: 'rotating-mnist' },
+        values: pv,
+        config: { ...base, dataset: 'rotating-mnist' },
+        fields: ['model'],
+        message: /fernn-rot or grnn-rot/,
+      },
       { choice: rot, values: { ...rv, group: '' }, config: { ...base, model: 'fernn-rot', dataset: 'rotating-mnist' }, fields: ['group'] },
-      { choice: { ...rot, task: 'classification' }, values: { ...okValues('classification', true) }, config: { ...rotBase, task: 'classification' }, fields: ['task'], message: /frame prediction/ },
-      { choice: { ...rot, flowMotion: true }, values: rv, config: { ...rotBase, dataVelocities: [{ vx: 1, vy: 0 }] }, fields: ['dataVelocities'], message: /^Rotating MNIST draws/ },
+      {
+        choice: { ...rot, task: 'classification' },
+        values: { ...okValues('classification', true) },
+        config: { ...rotBase, task: 'classification' },
+        fields: ['task'],
+        message: /frame prediction/,
+      },
+      {
+        choice: { ...rot, flowMotion: true },
+        values: rv,
+        config: { ...rotBase, dataVelocities: [{ vx: 1, vy: 0 }] },
+        fields: ['dataVelocities'],
+        message: /^Rotating MNIST draws/,
+      },
       // -180..180 in quarter turns: -180 and 180 are one angle.
-      { choice: rot, values: { ...rv, vRange: '2', omegaStep: '90' }, config: { ...rotBase, vRange: 2, omegaStep: 90 }, fields: ['omegaStep'], message: /under 180 degrees/ },
+      {
+        choice: rot,
+        values: { ...rv, vRange: '2', omegaStep: '90' },
+        config: { ...rotBase, vRange: 2, omegaStep: 90 },
+        fields: ['omegaStep'],
+        message: /under 180 degrees/,
+      },
       { choice: rot, values: { ...rv, vRange: '1', omegaStep: '90' }, config: { ...rotBase, vRange: 1, omegaStep: 90 }, fields: [] },
     ];
     for (const c of cases) {

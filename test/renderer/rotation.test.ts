@@ -17,7 +17,11 @@ const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_,
 
 describe('rotation on the renderer side', () => {
   it('rotates frames as the core does (counterclockwise as displayed, about the centre, bilinear, zero outside)', () => {
-    for (const [h, w] of [[8, 8], [9, 7], [16, 16]]) {
+    for (const [h, w] of [
+      [8, 8],
+      [9, 7],
+      [16, 16],
+    ]) {
       const img = random(h * w, h + w);
       for (const deg of [0, 10, -22.5, 30, 90, 180, -90, 270, 405]) {
         const mine = rotateFrame({ h, w, data: img, offset: 0 }, deg).data as Float32Array;

@@ -69,7 +69,8 @@ export function registerEquivariance(program: Command): void {
       if (f.checkpoint) {
         model = await loadCheckpoint(f.checkpoint, { vRange: f.vRange });
       } else {
-        if ((f.model === 'grnn' || f.model === 'grnn-rot') && f.vRange !== undefined && f.vRange !== 0) throw new InputError('--v-range', `a G-RNN has V = {0}; got ${f.vRange}`);
+        if ((f.model === 'grnn' || f.model === 'grnn-rot') && f.vRange !== undefined && f.vRange !== 0)
+          throw new InputError('--v-range', `a G-RNN has V = {0}; got ${f.vRange}`);
         const r = f.vRange ?? 1;
         if (f.model === 'fernn-rot' && r * f.omegaStep >= 180) throw new InputError('--omega-step', DISTINCT_OMEGAS(r, f.omegaStep));
         const cell = cellConfigFromSpec({ kind: f.model, vRange: r, hidden: f.hidden, group: f.group, omegaStep: f.omegaStep });
@@ -84,7 +85,10 @@ export function registerEquivariance(program: Command): void {
       }
       const inC = cell.inChannels;
       const rng = createRng(f.seed + 1);
-      const x = tf.tensor5d(uniformArray(rng, f.batch * f.steps * f.height * f.width * inC, 0.5).map((v) => v + 0.5), [f.batch, f.steps, f.height, f.width, inC]);
+      const x = tf.tensor5d(
+        uniformArray(rng, f.batch * f.steps * f.height * f.width * inC, 0.5).map((v) => v + 0.5),
+        [f.batch, f.steps, f.height, f.width, inC],
+      );
       try {
         const report = await probeEquivariance(model, x, flow);
         const vr = velocitySetOf(cell).gridRadius();
@@ -114,7 +118,7 @@ export function registerEquivariance(program: Command): void {
         } else {
           process.stdout.write(
             `${out.model_name} (${out.params} parameters), flow ${out.flow}, ${f.height}x${f.width}, batch ${f.batch}, seed ${f.seed}\n` +
-              'relative error ||h\' - psi(h)|| / ||psi(h)|| per timestep t (frames consumed); readout = decoder(pool_V(h))\n\n' +
+              "relative error ||h' - psi(h)|| / ||psi(h)|| per timestep t (frames consumed); readout = decoder(pool_V(h))\n\n" +
               table(
                 ['t', 'hidden rel err', 'readout rel err', 'constrained slices'],
                 report.per_step.map((s) => [s.t, fmtErr(s.hidden_rel_err), fmtErr(s.output_rel_err), `${s.constrained_slices}/${s.total_slices}`]),

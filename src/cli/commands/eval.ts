@@ -18,7 +18,10 @@ export function registerEval(program: Command): void {
     .option('--sequences <N>', 'test sequences per set / per grid cell (default 256)')
     .option('--velocity-range <R>', 'velocity grid -R..R per axis (default 2)')
     .option('--seq-lens <list>', 'sequence lengths for length generalisation (default 40,70)')
-    .option('--flows <list>', 'flows for the equivariance check, separated by ; (default: one velocity step of the run motion, translate:1,0 or rotate:OMEGA_STEP)')
+    .option(
+      '--flows <list>',
+      'flows for the equivariance check, separated by ; (default: one velocity step of the run motion, translate:1,0 or rotate:OMEGA_STEP)',
+    )
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print JSON')
     .action(async (ref: string, raw: Record<string, unknown>) => {
@@ -43,7 +46,14 @@ export function registerEval(program: Command): void {
       try {
         const id = await resolveRun(lab.store, ref);
         if (!f.json) info(`evaluating ${id} (${kinds.join(', ')})…`);
-        const r = await lab.evaluateRun({ id, kinds: kinds as (typeof KINDS)[number][], sequences: f.sequences, velocityRange: f.velocityRange, seqLens, flows: f.flows?.split(';') });
+        const r = await lab.evaluateRun({
+          id,
+          kinds: kinds as (typeof KINDS)[number][],
+          sequences: f.sequences,
+          velocityRange: f.velocityRange,
+          seqLens,
+          flows: f.flows?.split(';'),
+        });
         process.stdout.write(f.json ? `${JSON.stringify(r)}\n` : `${evaluationText(r)}\n`);
       } finally {
         await lab.dispose();

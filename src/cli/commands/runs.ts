@@ -77,7 +77,12 @@ export function registerRuns(program: Command): void {
         const vals = d.metrics.filter((m) => m.kind === 'val');
         process.stdout.write(
           `${describeRun(r)}\n  config ${JSON.stringify(r.config)}\n  seeds init ${r.seeds.init} data ${r.seeds.data}; created ${r.createdAt}\n` +
-            (vals.length ? `\n${table(['step', 'val MSE', 'best'], vals.map((v) => [v.step, fmt(v.mse, 5), v.best ? '*' : '']))}\n` : '') +
+            (vals.length
+              ? `\n${table(
+                  ['step', 'val MSE', 'best'],
+                  vals.map((v) => [v.step, fmt(v.mse, 5), v.best ? '*' : '']),
+                )}\n`
+              : '') +
             (d.evaluations.length
               ? `\nevaluations (oldest first; fernn-lab eval ${r.id} adds more)\n${evaluationsTable(d.evaluations, r.results?.testSource?.evaluationId)}\n`
               : ''),
@@ -95,7 +100,14 @@ export function registerRuns(program: Command): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--store <dir>', 'run store folder')
     .action(async (ids: string[], raw: Record<string, unknown>) => {
-      const f = parseFlags(z.object({ store: z.string().optional(), format: z.enum(['csv', 'json'], { message: 'must be csv or json' }).default('csv'), out: z.string().optional() }), raw);
+      const f = parseFlags(
+        z.object({
+          store: z.string().optional(),
+          format: z.enum(['csv', 'json'], { message: 'must be csv or json' }).default('csv'),
+          out: z.string().optional(),
+        }),
+        raw,
+      );
       if (f.out) {
         const dir = path.dirname(path.resolve(f.out));
         if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) throw new InputError('--out', `folder ${dir} does not exist`);

@@ -12,7 +12,7 @@ const webHostEntry = (): string => fileURLToPath(new URL('./webHost.js', import.
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('The lab\'s web host on 127.0.0.1 (e.g. on a cluster login node: reach it with ssh -L PORT:127.0.0.1:PORT)')
+    .description("The lab's web host on 127.0.0.1 (e.g. on a cluster login node: reach it with ssh -L PORT:127.0.0.1:PORT)")
     .option('--store <dir>', 'run store folder (default ~/.fernn-lab/runs or $FERNN_LAB_STORE)')
     .option('--port <N>', 'port on 127.0.0.1 (default: any free port; give one for ssh -L)')
     .option('--json', 'print {url, port, store} as JSON')

@@ -45,7 +45,9 @@ export function describeSweep(s: SweepStatus): string {
       m.index,
       m.run_id,
       m.status,
-      Object.entries(m.overrides).map(([k, v]) => `${k}=${String(v)}`).join(' '),
+      Object.entries(m.overrides)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' '),
       metric(m)?.toPrecision(4) ?? '-',
       m.slurm_job ? `${m.slurm_job} ${m.slurm_state ?? ''}` : '-',
     ]),
@@ -101,8 +103,16 @@ export async function executorFromFlags(f: ExecutorFlags): Promise<ExecutorChoic
   if (f.executor === 'slurm') {
     if (f.parallel !== undefined) throw new InputError('--parallel', 'is for the local executor; use --array-parallelism with slurm');
     const o = slurmOptionsSchema.safeParse({
-      partition: f.partition, time: f.time, cpusPerTask: f.cpusPerTask, gpusPerTask: f.gpusPerTask, mem: f.mem, account: f.account, qos: f.qos,
-      arrayParallelism: f.arrayParallelism, sbatchArgs: f.sbatchArg, setup: f.setup,
+      partition: f.partition,
+      time: f.time,
+      cpusPerTask: f.cpusPerTask,
+      gpusPerTask: f.gpusPerTask,
+      mem: f.mem,
+      account: f.account,
+      qos: f.qos,
+      arrayParallelism: f.arrayParallelism,
+      sbatchArgs: f.sbatchArg,
+      setup: f.setup,
     });
     if (!o.success) throw new InputError(`--${String(o.error.issues[0].path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, o.error.issues[0].message);
     const avail = await slurmAvailable();
@@ -176,7 +186,10 @@ export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: 
   await store.init();
   if (rec.executor.kind === 'slurm') {
     const script = await writeSbatchScript(rec, dir, rec.executor.slurm, taskCommand());
-    const job = await submitSweep(dir, rec.members.map((m) => m.index));
+    const job = await submitSweep(
+      dir,
+      rec.members.map((m) => m.index),
+    );
     info(`submitted ${script} as Slurm job ${job}`);
     const st = opts.wait ? await waitSlurm(store, dir, rec, opts.json) : await sweepStatus(store, dir, rec);
     if (opts.wait || opts.json) await printStatus(st, opts.json);
@@ -184,7 +197,14 @@ export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: 
   }
   const lab = await openLab(storeRoot);
   try {
-    await runLocal(lab, dir, rec, rec.executor.parallel, rec.members.map((m) => m.index), opts.json);
+    await runLocal(
+      lab,
+      dir,
+      rec,
+      rec.executor.parallel,
+      rec.members.map((m) => m.index),
+      opts.json,
+    );
   } finally {
     await lab.dispose();
   }
@@ -224,7 +244,7 @@ export function registerSweep(program: Command): void {
     .description('Run one member (what each Slurm array task runs): create or resume its run; idempotent; SIGUSR1/SIGTERM checkpoint')
     .argument('<sweep-dir>')
     .argument('<index>')
-    .option('--store <dir>', 'run store folder (default: the sweep\'s)')
+    .option('--store <dir>', "run store folder (default: the sweep's)")
     .action(async (sweepDir: string, indexText: string, raw: Record<string, unknown>) => {
       const f = parseFlags(z.object({ store: z.string().optional(), index: intFlag(0, 1_000_000) }), { ...raw, index: indexText });
       // Signals first: a preemption may come while the lab is still starting.
@@ -345,7 +365,7 @@ export function registerSweep(program: Command): void {
     .description('Resume a sweep: members not completed are run again (interrupted ones from their checkpoints)')
     .argument('<id>', 'sweep id or folder')
     .option('--store <dir>', 'run store folder')
-    .option('--parallel <N>', 'local: runs trained at once (default: the sweep\'s)')
+    .option('--parallel <N>', "local: runs trained at once (default: the sweep's)")
     .option('--wait', 'slurm: wait until every member has ended')
     .option('--json', 'print the sweep status as JSON at the end')
     .action(async (id: string, raw: Record<string, unknown>) => {

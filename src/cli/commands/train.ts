@@ -12,7 +12,10 @@ import { backendFlag, datasetFlag, intFlag, taskFlag, trainModelFlag } from '../
 const numFlag = (min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === 'string' ? (v.trim() === '' ? Number.NaN : Number(v)) : v),
-    z.number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') }).min(min, `must be >= ${min}`).max(max, `must be <= ${max}`),
+    z
+      .number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') })
+      .min(min, `must be >= ${min}`)
+      .max(max, `must be <= ${max}`),
   );
 
 /** Model and data flags shared by train and reproduce overrides (camelCase keys = TrainConfig fields). */
@@ -34,7 +37,12 @@ export const trainFlagsSchema = z.object({
   dataVelocities: z
     .string()
     .regex(/^\s*-?\d+\s*,\s*-?\d+\s*(;\s*-?\d+\s*,\s*-?\d+\s*)*$/, 'must be a list like "1,0;0,-1" (vx,vy pairs separated by ;)')
-    .transform((t) => t.split(';').map((p) => { const [vx, vy] = p.split(',').map(Number); return { vx, vy }; }))
+    .transform((t) =>
+      t.split(';').map((p) => {
+        const [vx, vy] = p.split(',').map(Number);
+        return { vx, vy };
+      }),
+    )
     .optional(),
   imageSize: intFlag(8, 64).optional(),
   inputFrames: intFlag(1, 50).optional(),
@@ -101,7 +109,9 @@ export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> =
   const r = trainConfigSchema.safeParse(merged);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const key = String(issue.path[0] ?? 'arguments').replace('earlyStopPatience', 'earlyStop').replace('dataDir', 'data');
+  const key = String(issue.path[0] ?? 'arguments')
+    .replace('earlyStopPatience', 'earlyStop')
+    .replace('dataDir', 'data');
   throw new InputError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, issue.message);
 }
 
@@ -111,7 +121,10 @@ export function registerTrain(program: Command): void {
     .option('--store <dir>', 'run store folder (default ~/.fernn-lab/runs or $FERNN_LAB_STORE)')
     .option('--json', 'print one JSON summary on stdout')
     .action(async (raw: Record<string, unknown>) => {
-      const f = parseFlags(trainFlagsSchema.extend({ name: z.string().max(200).optional(), store: z.string().optional(), json: z.boolean().default(false) }), raw);
+      const f = parseFlags(
+        trainFlagsSchema.extend({ name: z.string().max(200).optional(), store: z.string().optional(), json: z.boolean().default(false) }),
+        raw,
+      );
       if (!f.model) throw new InputError('--model', 'is required (fernn, grnn, grnn-plus; cnn3d for classification)');
       if (!f.hidden) throw new InputError('--hidden', 'is required');
       if (!f.steps) throw new InputError('--steps', 'is required');

@@ -368,12 +368,14 @@ export function checkSeed(seed: number): number {
 
 function checkImages(images: IdxImages): void {
   const { count, rows, cols, pixels } = images;
-  for (const [name, n] of [['count', count], ['rows', rows], ['cols', cols]] as const) {
+  for (const [name, n] of [
+    ['count', count],
+    ['rows', rows],
+    ['cols', cols],
+  ] as const) {
     if (!Number.isSafeInteger(n) || n < 1) throw new InputError(`images.${name}`, `must be an integer >= 1, got ${n}`);
   }
   if (pixels.length !== count * rows * cols) {
     throw new InputError('images.pixels', `has ${pixels.length} bytes, expected count*rows*cols = ${count * rows * cols}`);
   }
 }
-
-

@@ -106,7 +106,11 @@ export function translateClip(clip: GrayVideo, velocity: Velocity2, t0 = 0): Flo
  * @param clip frames [T, H, W]
  * @returns the moved frames [T, H, W] and the velocity drawn
  */
-export function applyRandomTranslation(clip: GrayVideo, velocityRange: VelocityRange, rng: Rng): { frames: Float32Array; shape: readonly [number, number, number]; velocity: Velocity2 } {
+export function applyRandomTranslation(
+  clip: GrayVideo,
+  velocityRange: VelocityRange,
+  rng: Rng,
+): { frames: Float32Array; shape: readonly [number, number, number]; velocity: Velocity2 } {
   const velocity = drawVelocity(velocityRange, rng);
   return { frames: translateClip(clip, velocity), shape: clip.shape, velocity };
 }
@@ -114,7 +118,10 @@ export function applyRandomTranslation(clip: GrayVideo, velocityRange: VelocityR
 /** vx then vy, each uniform over the integers of its range. */
 export function drawVelocity(range: VelocityRange, rng: Rng): Velocity2 {
   const { vx: rx, vy: ry } = typeof range === 'number' ? { vx: range, vy: range } : range;
-  for (const [name, r] of [['vx', rx], ['vy', ry]] as const) {
+  for (const [name, r] of [
+    ['vx', rx],
+    ['vy', ry],
+  ] as const) {
     if (!Number.isSafeInteger(r) || r < 0) throw new InputError(`velocityRange.${name}`, `must be an integer >= 0, got ${r}`);
   }
   const vx = rng.int(-rx, rx);
@@ -146,10 +153,7 @@ export interface LabelledVideo {
   readonly segments?: readonly FrameSegment[];
 }
 
-const rangeSchema = z.union([
-  z.number().int().min(0).max(64),
-  z.strictObject({ vx: z.number().int().min(0).max(64), vy: z.number().int().min(0).max(64) }),
-]);
+const rangeSchema = z.union([z.number().int().min(0).max(64), z.strictObject({ vx: z.number().int().min(0).max(64), vy: z.number().int().min(0).max(64) })]);
 
 export const kthClipConfigSchema = z.strictObject({
   /** Frames per clip (reference: 16). */
@@ -222,7 +226,8 @@ export class KthClipSource {
     videos.forEach((v, i) => {
       const [t, vh, vw] = checkVideo(v.video, `videos[${i}]`);
       if (vh !== h || vw !== w) throw new InputError(`videos[${i}]`, `is ${vh}x${vw}, the first video ${h}x${w}; resize all to one size`);
-      if (!Number.isInteger(v.label) || v.label < 0 || v.label > 255) throw new InputError(`videos[${i}].label`, `must be an integer in 0..255, got ${v.label}`);
+      if (!Number.isInteger(v.label) || v.label < 0 || v.label > 255)
+        throw new InputError(`videos[${i}].label`, `must be an integer in 0..255, got ${v.label}`);
       for (const seg of v.segments ?? [[0, t - 1] as const]) {
         const [s, e] = clipSegment(seg, t);
         if (e - s + 1 >= need) segments.push({ video: i, range: [s, e] });
@@ -270,7 +275,8 @@ export class KthClipSource {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InputError('batchSize', `must be an integer >= 1, got ${batchSize}`);
     const { clipLen: t } = this.config;
     const per = t * this.height * this.width;
-    if (batchSize * per > 2 ** 28) throw new InputError('batchSize', `${batchSize} clips of ${t}x${this.height}x${this.width} are too many floats; use smaller batches`);
+    if (batchSize * per > 2 ** 28)
+      throw new InputError('batchSize', `${batchSize} clips of ${t}x${this.height}x${this.width} are too many floats; use smaller batches`);
     const frames = new Float32Array(batchSize * per);
     const labels = new Uint8Array(batchSize);
     const velocities = new Int32Array(batchSize * 2);
@@ -336,5 +342,3 @@ function clipSegment(segment: FrameSegment, t: number): [number, number] {
   }
   return [s, Math.min(e, t - 1)];
 }
-
-

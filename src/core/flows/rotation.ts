@@ -14,7 +14,8 @@ export class RotationFlow implements Flow {
   readonly kind = 'rotation' as const;
 
   constructor(readonly omega: number) {
-    if (!Number.isFinite(omega) || Math.abs(omega) > MAX_OMEGA) throw new Error(`angular velocity must be a number in -${MAX_OMEGA}..${MAX_OMEGA} degrees per frame, got ${omega}`);
+    if (!Number.isFinite(omega) || Math.abs(omega) > MAX_OMEGA)
+      throw new Error(`angular velocity must be a number in -${MAX_OMEGA}..${MAX_OMEGA} degrees per frame, got ${omega}`);
   }
 
   get label(): string {
@@ -27,7 +28,11 @@ export class RotationFlow implements Flow {
 
   applyToSequence(frames: tf.Tensor5D, t0 = 0): tf.Tensor5D {
     const t = frames.shape[1];
-    return rotateSlices(frames, Array.from({ length: t }, (_, s) => this.omega * (s + t0)), TRIVIAL);
+    return rotateSlices(
+      frames,
+      Array.from({ length: t }, (_, s) => this.omega * (s + t0)),
+      TRIVIAL,
+    );
   }
 
   /**
@@ -44,7 +49,11 @@ export class RotationFlow implements Flow {
     const constrained = src.map((i) => i >= 0);
     const expected = tf.tidy(() => {
       const gathered = gatherVelocitySlices(h, src);
-      return rotateSlices(gathered, src.map(() => this.omega * time), { kind: 'regular', orientations: axis.orientations });
+      return rotateSlices(
+        gathered,
+        src.map(() => this.omega * time),
+        { kind: 'regular', orientations: axis.orientations },
+      );
     });
     return { expected, constrained };
   }

@@ -69,8 +69,14 @@ function writeBilinear(index: Int32Array, weight: Float64Array, base: number, y:
   const fy = y - y0;
   const fx = x - x0;
   let k = base;
-  for (const [dy, wy] of [[0, 1 - fy], [1, fy]] as const) {
-    for (const [dx, wx] of [[0, 1 - fx], [1, fx]] as const) {
+  for (const [dy, wy] of [
+    [0, 1 - fy],
+    [1, fy],
+  ] as const) {
+    for (const [dx, wx] of [
+      [0, 1 - fx],
+      [1, fx],
+    ] as const) {
       const yy = y0 + dy;
       const xx = x0 + dx;
       const wt = wy * wx;

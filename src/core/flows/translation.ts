@@ -42,7 +42,10 @@ export class TranslationFlow implements Flow {
     const constrained = src.map((i) => i >= 0);
     const expected = tf.tidy(() => {
       const gathered = gatherVelocitySlices(h, src);
-      return rollSlices(gathered, src.map(() => ({ dy: this.velocity.vy * time, dx: this.velocity.vx * time })));
+      return rollSlices(
+        gathered,
+        src.map(() => ({ dy: this.velocity.vy * time, dx: this.velocity.vx * time })),
+      );
     });
     return { expected, constrained };
   }

@@ -89,7 +89,10 @@ export async function accuracyPerVelocity(model: ClassifierModel, digits: DigitS
   // Validates the options (and the largest speeds) before the first forward pass.
   cell(range, -range);
   const progress = new Progress(plan.sequences * velocities.length ** 2, opts);
-  const accuracy = await overVelocityGrid(velocities, async (vx, vy) => summarise(await confusionOf(model, cell(vx, vy), plan, progress), plan.sequences).accuracy);
+  const accuracy = await overVelocityGrid(
+    velocities,
+    async (vx, vy) => summarise(await confusionOf(model, cell(vx, vy), plan, progress), plan.sequences).accuracy,
+  );
   return { velocities, accuracy, sequences: plan.sequences };
 }
 
@@ -136,4 +139,3 @@ function summarise(counts: Float64Array, sequences: number): ClassifierEvalResul
   }
   return { accuracy: correct / sequences, confusion, sequences };
 }
-

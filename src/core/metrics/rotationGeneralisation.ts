@@ -39,7 +39,11 @@ export interface AngularVelocityCurve {
  * @param digits the digit images and the split to draw from (the reference uses the t10k set)
  * @returns plain numbers; no tensor outlives the call
  */
-export async function angularVelocityGeneralisation(model: Seq2SeqModel, digits: DigitSource, opts: AngularVelocityGeneralisationOptions): Promise<AngularVelocityCurve> {
+export async function angularVelocityGeneralisation(
+  model: Seq2SeqModel,
+  digits: DigitSource,
+  opts: AngularVelocityGeneralisationOptions,
+): Promise<AngularVelocityCurve> {
   const omegas = [...(opts.omegas ?? DEFAULT_GEN_OMEGAS)].sort((a, b) => a - b);
   if (omegas.length === 0) throw new InputError('omegas', 'needs at least one angular velocity');
   const inputFrames = opts.inputFrames ?? DEFAULT_INPUT_FRAMES;

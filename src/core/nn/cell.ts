@@ -103,7 +103,13 @@ function translationStep(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: tf.Tenso
       const shifts = velocityShifts(c);
       moved = shifts.every((s) => s.dy === 0 && s.dx === 0) ? h : rollSlices(h, shifts);
     }
-    const hc = tf.reshape(circularConv2d(tf.reshape(moved, [b * nv, height, width, ch]) as tf.Tensor4D, p[`${pre}conv_h.weight`] as tf.Tensor4D), [b, nv, height, width, ch]);
+    const hc = tf.reshape(circularConv2d(tf.reshape(moved, [b * nv, height, width, ch]) as tf.Tensor4D, p[`${pre}conv_h.weight`] as tf.Tensor4D), [
+      b,
+      nv,
+      height,
+      width,
+      ch,
+    ]);
     const z = tf.add(hc, tf.expandDims(uc, 1));
     return (c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z)) as tf.Tensor5D;
   });

@@ -22,7 +22,8 @@ const BUILDERS: { readonly [K in AnyCellKind]: (s: CellSpec & { kind: K }) => Ce
   fernn: (s) => makeCellConfig({ kind: s.kind, vRange: s.vRange, hidden: s.hidden }),
   'grnn-plus': (s) => makeCellConfig({ kind: s.kind, vRange: s.vRange, hidden: s.hidden }),
   grnn: (s) => makeCellConfig({ kind: s.kind, vRange: 0, hidden: s.hidden }),
-  'fernn-rot': (s) => makeRotationCellConfig({ kind: s.kind, group: s.group, hidden: s.hidden, omegas: AngularVelocitySet.symmetric(s.vRange, s.omegaStep).list }),
+  'fernn-rot': (s) =>
+    makeRotationCellConfig({ kind: s.kind, group: s.group, hidden: s.hidden, omegas: AngularVelocitySet.symmetric(s.vRange, s.omegaStep).list }),
   'grnn-rot': (s) => makeRotationCellConfig({ kind: s.kind, group: s.group, hidden: s.hidden, omegas: [0] }),
 };
 

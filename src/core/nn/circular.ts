@@ -8,7 +8,6 @@ export interface Shift2 {
   readonly dx: number;
 }
 
-
 /**
  * Index map for S slices of an H x W grid: slice s is rolled by shifts[s] (roll(x)[i, j] = x[i - dy, j - dx] on the
  * torus) and then circularly padded by `pad` on every side. Input rows are s*H*W + i*W + j.

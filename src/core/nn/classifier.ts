@@ -233,7 +233,12 @@ function encodeFrames(
       let y: tf.Tensor4D;
       if (e.padding === 'circular') y = i === 0 ? dataConv2dValid(circularPad(x, pad), wt) : circularConv2d(x, wt);
       else {
-        const xp = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+        const xp = tf.pad(x, [
+          [0, 0],
+          [pad, pad],
+          [pad, pad],
+          [0, 0],
+        ]);
         y = i === 0 ? dataConv2dValid(xp, wt) : conv2dValid(xp, wt);
       }
       if (e.batchNorm) {
@@ -245,7 +250,6 @@ function encodeFrames(
     return { encoded: tf.reshape(x, [b, t, h, w, c.cell.hidden]) as tf.Tensor5D, stats };
   });
 }
-
 
 /**
  * Copies every encoded frame into the V velocity slices, slice v of frame t rolled by -v(t+1) (co-moving

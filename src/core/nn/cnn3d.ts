@@ -127,10 +127,24 @@ export function batchNorm(x: tf.Tensor, p: ParamMap, prefix: string, mode: NormM
 /** Inserts s-1 zeros between the rows and between the columns: [N, H, W, C] -> [N, (H-1)s+1, (W-1)s+1, C]. */
 function dilate(x: tf.Tensor4D, s: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const rows = tf.reshape(tf.pad(tf.reshape(x, [n * h, 1, w * c]), [[0, 0], [0, s - 1], [0, 0]]), [n, h * s, w, c]);
+  const rows = tf.reshape(
+    tf.pad(tf.reshape(x, [n * h, 1, w * c]), [
+      [0, 0],
+      [0, s - 1],
+      [0, 0],
+    ]),
+    [n, h * s, w, c],
+  );
   const h1 = (h - 1) * s + 1;
   const cut = tf.slice(rows, [0, 0, 0, 0], [n, h1, w, c]);
-  const cols = tf.reshape(tf.pad(tf.reshape(cut, [n * h1 * w, 1, c]), [[0, 0], [0, s - 1], [0, 0]]), [n, h1, w * s, c]);
+  const cols = tf.reshape(
+    tf.pad(tf.reshape(cut, [n * h1 * w, 1, c]), [
+      [0, 0],
+      [0, s - 1],
+      [0, 0],
+    ]),
+    [n, h1, w * s, c],
+  );
   return tf.slice(cols, [0, 0, 0, 0], [n, h1, (w - 1) * s + 1, c]) as tf.Tensor4D;
 }
 
@@ -160,10 +174,23 @@ export function conv2dValidStrided(x: tf.Tensor4D, w: tf.Tensor4D, stride: numbe
       const dw = tf.transpose(tf.slice(full, [0, 0, 0, 0], [ci, kh, kw, co]), [1, 2, 0, 3]);
       if (opts.data) return [tf.zeros(xs.shape), dw];
       const adjoint = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-      const up = tf.pad(dilate(g, stride), [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]);
+      const up = tf.pad(dilate(g, stride), [
+        [0, 0],
+        [kh - 1, kh - 1],
+        [kw - 1, kw - 1],
+        [0, 0],
+      ]);
       const dx = tf.conv2d(up, adjoint, 1, 'valid'); // [N, (ho-1)s+kh, (wo-1)s+kw, Cin]
       // Rows and columns past the last window get no gradient.
-      return [tf.pad(dx, [[0, 0], [0, hp - ((ho - 1) * stride + kh)], [0, wp - ((wo - 1) * stride + kw)], [0, 0]]), dw];
+      return [
+        tf.pad(dx, [
+          [0, 0],
+          [0, hp - ((ho - 1) * stride + kh)],
+          [0, wp - ((wo - 1) * stride + kw)],
+          [0, 0],
+        ]),
+        dw,
+      ];
     },
   }));
   return op(x, w);
@@ -200,7 +227,12 @@ export function conv3dValid(x: tf.Tensor5D, w: tf.Tensor5D, strides: readonly [n
       // Frames kt, kt+st, ...: take st*dOut frames from kt (zero frames past the end never get read), keep every st-th.
       const avail = Math.min(st * dOut, d - kt);
       let run: tf.Tensor = tf.slice(rows, [0, kt, 0], [b, avail, frame]);
-      if (avail < st * dOut) run = tf.pad(run, [[0, 0], [0, st * dOut - avail], [0, 0]]);
+      if (avail < st * dOut)
+        run = tf.pad(run, [
+          [0, 0],
+          [0, st * dOut - avail],
+          [0, 0],
+        ]);
       taps.push(tf.reshape(tf.slice(tf.reshape(run, [b, dOut, st, frame]), [0, 0, 0, 0], [b, dOut, 1, frame]), [b * dOut, h, wd, ci]));
     }
     const stacked = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
@@ -270,7 +302,8 @@ export function cnn3dParamCount(c: Cnn3dConfig): number {
  */
 export function cnn3dWidthForParams(target: number, o: { numClasses: number; inChannels?: number; temporalStride?: number }): number {
   if (!(target > 0)) throw new Error(`target parameter count must be > 0, got ${target}`);
-  const count = (width: number) => cnn3dParamCountFormula({ arch: 'cnn3d', inChannels: o.inChannels ?? 1, width, numClasses: o.numClasses, temporalStride: o.temporalStride ?? 2 });
+  const count = (width: number) =>
+    cnn3dParamCountFormula({ arch: 'cnn3d', inChannels: o.inChannels ?? 1, width, numClasses: o.numClasses, temporalStride: o.temporalStride ?? 2 });
   let best = 1;
   for (let w = 2; w <= 512; w++) {
     if (Math.abs(count(w) - target) < Math.abs(count(best) - target)) best = w;
@@ -293,7 +326,13 @@ export function cnn3dLogits(c: Cnn3dConfig, p: ParamMap, clips: tf.Tensor5D, mod
     const stats: Record<string, tf.Tensor> = {};
     let x: tf.Tensor5D = clips;
     cnn3dBlocks(c).forEach((blk, i) => {
-      const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [1, 1], [0, 0]]) as tf.Tensor5D;
+      const padded = tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]) as tf.Tensor5D;
       const y = conv3dValid(padded, p[`${blk.name}.0.weight`] as tf.Tensor as tf.Tensor5D, blk.strides, { data: i === 0 });
       x = tf.relu(batchNorm(y, p, `${blk.name}.1.`, mode, stats)) as tf.Tensor5D;
     });

@@ -22,8 +22,18 @@ export const cellConfigSchema = z
     inChannels: z.number().int().min(1).max(64),
     hidden: z.number().int().min(1).max(1024),
     activation: z.enum(['relu', 'tanh']),
-    kernelU: z.number().int().min(1).max(15).refine((k) => k % 2 === 1, 'kernel sizes must be odd'),
-    kernelH: z.number().int().min(1).max(15).refine((k) => k % 2 === 1, 'kernel sizes must be odd'),
+    kernelU: z
+      .number()
+      .int()
+      .min(1)
+      .max(15)
+      .refine((k) => k % 2 === 1, 'kernel sizes must be odd'),
+    kernelH: z
+      .number()
+      .int()
+      .min(1)
+      .max(15)
+      .refine((k) => k % 2 === 1, 'kernel sizes must be odd'),
     /** Rotation cells only: the order N of the rotation group C_N (each hidden field has N orientation channels). */
     group: z.number().int().min(1).max(72).optional(),
     /** Rotation cells only: the angular velocities (degrees per frame) of the velocity axis, in its order. */
@@ -39,10 +49,13 @@ export const cellConfigSchema = z
       if (c.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'a rotation cell needs the group order N' });
       if (c.omegas === undefined) ctx.addIssue({ code: 'custom', path: ['omegas'], message: 'a rotation cell needs its angular velocities' });
       else if (new Set(c.omegas).size !== c.omegas.length) ctx.addIssue({ code: 'custom', path: ['omegas'], message: 'angular velocities must be distinct' });
-      else if (c.kind === 'grnn-rot' && (c.omegas.length !== 1 || c.omegas[0] !== 0)) ctx.addIssue({ code: 'custom', path: ['omegas'], message: 'a rotation G-RNN has omegas = [0]' });
+      else if (c.kind === 'grnn-rot' && (c.omegas.length !== 1 || c.omegas[0] !== 0))
+        ctx.addIssue({ code: 'custom', path: ['omegas'], message: 'a rotation G-RNN has omegas = [0]' });
     } else {
-      if (c.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: `only rotation cells (${ROTATION_CELL_KINDS.join(', ')}) have a group` });
-      if (c.omegas !== undefined) ctx.addIssue({ code: 'custom', path: ['omegas'], message: `only rotation cells (${ROTATION_CELL_KINDS.join(', ')}) have angular velocities` });
+      if (c.group !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['group'], message: `only rotation cells (${ROTATION_CELL_KINDS.join(', ')}) have a group` });
+      if (c.omegas !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['omegas'], message: `only rotation cells (${ROTATION_CELL_KINDS.join(', ')}) have angular velocities` });
     }
   });
 export type CellConfig = z.infer<typeof cellConfigSchema>;
@@ -56,7 +69,12 @@ export const seq2seqConfigSchema = z.object({
 });
 export type Seq2SeqConfig = z.infer<typeof seq2seqConfigSchema>;
 
-const oddKernel = z.number().int().min(1).max(15).refine((k) => k % 2 === 1, 'kernel sizes must be odd');
+const oddKernel = z
+  .number()
+  .int()
+  .min(1)
+  .max(15)
+  .refine((k) => k % 2 === 1, 'kernel sizes must be odd');
 
 /**
  * The per-frame convolutional input encoder of the recurrent classifiers (the reference's `conv_u_first` in
@@ -78,7 +96,11 @@ export const encoderConfigSchema = z
   })
   .superRefine((e, ctx) => {
     if (e.kernels.length !== e.channels.length + 1) {
-      ctx.addIssue({ code: 'custom', path: ['kernels'], message: `needs one kernel per layer: ${e.channels.length + 1} (channels has ${e.channels.length} entries)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kernels'],
+        message: `needs one kernel per layer: ${e.channels.length + 1} (channels has ${e.channels.length} entries)`,
+      });
     }
   });
 export type EncoderConfig = z.infer<typeof encoderConfigSchema>;
@@ -208,7 +230,13 @@ export interface Cnn3dOptions {
 }
 
 export function makeCnn3dConfig(o: Cnn3dOptions): Cnn3dConfig {
-  return cnn3dConfigSchema.parse({ arch: 'cnn3d', inChannels: o.inChannels ?? 1, width: o.width ?? 16, numClasses: o.numClasses, temporalStride: o.temporalStride ?? 2 });
+  return cnn3dConfigSchema.parse({
+    arch: 'cnn3d',
+    inChannels: o.inChannels ?? 1,
+    width: o.width ?? 16,
+    numClasses: o.numClasses,
+    temporalStride: o.temporalStride ?? 2,
+  });
 }
 
 export function velocitySetOf(cell: CellConfig): VelocitySet {

@@ -48,7 +48,14 @@ export function convFilterGrads(xs: tf.Tensor4D[], dy: tf.Tensor4D): tf.Tensor4D
       group.forEach((j) => done.add(j));
       const ts = group.map((j) => tf.transpose(xs[j], [3, 1, 2, 0])); // [Cin_j, Hp, Wp, N]
       const g = tf.conv2d((ts.length === 1 ? ts[0] : tf.concat(ts, 0)) as tf.Tensor4D, dt, 1, 'valid'); // [sum Cin, kh, kw, Cout]
-      const parts = group.length === 1 ? [g] : tf.split(g, group.map((j) => xs[j].shape[3]), 0);
+      const parts =
+        group.length === 1
+          ? [g]
+          : tf.split(
+              g,
+              group.map((j) => xs[j].shape[3]),
+              0,
+            );
       group.forEach((j, k) => (out[j] = tf.transpose(parts[k], [1, 2, 0, 3]) as tf.Tensor4D)); // [kh, kw, Cin, Cout]
     });
     return out;
@@ -102,7 +109,17 @@ export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
       const g = dy as tf.Tensor4D;
       const [kh, kw] = ws.shape;
       // dx is the 'full' correlation of dy with the adjoint kernel.
-      const dx = tf.conv2d(tf.pad(g, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), adjointKernel(ws), 1, 'valid');
+      const dx = tf.conv2d(
+        tf.pad(g, [
+          [0, 0],
+          [kh - 1, kh - 1],
+          [kw - 1, kw - 1],
+          [0, 0],
+        ]),
+        adjointKernel(ws),
+        1,
+        'valid',
+      );
       return [dx, convFilterGrad(xs, g)];
     },
   }));
@@ -187,7 +204,12 @@ export function depthwiseValid(x: tf.Tensor4D, f: tf.Tensor4D): tf.Tensor4D {
       const d = dy as tf.Tensor4D;
       const [kh, kw] = fs.shape;
       const [n, h, w, c] = d.shape;
-      const dyPad = tf.pad(d, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]);
+      const dyPad = tf.pad(d, [
+        [0, 0],
+        [kh - 1, kh - 1],
+        [kw - 1, kw - 1],
+        [0, 0],
+      ]);
       const dx = tf.depthwiseConv2d(dyPad, tf.reverse(fs, [0, 1]) as tf.Tensor4D, 1, 'valid');
       const taps: tf.Tensor[] = [];
       for (let ky = 0; ky < kh; ky++) {

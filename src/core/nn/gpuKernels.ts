@@ -215,9 +215,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 function circConvKernel({ inputs, backend, attrs }: KernelArgs): Info {
   const n = attrs!.n as number;
   const act = attrs!.act as string;
-  const slices = String(attrs!.operands)
-    .split(',')
-    .map(Number);
+  const slices = String(attrs!.operands).split(',').map(Number);
   const xs = slices.map((_, i) => inputs[`x${i}`] as unknown as Info);
   const ws = slices.map((_, i) => inputs[`w${i}`] as unknown as Info);
   const [, h, w] = xs[0].shape;
@@ -233,7 +231,8 @@ function circConvKernel({ inputs, backend, attrs }: KernelArgs): Info {
   slices.forEach((s, i) => {
     const [f, xh, xw, ci] = xs[i].shape;
     const [kh, kw, wci, wco] = ws[i].shape;
-    if (xh !== h || xw !== w || kh !== k || kw !== k || wci !== ci || wco !== co) throw new Error(`circConv: operand ${i} shapes [${xs[i].shape}] [${ws[i].shape}] do not fit`);
+    if (xh !== h || xw !== w || kh !== k || kw !== k || wci !== ci || wco !== co)
+      throw new Error(`circConv: operand ${i} shapes [${xs[i].shape}] [${ws[i].shape}] do not fit`);
     if (f * Math.max(1, s) !== n) throw new Error(`circConv: operand ${i} has ${f} frames for ${n} outputs and ${s} slices`);
     // vec4 loads: weights by 4 output channels (co % 4 = 0), the input by 4 channels as well when ci % 4 = 0.
     const xq = q === 4 && ci % 4 === 0 ? 4 : 1;
@@ -502,7 +501,11 @@ function maxMidGradKernel({ inputs, backend }: KernelArgs): Info {
       let b = index / ${nv * p};
       result[index] = select(0.0, Dy[b * ${p} + p], X[index] == M[b * ${p} + p]);
     }`;
-  return run(backend, program(`maxmidgrad_${b}_${nv}_${p}`, ['X', 'M', 'Dy'], [b, nv, p], total, code), [x, inputs.m as unknown as Info, inputs.dy as unknown as Info]);
+  return run(backend, program(`maxmidgrad_${b}_${nv}_${p}`, ['X', 'M', 'Dy'], [b, nv, p], total, code), [
+    x,
+    inputs.m as unknown as Info,
+    inputs.dy as unknown as Info,
+  ]);
 }
 
 const KERNELS: [string, (a: KernelArgs) => Info][] = [

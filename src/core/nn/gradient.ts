@@ -48,7 +48,11 @@ export function checkpoint<T extends tf.Tensor>(f: (xs: tf.Tensor[]) => T, noGra
         let k = 0;
         const again = xs.map((x, i) => (isVar[i] ? x : saved[k++]));
         const want = again.map((_, i) => i).filter((i) => !noGrad.includes(i));
-        const grads = nestedGradients(() => f(again), want.map((i) => again[i]), dy);
+        const grads = nestedGradients(
+          () => f(again),
+          want.map((i) => again[i]),
+          dy,
+        );
         return again.map((x, i) => {
           const j = want.indexOf(i);
           return j >= 0 && grads[j] ? grads[j]! : tf.zerosLike(x);

@@ -73,7 +73,7 @@ export function groupFilterBank(w0: tf.Tensor4D, n: number): tf.Tensor4D {
   // (m, n) <- (n, (m - n) mod N): output orientation n reads the base filter's input orientation m - n.
   const pairs = cachedIndexMap(`gconv-pairs:${n}`, n * n, () => {
     const idx = new Int32Array(n * n);
-    for (let m = 0; m < n; m++) for (let o = 0; o < n; o++) idx[m * n + o] = o * n + (((m - o) % n) + n) % n;
+    for (let m = 0; m < n; m++) for (let o = 0; o < n; o++) idx[m * n + o] = o * n + ((((m - o) % n) + n) % n);
     return idx;
   });
   return tf.tidy(() => {
@@ -95,7 +95,17 @@ export function zeroPadConv2d(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   if (k % 2 !== 1 || w.shape[1] !== k) throw new Error(`same-size conv needs an odd square kernel, got ${w.shape[0]}x${w.shape[1]}`);
   const p = (k - 1) / 2;
   if (p === 0) return conv2dValid(x, w);
-  return tf.tidy(() => conv2dValid(tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]), w));
+  return tf.tidy(() =>
+    conv2dValid(
+      tf.pad(x, [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ]),
+      w,
+    ),
+  );
 }
 
 /**

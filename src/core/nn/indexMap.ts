@@ -72,7 +72,11 @@ export class IndexMap {
     const rows = heapKernelsActive() && x.dtype === 'float32';
     const gpu = gpuKernelsActive() && x.dtype === 'float32';
     const op = customOp<tf.Tensor3D>(([xi]) => ({
-      value: rows ? rowGather(xi as tf.Tensor3D, this.planId) : gpu ? gpuRowGather(xi as tf.Tensor3D, this.indices) : (tf.gather(xi, this.indices, 1) as tf.Tensor3D),
+      value: rows
+        ? rowGather(xi as tf.Tensor3D, this.planId)
+        : gpu
+          ? gpuRowGather(xi as tf.Tensor3D, this.indices)
+          : (tf.gather(xi, this.indices, 1) as tf.Tensor3D),
       grad: (dy) => {
         // Data (input frames, detached predictions) needs no gradient: skip the adjoint.
         if (opts.data) return [tf.zeros(x.shape)];

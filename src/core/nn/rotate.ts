@@ -113,7 +113,13 @@ function buildRotationPlan(h: number, w: number, n: number, angles: readonly num
     const shift = (angle * n) / 360;
     const r0 = Math.floor(shift + 1e-9);
     const beta = Math.abs(shift - r0) < 1e-9 ? 0 : shift - r0;
-    const orient: [number, number][] = beta === 0 ? [[r0, 1]] : [[r0, 1 - beta], [r0 + 1, beta]];
+    const orient: [number, number][] =
+      beta === 0
+        ? [[r0, 1]]
+        : [
+            [r0, 1 - beta],
+            [r0 + 1, beta],
+          ];
     for (let p = 0; p < hw; p++) {
       for (let o = 0; o < n; o++) {
         const m = (s * hw + p) * n + o;
@@ -121,7 +127,7 @@ function buildRotationPlan(h: number, w: number, n: number, angles: readonly num
           const q = grid.index[4 * p + t];
           if (q < 0) continue;
           for (const [r, bw] of orient) {
-            const src = (s * hw + q) * n + (((o - r) % n) + n) % n;
+            const src = (s * hw + q) * n + ((((o - r) % n) + n) % n);
             idx[count[m] * size + m] = src;
             wt[count[m] * size + m] = grid.weight[4 * p + t] * bw;
             count[m]++;

@@ -38,7 +38,8 @@ export interface RotationCellOptions extends CommonCellOptions {
 export function makeRotationCellConfig(o: RotationCellOptions): CellConfig {
   let omegas: number[];
   if (o.kind === 'grnn-rot') {
-    if (o.omegas !== undefined && (o.omegas.length !== 1 || o.omegas[0] !== 0)) throw new Error(`omegas: a rotation G-RNN has omegas = [0]; got [${o.omegas.join(', ')}]`);
+    if (o.omegas !== undefined && (o.omegas.length !== 1 || o.omegas[0] !== 0))
+      throw new Error(`omegas: a rotation G-RNN has omegas = [0]; got [${o.omegas.join(', ')}]`);
     omegas = [0];
   } else {
     omegas = [...AngularVelocitySet.fromList(o.omegas ?? REFERENCE_OMEGAS).list];
@@ -81,7 +82,13 @@ export function rotationCellStep(c: CellConfig, p: ParamMap, u: tf.Tensor4D, h: 
     const [b, nv, height, width, ch] = h.shape;
     const uc = liftingConv(u, p['cell.conv_u.weight'] as tf.Tensor4D, n); // [B, H, W, N*F]
     const moved = rotateSlices(h, omegas, { kind: 'regular', orientations: n });
-    const hc = tf.reshape(groupConv(tf.reshape(moved, [b * nv, height, width, ch]) as tf.Tensor4D, p['cell.conv_h.weight'] as tf.Tensor4D, n), [b, nv, height, width, ch]);
+    const hc = tf.reshape(groupConv(tf.reshape(moved, [b * nv, height, width, ch]) as tf.Tensor4D, p['cell.conv_h.weight'] as tf.Tensor4D, n), [
+      b,
+      nv,
+      height,
+      width,
+      ch,
+    ]);
     const z = tf.add(hc, tf.expandDims(uc, 1));
     return (c.activation === 'tanh' ? tf.tanh(z) : tf.relu(z)) as tf.Tensor5D;
   });

@@ -55,7 +55,15 @@ export function advance(c: CellConfig, p: ParamMap, s: RunState, u: tf.Tensor4D)
   if (!coMoving(c)) return { g: cellStep(c, p, u, s.g), t: s.t + 1 };
   const t1 = s.t + 1;
   const [, , h, w] = s.g.shape;
-  const g = coMovingStep(c, s.g, u, p['cell.conv_u.weight'] as tf.Tensor4D, p['cell.conv_h.weight'] as tf.Tensor4D, scaledShifts(c, -t1, h, w), s.zero === true);
+  const g = coMovingStep(
+    c,
+    s.g,
+    u,
+    p['cell.conv_u.weight'] as tf.Tensor4D,
+    p['cell.conv_h.weight'] as tf.Tensor4D,
+    scaledShifts(c, -t1, h, w),
+    s.zero === true,
+  );
   return { g, t: t1 };
 }
 
@@ -127,7 +135,9 @@ function gpuCoMovingStep(c: CellConfig, g: tf.Tensor5D, u: tf.Tensor4D, wu: tf.T
       return {
         value,
         save: [u, value],
-        grad: (dy, [us, out]) => [gpuCircConvFilterGrad({ x: us as tf.Tensor4D, shifts: uShifts }, gpuActGrad(flat(dy), flat(out), act) as tf.Tensor4D, wu.shape[0])],
+        grad: (dy, [us, out]) => [
+          gpuCircConvFilterGrad({ x: us as tf.Tensor4D, shifts: uShifts }, gpuActGrad(flat(dy), flat(out), act) as tf.Tensor4D, wu.shape[0]),
+        ],
       };
     })(wu);
   }

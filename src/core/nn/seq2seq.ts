@@ -94,7 +94,9 @@ function maxOverVelocities(h: tf.Tensor5D): tf.Tensor4D {
  * @returns [B, H, W, Cout]; caller disposes.
  */
 export function readout(m: Seq2SeqModel, h: tf.Tensor5D): tf.Tensor4D {
-  const reluConv = isRotationCell(m.config.cell) ? (x: tf.Tensor4D, w: tf.Tensor4D) => tf.relu(zeroPadConv2d(x, w)) : (x: tf.Tensor4D, w: tf.Tensor4D) => circularConv2d(x, w, 'relu');
+  const reluConv = isRotationCell(m.config.cell)
+    ? (x: tf.Tensor4D, w: tf.Tensor4D) => tf.relu(zeroPadConv2d(x, w))
+    : (x: tf.Tensor4D, w: tf.Tensor4D) => circularConv2d(x, w, 'relu');
   const conv = isRotationCell(m.config.cell) ? zeroPadConv2d : circularConv2d;
   return tf.tidy(() => {
     let x = poolVelocities(h, m.config.pool);
@@ -199,7 +201,16 @@ export function predict(m: Seq2SeqModel, inputs: tf.Tensor5D, predLen: number): 
  */
 function stackFrames(frames: tf.Tensor4D[]): tf.Tensor5D {
   const [b, h, w, c] = frames[0].shape;
-  return tf.tidy(() => tf.reshape(tf.concat(frames.map((f) => tf.reshape(f, [b, 1, h * w * c])), 1), [b, frames.length, h, w, c]) as tf.Tensor5D);
+  return tf.tidy(
+    () =>
+      tf.reshape(
+        tf.concat(
+          frames.map((f) => tf.reshape(f, [b, 1, h * w * c])),
+          1,
+        ),
+        [b, frames.length, h, w, c],
+      ) as tf.Tensor5D,
+  );
 }
 
 /**

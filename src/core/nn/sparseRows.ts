@@ -58,7 +58,8 @@ export class SparseRowMap {
       throw new Error(`sparse row plan: ${plan.index.length} indices and ${plan.weight.length} weights for ${plan.taps} x ${plan.outRows} terms`);
     }
     for (let k = 0; k < plan.index.length; k++) {
-      if (plan.index[k] < -1 || plan.index[k] >= plan.inRows) throw new Error(`sparse row plan: entry ${k} = ${plan.index[k]} is outside -1..${plan.inRows - 1}`);
+      if (plan.index[k] < -1 || plan.index[k] >= plan.inRows)
+        throw new Error(`sparse row plan: entry ${k} = ${plan.index[k]} is outside -1..${plan.inRows - 1}`);
     }
     this.forwardId = nextPlanId++;
     plans.set(this.forwardId, plan);

@@ -9,8 +9,21 @@ export type CallMethod = Exclude<keyof ILabService, 'onDidProgress'>;
  * interface.
  */
 export const LAB_METHODS = [
-  'info', 'listRuns', 'getRun', 'startRun', 'stopRun', 'resumeRun', 'deleteRun', 'evaluateRun', 'estimateRun',
-  'probeEquivariance', 'previewFlow', 'predictions', 'listFlows', 'saveFlow', 'deleteFlow',
+  'info',
+  'listRuns',
+  'getRun',
+  'startRun',
+  'stopRun',
+  'resumeRun',
+  'deleteRun',
+  'evaluateRun',
+  'estimateRun',
+  'probeEquivariance',
+  'previewFlow',
+  'predictions',
+  'listFlows',
+  'saveFlow',
+  'deleteFlow',
 ] as const satisfies readonly CallMethod[];
 type Missing = Exclude<CallMethod, (typeof LAB_METHODS)[number]>;
 const allMethodsListed: Missing extends never ? true : Missing = true;

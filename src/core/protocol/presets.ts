@@ -1,7 +1,14 @@
 import type { TrainConfigInput } from './run';
 
 /** Paper reproductions: which models to train, at which scale, and which evaluations to run afterwards. */
-export const PRESETS = ['translating-mnist', 'velocity-generalisation', 'length-generalisation', 'flowing-mnist-classification', 'kth', 'rotating-mnist'] as const;
+export const PRESETS = [
+  'translating-mnist',
+  'velocity-generalisation',
+  'length-generalisation',
+  'flowing-mnist-classification',
+  'kth',
+  'rotating-mnist',
+] as const;
 export type PresetName = (typeof PRESETS)[number];
 export const SCALES = ['tiny', 'small', 'paper'] as const;
 export type Scale = (typeof SCALES)[number];
@@ -35,13 +42,33 @@ const PAPER: Partial<TrainConfigInput> = {
   testSequences: 10000,
 };
 /** A few minutes of a laptop GPU, or about an hour of CPU per model. */
-const SMALL: Partial<TrainConfigInput> = { hidden: 32, decoderLayers: 2, batch: 16, steps: 3000, imageSize: 28, dataVRange: 2, valEvery: 250, valSequences: 512, testSequences: 1000 };
+const SMALL: Partial<TrainConfigInput> = {
+  hidden: 32,
+  decoderLayers: 2,
+  batch: 16,
+  steps: 3000,
+  imageSize: 28,
+  dataVRange: 2,
+  valEvery: 250,
+  valSequences: 512,
+  testSequences: 1000,
+};
 /**
  * Minutes on a 2-core CPU (wasm), still showing the paper's effect: hidden 16, batch 16, 300 steps, 16x16 frames
  * (digits downsampled 2x), data velocities -1..1, one decoder layer — the calibration row of fernn-notes.md where the
  * reference's FERNN-V1 reached 0.26x the G-RNN's test MSE.
  */
-const TINY: Partial<TrainConfigInput> = { hidden: 16, decoderLayers: 1, batch: 16, steps: 300, imageSize: 16, dataVRange: 1, valEvery: 100, valSequences: 128, testSequences: 256 };
+const TINY: Partial<TrainConfigInput> = {
+  hidden: 16,
+  decoderLayers: 1,
+  batch: 16,
+  steps: 300,
+  imageSize: 16,
+  dataVRange: 1,
+  valEvery: 100,
+  valSequences: 128,
+  testSequences: 256,
+};
 
 const BASE: Record<Scale, Partial<TrainConfigInput>> = { tiny: TINY, small: SMALL, paper: PAPER };
 
@@ -56,9 +83,51 @@ const model = (m: 'grnn' | 'fernn' | 'grnn-plus' | 'cnn3d' | 'grnn-rot' | 'fernn
  * with 32 fields (48M parameters, mostly the decoder); tiny uses C_8 and 2 fields on 16x16 frames to fit a CPU.
  */
 const ROT: Record<Scale, Partial<TrainConfigInput>> = {
-  tiny: { dataset: 'rotating-mnist', group: 8, hidden: 2, decoderLayers: 1, batch: 16, steps: 200, lr: 3e-3, imageSize: 16, dataVRange: 4, omegaStep: 10, valEvery: 100, valSequences: 128, testSequences: 256 },
-  small: { dataset: 'rotating-mnist', group: 12, hidden: 8, decoderLayers: 2, batch: 16, steps: 3000, lr: 1e-3, imageSize: 28, dataVRange: 4, omegaStep: 10, valEvery: 250, valSequences: 512, testSequences: 1000 },
-  paper: { dataset: 'rotating-mnist', group: 36, hidden: 32, decoderLayers: 4, batch: 32, steps: Math.round((50 * 54000) / 32), lr: 1e-4, imageSize: 28, dataVRange: 4, omegaStep: 10, valEvery: Math.round(54000 / 32), valSequences: 6000, testSequences: 10000 },
+  tiny: {
+    dataset: 'rotating-mnist',
+    group: 8,
+    hidden: 2,
+    decoderLayers: 1,
+    batch: 16,
+    steps: 200,
+    lr: 3e-3,
+    imageSize: 16,
+    dataVRange: 4,
+    omegaStep: 10,
+    valEvery: 100,
+    valSequences: 128,
+    testSequences: 256,
+  },
+  small: {
+    dataset: 'rotating-mnist',
+    group: 12,
+    hidden: 8,
+    decoderLayers: 2,
+    batch: 16,
+    steps: 3000,
+    lr: 1e-3,
+    imageSize: 28,
+    dataVRange: 4,
+    omegaStep: 10,
+    valEvery: 250,
+    valSequences: 512,
+    testSequences: 1000,
+  },
+  paper: {
+    dataset: 'rotating-mnist',
+    group: 36,
+    hidden: 32,
+    decoderLayers: 4,
+    batch: 32,
+    steps: Math.round((50 * 54000) / 32),
+    lr: 1e-4,
+    imageSize: 28,
+    dataVRange: 4,
+    omegaStep: 10,
+    valEvery: Math.round(54000 / 32),
+    valSequences: 6000,
+    testSequences: 10000,
+  },
 };
 
 /**
@@ -70,15 +139,95 @@ const ROT: Record<Scale, Partial<TrainConfigInput>> = {
  * (~0.35 accuracy after 300 steps) enough for the comparison to mean anything (measured, docs/reproductions.md).
  */
 const CLS: Record<Scale, Partial<TrainConfigInput>> = {
-  tiny: { task: 'classification', hidden: 16, batch: 16, steps: 300, lr: 1e-2, imageSize: 16, inputFrames: 8, dataVRange: 0, testDataVRange: 1, valEvery: 100, valSequences: 256, testSequences: 512 },
-  small: { task: 'classification', hidden: 32, batch: 32, steps: 2000, lr: 3e-3, imageSize: 28, inputFrames: 10, dataVRange: 0, testDataVRange: 2, valEvery: 250, valSequences: 1000, testSequences: 2000 },
-  paper: { task: 'classification', hidden: 64, batch: 32, steps: Math.round((30 * 54000) / 32), lr: 1e-3, imageSize: 28, inputFrames: 10, dataVRange: 0, testDataVRange: 2, valEvery: Math.round(54000 / 32), valSequences: 6000, testSequences: 10000 },
+  tiny: {
+    task: 'classification',
+    hidden: 16,
+    batch: 16,
+    steps: 300,
+    lr: 1e-2,
+    imageSize: 16,
+    inputFrames: 8,
+    dataVRange: 0,
+    testDataVRange: 1,
+    valEvery: 100,
+    valSequences: 256,
+    testSequences: 512,
+  },
+  small: {
+    task: 'classification',
+    hidden: 32,
+    batch: 32,
+    steps: 2000,
+    lr: 3e-3,
+    imageSize: 28,
+    inputFrames: 10,
+    dataVRange: 0,
+    testDataVRange: 2,
+    valEvery: 250,
+    valSequences: 1000,
+    testSequences: 2000,
+  },
+  paper: {
+    task: 'classification',
+    hidden: 64,
+    batch: 32,
+    steps: Math.round((30 * 54000) / 32),
+    lr: 1e-3,
+    imageSize: 28,
+    inputFrames: 10,
+    dataVRange: 0,
+    testDataVRange: 2,
+    valEvery: Math.round(54000 / 32),
+    valSequences: 6000,
+    testSequences: 10000,
+  },
 };
 /** Moving-KTH (reference run command: 32x32, clips of 16, batch 32, lr 3e-4, velocities -2..2 in data and model). */
 const KTH: Record<Scale, Partial<TrainConfigInput>> = {
-  tiny: { task: 'classification', dataset: 'kth', hidden: 8, batch: 8, steps: 300, lr: 1e-3, imageSize: 32, inputFrames: 16, dataVRange: 2, valEvery: 100, valSequences: 64, testSequences: 128 },
-  small: { task: 'classification', dataset: 'kth', encoder: 'reference', hidden: 16, batch: 32, steps: 3000, lr: 3e-4, imageSize: 32, inputFrames: 16, dataVRange: 2, valEvery: 250, valSequences: 256, testSequences: 512 },
-  paper: { task: 'classification', dataset: 'kth', encoder: 'reference', hidden: 128, batch: 32, steps: 20000, lr: 3e-4, imageSize: 32, inputFrames: 16, dataVRange: 2, valEvery: 500, valSequences: 1000, testSequences: 2000 },
+  tiny: {
+    task: 'classification',
+    dataset: 'kth',
+    hidden: 8,
+    batch: 8,
+    steps: 300,
+    lr: 1e-3,
+    imageSize: 32,
+    inputFrames: 16,
+    dataVRange: 2,
+    valEvery: 100,
+    valSequences: 64,
+    testSequences: 128,
+  },
+  small: {
+    task: 'classification',
+    dataset: 'kth',
+    encoder: 'reference',
+    hidden: 16,
+    batch: 32,
+    steps: 3000,
+    lr: 3e-4,
+    imageSize: 32,
+    inputFrames: 16,
+    dataVRange: 2,
+    valEvery: 250,
+    valSequences: 256,
+    testSequences: 512,
+  },
+  paper: {
+    task: 'classification',
+    dataset: 'kth',
+    encoder: 'reference',
+    hidden: 128,
+    batch: 32,
+    steps: 20000,
+    lr: 3e-4,
+    imageSize: 32,
+    inputFrames: 16,
+    dataVRange: 2,
+    valEvery: 500,
+    valSequences: 1000,
+    testSequences: 2000,
+  },
 };
 /**
  * The 3D-CNN's first-stage width per scale, so its parameter count is comparable with the recurrent models' (with
@@ -141,7 +290,8 @@ export function presetPlan(preset: PresetName, scale: Scale, seed = 0): PresetPl
       return {
         preset,
         scale,
-        description: 'Rotating MNIST next-frame prediction (paper Table 1, Fig. 4): rotation G-RNN vs rotation FERNN, test MSE, then MSE per fixed angular velocity on -50..50',
+        description:
+          'Rotating MNIST next-frame prediction (paper Table 1, Fig. 4): rotation G-RNN vs rotation FERNN, test MSE, then MSE per fixed angular velocity on -50..50',
         runs: models.map((m) => ({ ...ROT[scale], seed, ...m }) as TrainConfigInput),
         evals: { velocityRange: 5, sequences: scale === 'tiny' ? 128 : sequences },
         parallel,
@@ -153,7 +303,9 @@ export function presetPlan(preset: PresetName, scale: Scale, seed = 0): PresetPl
         preset,
         scale,
         description: 'Moving-KTH action recognition (paper Table 2): 3D-CNN, G-RNN, G-RNN+ and FERNN-V2 on KTH clips with random translations in -2..2',
-        runs: models.map((m) => ({ ...KTH[scale], seed, ...m, ...(m.model === 'cnn3d' ? { encoder: 'none', hidden: CNN3D_WIDTH[scale] } : {}) }) as TrainConfigInput),
+        runs: models.map(
+          (m) => ({ ...KTH[scale], seed, ...m, ...(m.model === 'cnn3d' ? { encoder: 'none', hidden: CNN3D_WIDTH[scale] } : {}) }) as TrainConfigInput,
+        ),
         evals: { sequences },
         parallel,
         needsData: true,

@@ -91,27 +91,48 @@ export const trainConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if ((c.model === 'grnn' || c.model === 'cnn3d') && c.vRange !== 0) ctx.addIssue({ code: 'custom', path: ['vRange'], message: `a ${c.model === 'grnn' ? 'G-RNN has V = {0}' : '3D-CNN has no velocity axis'}: vRange must be 0` });
+    if ((c.model === 'grnn' || c.model === 'cnn3d') && c.vRange !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vRange'],
+        message: `a ${c.model === 'grnn' ? 'G-RNN has V = {0}' : '3D-CNN has no velocity axis'}: vRange must be 0`,
+      });
     if (c.task === 'prediction') {
       if (c.model === 'cnn3d') ctx.addIssue({ code: 'custom', path: ['model'], message: 'the 3D-CNN is a classification baseline: use task "classification"' });
       if (c.dataset === 'kth') ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'KTH is a classification dataset: use task "classification"' });
-      if (c.testDataVRange !== undefined) ctx.addIssue({ code: 'custom', path: ['testDataVRange'], message: 'only classification runs have a separate test motion' });
+      if (c.testDataVRange !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['testDataVRange'], message: 'only classification runs have a separate test motion' });
     }
     if (c.encoder !== 'none' && (c.task !== 'classification' || c.model === 'cnn3d' || isRotationModel(c.model))) {
-      ctx.addIssue({ code: 'custom', path: ['encoder'], message: 'the input encoder is for recurrent translation classifiers (task classification, model fernn, grnn or grnn-plus)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['encoder'],
+        message: 'the input encoder is for recurrent translation classifiers (task classification, model fernn, grnn or grnn-plus)',
+      });
     }
-    if (c.dataset === 'kth' && !c.dataDir) ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'the KTH dataset needs dataDir: the folder with one sub-folder per action' });
-    if (c.dataset !== 'kth' && c.dataDir !== undefined) ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'only the kth dataset reads a data folder' });
+    if (c.dataset === 'kth' && !c.dataDir)
+      ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'the KTH dataset needs dataDir: the folder with one sub-folder per action' });
+    if (c.dataset !== 'kth' && c.dataDir !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'only the kth dataset reads a data folder' });
     const rotation = isRotationModel(c.model);
-    if (rotation && c.dataset !== 'rotating-mnist') ctx.addIssue({ code: 'custom', path: ['dataset'], message: `${c.model} is a rotation cell: train it on rotating-mnist` });
-    if (!rotation && c.dataset === 'rotating-mnist') ctx.addIssue({ code: 'custom', path: ['model'], message: 'Rotating MNIST is for rotation cells: fernn-rot or grnn-rot' });
-    if (rotation && c.group === undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'a rotation cell needs the group order N of C_N (reference: 36)' });
-    if (!rotation && c.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'only rotation cells (fernn-rot, grnn-rot) have a group order' });
-    if (c.model === 'grnn-rot' && c.vRange !== 0) ctx.addIssue({ code: 'custom', path: ['vRange'], message: 'a rotation G-RNN has omegas = [0]: vRange must be 0' });
-    if (c.model === 'fernn-rot' && c.vRange * c.omegaStep >= 180) ctx.addIssue({ code: 'custom', path: ['omegaStep'], message: DISTINCT_OMEGAS(c.vRange, c.omegaStep) });
-    if (c.dataset === 'rotating-mnist' && c.task !== 'prediction') ctx.addIssue({ code: 'custom', path: ['task'], message: 'Rotating MNIST runs are frame prediction' });
-    if (c.dataset === 'rotating-mnist' && c.dataVelocities) ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'Rotating MNIST draws angular velocities from dataVRange * omegaStep' });
-    if (c.dataset === 'kth' && c.dataVelocities) ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'moving-KTH draws velocities from dataVRange' });
+    if (rotation && c.dataset !== 'rotating-mnist')
+      ctx.addIssue({ code: 'custom', path: ['dataset'], message: `${c.model} is a rotation cell: train it on rotating-mnist` });
+    if (!rotation && c.dataset === 'rotating-mnist')
+      ctx.addIssue({ code: 'custom', path: ['model'], message: 'Rotating MNIST is for rotation cells: fernn-rot or grnn-rot' });
+    if (rotation && c.group === undefined)
+      ctx.addIssue({ code: 'custom', path: ['group'], message: 'a rotation cell needs the group order N of C_N (reference: 36)' });
+    if (!rotation && c.group !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['group'], message: 'only rotation cells (fernn-rot, grnn-rot) have a group order' });
+    if (c.model === 'grnn-rot' && c.vRange !== 0)
+      ctx.addIssue({ code: 'custom', path: ['vRange'], message: 'a rotation G-RNN has omegas = [0]: vRange must be 0' });
+    if (c.model === 'fernn-rot' && c.vRange * c.omegaStep >= 180)
+      ctx.addIssue({ code: 'custom', path: ['omegaStep'], message: DISTINCT_OMEGAS(c.vRange, c.omegaStep) });
+    if (c.dataset === 'rotating-mnist' && c.task !== 'prediction')
+      ctx.addIssue({ code: 'custom', path: ['task'], message: 'Rotating MNIST runs are frame prediction' });
+    if (c.dataset === 'rotating-mnist' && c.dataVelocities)
+      ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'Rotating MNIST draws angular velocities from dataVRange * omegaStep' });
+    if (c.dataset === 'kth' && c.dataVelocities)
+      ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'moving-KTH draws velocities from dataVRange' });
   });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 

@@ -161,7 +161,8 @@ const probeModelSchema = z.union([
     })
     .strict()
     .superRefine((m, ctx) => {
-      if (m.kind === 'fernn-rot' && m.vRange * (m.omegaStep ?? 10) >= 180) ctx.addIssue({ code: 'custom', path: ['omegaStep'], message: DISTINCT_OMEGAS(m.vRange, m.omegaStep ?? 10) });
+      if (m.kind === 'fernn-rot' && m.vRange * (m.omegaStep ?? 10) >= 180)
+        ctx.addIssue({ code: 'custom', path: ['omegaStep'], message: DISTINCT_OMEGAS(m.vRange, m.omegaStep ?? 10) });
     }),
   z.object({ runId }).strict(),
 ]);
@@ -183,7 +184,15 @@ export const flowPreviewSchema = z
 export type FlowPreviewRequest = z.input<typeof flowPreviewSchema>;
 
 export const flowPresetSchema = z
-  .object({ name: z.string().min(1).max(60).regex(/^[\w .+-]+$/, 'letters, digits, spaces and . _ + - only'), flow: flowSpecSchema, note: z.string().max(500).optional() })
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(60)
+      .regex(/^[\w .+-]+$/, 'letters, digits, spaces and . _ + - only'),
+    flow: flowSpecSchema,
+    note: z.string().max(500).optional(),
+  })
   .strict();
 export type FlowPreset = z.infer<typeof flowPresetSchema>;
 

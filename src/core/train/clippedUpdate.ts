@@ -11,7 +11,10 @@ import type { ParamMap } from '../nn/params';
  */
 export function clippedUpdate(params: ParamMap, optimizer: tf.Optimizer, loss: () => tf.Scalar, clipNorm?: number): { loss: tf.Scalar; gradNorm: tf.Scalar } {
   const names = Object.keys(params).sort();
-  const { value, grads } = tf.variableGrads(loss, names.map((n) => params[n]));
+  const { value, grads } = tf.variableGrads(
+    loss,
+    names.map((n) => params[n]),
+  );
   const list = names.map((n) => grads[params[n].name]);
   const gradNorm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
   let applied = list;

@@ -162,12 +162,18 @@ export async function fitLoop(opts: Omit<FitOptions, 'teacherForcing' | 'seed' |
     if (!Number.isFinite(loss)) return end('nan_loss', `training loss became ${loss} at step ${step}; the weights of this step were not checkpointed`);
     if (state.firstLoss === null) state.firstLoss = loss;
     if (loss > opts.divergenceFactor * state.firstLoss) {
-      return end('diverged', `training loss ${loss.toPrecision(4)} at step ${step} exceeds ${opts.divergenceFactor}x the first loss ${state.firstLoss.toPrecision(4)}`);
+      return end(
+        'diverged',
+        `training loss ${loss.toPrecision(4)} at step ${step} exceeds ${opts.divergenceFactor}x the first loss ${state.firstLoss.toPrecision(4)}`,
+      );
     }
     if (step % opts.valEvery === 0 || step === opts.steps) {
       await validateAndCheckpoint();
       if (opts.earlyStopPatience > 0 && state.staleValidations >= opts.earlyStopPatience) {
-        return end('early_stop', `the validation score has not improved for ${state.staleValidations} validations (best ${state.bestScore} at step ${state.bestStep})`);
+        return end(
+          'early_stop',
+          `the validation score has not improved for ${state.staleValidations} validations (best ${state.bestScore} at step ${state.bestStep})`,
+        );
       }
     }
   }

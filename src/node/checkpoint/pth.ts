@@ -122,7 +122,10 @@ export function readTorchStateDict(bytes: Uint8Array): Record<string, HostTensor
   }
   const pkls = Object.keys(files).filter((p) => /^[^/]+\/data\.pkl$/.test(p));
   if (pkls.length !== 1) {
-    throw new InputError(FIELD, pkls.length === 0 ? `no <name>/data.pkl in the zip archive; ${SAVE_HINT}` : `several data.pkl in the archive: ${pkls.join(', ')}`);
+    throw new InputError(
+      FIELD,
+      pkls.length === 0 ? `no <name>/data.pkl in the zip archive; ${SAVE_HINT}` : `several data.pkl in the archive: ${pkls.join(', ')}`,
+    );
   }
   const prefix = pkls[0].slice(0, -'data.pkl'.length);
   const byteorder = files[`${prefix}byteorder`];
@@ -281,7 +284,6 @@ function oihwToHwio(t: HostTensor): HostTensor {
   const out = new Float32Array(t.data.length);
   for (let a = 0; a < o; a++)
     for (let b = 0; b < i; b++)
-      for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = t.data[((a * i + b) * kh + y) * kw + x];
+      for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = t.data[((a * i + b) * kh + y) * kw + x];
   return { shape: [kh, kw, i, o], data: out };
 }

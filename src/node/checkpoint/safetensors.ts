@@ -80,7 +80,10 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = view.getBigUint64(0, true);
   if (n64 > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8))) {
-    throw new InputError(FIELD, `not a safetensors file: header length ${n64} exceeds the ${bytes.length - 8} bytes after it (or the ${MAX_HEADER_BYTES} byte cap)`);
+    throw new InputError(
+      FIELD,
+      `not a safetensors file: header length ${n64} exceeds the ${bytes.length - 8} bytes after it (or the ${MAX_HEADER_BYTES} byte cap)`,
+    );
   }
   const headerLen = Number(n64);
   if (headerLen < 2) throw new InputError(FIELD, `not a safetensors file: header length ${headerLen} is too short for a JSON object`);
@@ -128,7 +131,8 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
   spans.sort((a, b) => a.start - b.start || a.end - b.end);
   for (let i = 1; i < spans.length; i++) {
     const [a, b] = [spans[i - 1], spans[i]];
-    if (b.start < a.end) throw new InputError(FIELD, `tensors ${a.name} and ${b.name} overlap (data_offsets [${a.start}, ${a.end}] and [${b.start}, ${b.end}])`);
+    if (b.start < a.end)
+      throw new InputError(FIELD, `tensors ${a.name} and ${b.name} overlap (data_offsets [${a.start}, ${a.end}] and [${b.start}, ${b.end}])`);
   }
 
   const tensors: Record<string, HostTensor> = {};
@@ -173,10 +177,16 @@ export async function encodeModelSafetensors(model: { config: ModelConfig; param
 export async function loadModelSafetensors(path: string): Promise<{ config: ModelConfig; params: ParamMap; metadata: Record<string, string> }> {
   const { tensors, metadata } = decodeSafetensors(await readCheckpointFile(path));
   if (metadata.format !== SAFETENSORS_FORMAT) {
-    throw new InputError(FIELD, `${path} is a safetensors file but not a fernn-lab model (metadata format ${JSON.stringify(metadata.format ?? null)}, expected "${SAFETENSORS_FORMAT}")`);
+    throw new InputError(
+      FIELD,
+      `${path} is a safetensors file but not a fernn-lab model (metadata format ${JSON.stringify(metadata.format ?? null)}, expected "${SAFETENSORS_FORMAT}")`,
+    );
   }
   if (metadata.format_version !== SAFETENSORS_FORMAT_VERSION) {
-    throw new InputError(FIELD, `format_version ${JSON.stringify(metadata.format_version ?? null)} is not supported (expected "${SAFETENSORS_FORMAT_VERSION}")`);
+    throw new InputError(
+      FIELD,
+      `format_version ${JSON.stringify(metadata.format_version ?? null)} is not supported (expected "${SAFETENSORS_FORMAT_VERSION}")`,
+    );
   }
   if (metadata.layout !== 'HWIO') throw new InputError(FIELD, `layout ${JSON.stringify(metadata.layout ?? null)} is not supported (expected "HWIO")`);
   let raw: unknown;
@@ -214,12 +224,7 @@ export function hostTensorsToParams(spec: ParamSpec, tensors: Record<string, Hos
       throw new InputError(FIELD, `parameter ${name}: expected shape [${shape}], got [${got}]`);
     }
   }
-  return tf.tidy(() =>
-    paramsFromTensors(
-      spec,
-      Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, tf.tensor(t.data, t.shape, 'float32')])),
-    ),
-  );
+  return tf.tidy(() => paramsFromTensors(spec, Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, tf.tensor(t.data, t.shape, 'float32')]))));
 }
 
 /** @throws InputError('checkpoint', ...) naming the path when it cannot be read. */

@@ -93,7 +93,10 @@ export async function scanKth(root: string): Promise<KthIndex> {
     }
   }
   if (found.length === 0) {
-    const first = problems.slice(0, 3).map((p) => `${basename(p.path)}: ${p.reason}`).join('; ');
+    const first = problems
+      .slice(0, 3)
+      .map((p) => `${basename(p.path)}: ${p.reason}`)
+      .join('; ');
     throw new InputError(
       FIELD,
       actionFolders === 0
@@ -126,7 +129,14 @@ export async function scanKth(root: string): Promise<KthIndex> {
   return { root, entries, problems, ...(sequencesFile ? { sequencesFile } : {}) };
 }
 
-async function classify(path: string, isDir: boolean, folderAction: KthAction | undefined, out: KthEntry[], problems: KthProblem[], atRoot = false): Promise<void> {
+async function classify(
+  path: string,
+  isDir: boolean,
+  folderAction: KthAction | undefined,
+  out: KthEntry[],
+  problems: KthProblem[],
+  atRoot = false,
+): Promise<void> {
   const file = basename(path);
   const ext = isDir ? '' : extname(file).toLowerCase();
   const stem = isDir ? file : file.slice(0, file.length - extname(file).length);
@@ -161,7 +171,8 @@ async function classify(path: string, isDir: boolean, folderAction: KthAction | 
   if (!files) return;
   const frames = files.filter((f) => (KTH_FRAME_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()));
   if (frames.length === 0) {
-    const other = files.length > 0 ? ` (holds ${files.slice(0, 3).join(', ')}${files.length > 3 ? ', ...' : ''}; JPEG is not supported, convert to PNG or PGM)` : '';
+    const other =
+      files.length > 0 ? ` (holds ${files.slice(0, 3).join(', ')}${files.length > 3 ? ', ...' : ''}; JPEG is not supported, convert to PNG or PGM)` : '';
     problems.push({ path, reason: `frame folder has no ${KTH_FRAME_EXTENSIONS.join('/')} frames${other}; skipped` });
     return;
   }
@@ -292,7 +303,14 @@ function decodeWithFfmpeg(path: string, h: number, w: number, options: LoadKthOp
     });
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
-        reject(new InputError(FIELD, options.ffmpeg === undefined ? FFMPEG_MISSING : `ffmpeg was not found at "${cmd}": install it (e.g. apt-get install ffmpeg) or give folders of extracted frames`));
+        reject(
+          new InputError(
+            FIELD,
+            options.ffmpeg === undefined
+              ? FFMPEG_MISSING
+              : `ffmpeg was not found at "${cmd}": install it (e.g. apt-get install ffmpeg) or give folders of extracted frames`,
+          ),
+        );
       } else reject(new InputError(FIELD, `cannot run ffmpeg (${cmd}): ${e.message}`));
     });
     child.on('close', (code) => {

@@ -25,13 +25,19 @@ export interface RunData {
 }
 
 /** Rotating MNIST's angular velocities of a run: {-D..D} * omegaStep degrees per frame. */
-export const dataOmegas = (config: TrainConfig): number[] => Array.from({ length: 2 * config.dataVRange + 1 }, (_, i) => (i - config.dataVRange) * config.omegaStep);
+export const dataOmegas = (config: TrainConfig): number[] =>
+  Array.from({ length: 2 * config.dataVRange + 1 }, (_, i) => (i - config.dataVRange) * config.omegaStep);
 
 export async function runData(config: TrainConfig, dataSeed: number): Promise<RunData> {
   const mnist = await loadMnist();
   const split = splitTrainVal(MNIST_TRAIN_COUNT, dataSeed);
   if (config.dataset === 'rotating-mnist') {
-    const gen = { numDigits: config.numDigits, imageSize: config.imageSize, seqLen: config.inputFrames + config.predFrames, angularVelocity: { kind: 'list' as const, omegas: dataOmegas(config) } };
+    const gen = {
+      numDigits: config.numDigits,
+      imageSize: config.imageSize,
+      seqLen: config.inputFrames + config.predFrames,
+      angularVelocity: { kind: 'list' as const, omegas: dataOmegas(config) },
+    };
     return {
       train: new RotatingMnist(gen, { ...mnist.train, indices: split.train }, dataSeed),
       val: new RotatingMnist(gen, { ...mnist.train, indices: split.val }, dataSeed + 1),
@@ -43,9 +49,7 @@ export async function runData(config: TrainConfig, dataSeed: number): Promise<Ru
     numDigits: config.numDigits,
     imageSize: config.imageSize,
     seqLen: config.inputFrames + config.predFrames,
-    velocity: config.dataVelocities
-      ? { kind: 'list' as const, velocities: config.dataVelocities }
-      : { kind: 'range' as const, range: config.dataVRange },
+    velocity: config.dataVelocities ? { kind: 'list' as const, velocities: config.dataVelocities } : { kind: 'range' as const, range: config.dataVRange },
   };
   return {
     train: new FlowingMnist(gen, { ...mnist.train, indices: split.train }, dataSeed),
@@ -103,7 +107,11 @@ export async function classificationRunData(
   return {
     train: classificationSource({ ...mnist.train, indices: split.train }, { ...opts, velocity }, dataSeed),
     val: classificationSource({ ...mnist.train, indices: split.val }, { ...opts, velocity }, dataSeed + 1),
-    test: classificationSource({ ...mnist.test, indices: allIndices(mnist.test.images.count) }, { ...opts, velocity: { kind: 'range', range: testRange } }, dataSeed + 2),
+    test: classificationSource(
+      { ...mnist.test, indices: allIndices(mnist.test.images.count) },
+      { ...opts, velocity: { kind: 'range', range: testRange } },
+      dataSeed + 2,
+    ),
     epochSize: split.train.length,
     numClasses: DATASET_CLASSES['flowing-mnist'],
     note: `Flowing-MNIST classification: train velocities ${config.dataVelocities ? `${config.dataVelocities.length} listed` : `-${config.dataVRange}..${config.dataVRange}`}, test -${testRange}..${testRange}`,
@@ -118,11 +126,18 @@ const SPLITS: readonly Split[] = ['train', 'val', 'test'];
  * alone); each split's clips are the same whichever others are loaded (one seed per split). A split not loaded
  * throws on use, and epochSize is 0 without the training split.
  */
-async function kthRunData(config: TrainConfig, dataSeed: number, testRange: number, onLoad: ((done: number, total: number) => void) | undefined, splits: readonly Split[]): Promise<ClassificationRunData> {
+async function kthRunData(
+  config: TrainConfig,
+  dataSeed: number,
+  testRange: number,
+  onLoad: ((done: number, total: number) => void) | undefined,
+  splits: readonly Split[],
+): Promise<ClassificationRunData> {
   const index = await scanKth(config.dataDir ?? '');
   const parts = splitByPerson(index);
   for (const part of SPLITS) {
-    if (parts[part].length === 0) throw new InputError('dataDir', `${index.root} has no ${part} videos (the reference split: persons 1-16 train, 17-20 val, 21-25 test)`);
+    if (parts[part].length === 0)
+      throw new InputError('dataDir', `${index.root} has no ${part} videos (the reference split: persons 1-16 train, 17-20 val, 21-25 test)`);
   }
   const total = splits.reduce((n, part) => n + parts[part].length, 0);
   let done = 0;

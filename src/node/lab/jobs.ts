@@ -41,7 +41,11 @@ type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
 export function checkFlowFits(flow: Flow, cell: CellConfig, field: string, label: string): void {
   if (isUnlifted(cell)) return;
   const lift = liftAxisOf(cell).kind;
-  if (flow.kind !== lift) throw new InputError(field, `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${flowGrammar(lift).form} flow`);
+  if (flow.kind !== lift)
+    throw new InputError(
+      field,
+      `${flow.label} is a ${flow.kind} flow; ${label} is lifted over ${lift} velocities: probe it with a ${flowGrammar(lift).form} flow`,
+    );
 }
 
 /**
@@ -76,11 +80,17 @@ async function loadRunPredictor(store: RunStore, runId: string, field: string, w
 }
 
 /** Test accuracy and accuracy per fixed test velocity of a classification run's best weights. */
-async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: ServiceArgs<'evaluateRun'>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
+async function evaluateClassificationJob(
+  store: RunStore,
+  rec: RunRecord,
+  req: ServiceArgs<'evaluateRun'>,
+  onProgress?: (done: number, total: number) => void,
+): Promise<EvaluationResults> {
   const c = rec.config;
   const unsupported = req.kinds.filter((k) => k === 'length' || k === 'equivariance');
   if (unsupported.length) throw new InputError('kinds', `${unsupported.join(', ')} apply to frame-prediction runs; a classification run has test and velocity`);
-  if (req.kinds.includes('velocity') && c.dataset !== 'flowing-mnist') throw new InputError('kinds', `the velocity grid is built from Flowing MNIST; run ${rec.id} was trained on ${c.dataset}`);
+  if (req.kinds.includes('velocity') && c.dataset !== 'flowing-mnist')
+    throw new InputError('kinds', `the velocity grid is built from Flowing MNIST; run ${rec.id} was trained on ${c.dataset}`);
   const { model, checkpoint } = await loadRunModel(store, req.id);
   const out: EvaluationResults = { runId: req.id, records: [] };
   const keep = recordKeeper(store, req.id, checkpoint, out.records!);
@@ -95,7 +105,15 @@ async function evaluateClassificationJob(store: RunStore, rec: RunRecord, req: S
     if (req.kinds.includes('velocity')) {
       const mnist = await loadMnist();
       const testDigits = { ...mnist.test, indices: allIndices(mnist.test.images.count) };
-      out.velocityAccuracy = await accuracyPerVelocity(cls, testDigits, { range: req.velocityRange, sequences: req.sequences, batchSize, seed: rec.seeds.data + 2, imageSize: c.imageSize, seqLen: c.inputFrames, onProgress });
+      out.velocityAccuracy = await accuracyPerVelocity(cls, testDigits, {
+        range: req.velocityRange,
+        sequences: req.sequences,
+        batchSize,
+        seed: rec.seeds.data + 2,
+        imageSize: c.imageSize,
+        seqLen: c.inputFrames,
+        onProgress,
+      });
       await keep('velocity-accuracy', { sequences: req.sequences, velocityRange: req.velocityRange }, out.velocityAccuracy);
     }
     return out;
@@ -114,23 +132,45 @@ function recordKeeper(store: RunStore, runId: string, checkpoint: CheckpointRef,
 const toDto = async (t: tf.Tensor): Promise<FramesDto> => ({ shape: [...t.shape], data: Array.from(await t.data()) });
 
 /** Evaluations of a run's best weights; each result is also stored in evals/<kind>.json. `req` was validated by the service. */
-export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun'>, onProgress?: (done: number, total: number) => void): Promise<EvaluationResults> {
+export async function evaluateJob(
+  store: RunStore,
+  req: ServiceArgs<'evaluateRun'>,
+  onProgress?: (done: number, total: number) => void,
+): Promise<EvaluationResults> {
   const rec = await store.get(req.id);
   await selectBackend(rec.config.backend);
   if (rec.config.task === 'classification') return evaluateClassificationJob(store, rec, req, onProgress);
   const c = rec.config;
   const rotating = c.dataset === 'rotating-mnist';
-  if (rotating && req.kinds.includes('length')) throw new InputError('kinds', 'length generalisation is measured on Flowing MNIST; a Rotating-MNIST run has test, velocity (angular velocities) and equivariance');
+  if (rotating && req.kinds.includes('length'))
+    throw new InputError(
+      'kinds',
+      'length generalisation is measured on Flowing MNIST; a Rotating-MNIST run has test, velocity (angular velocities) and equivariance',
+    );
   const { model, checkpoint } = await loadRunPredictor(store, req.id, 'id', 'this evaluation');
   const out: EvaluationResults = { runId: req.id, records: [] };
   const keep = recordKeeper(store, req.id, checkpoint, out.records!);
   try {
     const mnist = await loadMnist();
     const testDigits = { ...mnist.test, indices: allIndices(mnist.test.images.count) };
-    const common = { sequences: req.sequences, batchSize: Math.min(64, req.sequences), seed: rec.seeds.data + 2, imageSize: c.imageSize, numDigits: c.numDigits, inputFrames: c.inputFrames, onProgress };
+    const common = {
+      sequences: req.sequences,
+      batchSize: Math.min(64, req.sequences),
+      seed: rec.seeds.data + 2,
+      imageSize: c.imageSize,
+      numDigits: c.numDigits,
+      inputFrames: c.inputFrames,
+      onProgress,
+    };
     if (req.kinds.includes('test')) {
       const data = await runData(c, rec.seeds.data);
-      out.test = await evaluateMse(model, data.test, { sequences: req.sequences, batchSize: common.batchSize, inputFrames: c.inputFrames, predFrames: c.predFrames, onProgress });
+      out.test = await evaluateMse(model, data.test, {
+        sequences: req.sequences,
+        batchSize: common.batchSize,
+        inputFrames: c.inputFrames,
+        predFrames: c.predFrames,
+        onProgress,
+      });
       await keep('test', { sequences: req.sequences }, out.test);
     }
     if (req.kinds.includes('length')) {
@@ -149,8 +189,16 @@ export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun
     }
     if (req.kinds.includes('equivariance')) {
       const test = rotating
-        ? new RotatingMnist({ numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, angularVelocity: { kind: 'list', omegas: dataOmegas(c) } }, testDigits, rec.seeds.data + 3)
-        : new FlowingMnist({ numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, velocity: { kind: 'range', range: c.dataVRange } }, testDigits, rec.seeds.data + 3);
+        ? new RotatingMnist(
+            { numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, angularVelocity: { kind: 'list', omegas: dataOmegas(c) } },
+            testDigits,
+            rec.seeds.data + 3,
+          )
+        : new FlowingMnist(
+            { numDigits: c.numDigits, imageSize: c.imageSize, seqLen: c.inputFrames, velocity: { kind: 'range', range: c.dataVRange } },
+            testDigits,
+            rec.seeds.data + 3,
+          );
       const x = framesToTensor(test.batch(0, 4));
       try {
         out.equivariance = [];
@@ -174,7 +222,11 @@ export async function evaluateJob(store: RunStore, req: ServiceArgs<'evaluateRun
 async function restingDigit(digit: number, imageSize: number, frames: number): Promise<tf.Tensor5D> {
   const mnist = await loadMnist();
   if (digit >= mnist.test.images.count) throw new InputError('digit', `must be < ${mnist.test.images.count}`);
-  const gen = new FlowingMnist({ numDigits: 1, imageSize, seqLen: frames, velocity: { kind: 'fixed', velocity: { vx: 0, vy: 0 } } }, { ...mnist.test, indices: [digit] }, 0);
+  const gen = new FlowingMnist(
+    { numDigits: 1, imageSize, seqLen: frames, velocity: { kind: 'fixed', velocity: { vx: 0, vy: 0 } } },
+    { ...mnist.test, indices: [digit] },
+    0,
+  );
   return framesToTensor(gen.batch(0, 1));
 }
 
@@ -216,12 +268,19 @@ export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivaria
       try {
         checkFlowFits(flow, model.config.cell, 'flow', label);
         const report = await probeEquivariance(model, x, flow);
-        const result: ProbeModelResult = { label, report, velocities: model.config.cell.velocities, ...(model.config.cell.omegas ? { omegas: model.config.cell.omegas } : {}) };
+        const result: ProbeModelResult = {
+          label,
+          report,
+          velocities: model.config.cell.velocities,
+          ...(model.config.cell.omegas ? { omegas: model.config.cell.omegas } : {}),
+        };
         if (req.withHidden) {
           const frames: tf.Tensor[] = [];
           let h = zeroHidden(model.config.cell, 1, req.imageSize, req.imageSize);
           for (let t = 0; t < req.steps; t++) {
-            const u = tf.tidy(() => tf.reshape(tf.slice(flowed, [0, t, 0, 0, 0], [1, 1, req.imageSize, req.imageSize, 1]), [1, req.imageSize, req.imageSize, 1])) as tf.Tensor4D;
+            const u = tf.tidy(() =>
+              tf.reshape(tf.slice(flowed, [0, t, 0, 0, 0], [1, 1, req.imageSize, req.imageSize, 1]), [1, req.imageSize, req.imageSize, 1]),
+            ) as tf.Tensor4D;
             const next = cellStep(model.config.cell, model.params, u, h);
             [u, h].forEach((k) => k.dispose());
             h = next;
@@ -288,7 +347,9 @@ export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
   try {
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
-      const r = classification ? classifyTrainStep(model as ClassifierModel, opt, x, labels, { clipNorm: config.clipNorm }) : trainStep(model as Seq2SeqModel, opt, x, y, { clipNorm: config.clipNorm });
+      const r = classification
+        ? classifyTrainStep(model as ClassifierModel, opt, x, labels, { clipNorm: config.clipNorm })
+        : trainStep(model as Seq2SeqModel, opt, x, y, { clipNorm: config.clipNorm });
       await r.loss.data();
       tf.dispose(Object.values(r) as tf.Tensor[]);
       times.push(performance.now() - t0);

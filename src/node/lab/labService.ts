@@ -171,7 +171,18 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       const r = await store.get(id);
       if (r.status === 'running' || r.status === 'queued' || r.status === 'interrupted') {
         const rec = await store.release(id, 'failed', /memory/i.test(message) ? 'out_of_memory' : 'worker_died', message);
-        emit({ runId: id, step: rec.progress.step, totalSteps: rec.config.steps, epoch: rec.progress.epoch, loss: null, valMse: null, bestValMse: rec.progress.bestValMse, stepsPerSec: 0, etaSec: null, status: 'failed' });
+        emit({
+          runId: id,
+          step: rec.progress.step,
+          totalSteps: rec.config.steps,
+          epoch: rec.progress.epoch,
+          loss: null,
+          valMse: null,
+          bestValMse: rec.progress.bestValMse,
+          stepsPerSec: 0,
+          etaSec: null,
+          status: 'failed',
+        });
       }
     } catch {
       // the run was deleted meanwhile
@@ -188,7 +199,11 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       await h.done;
       const r = await store.get(id).catch(() => null);
       if (r && (r.status === 'failed' || r.status === 'running')) {
-        await store.update(id, (x) => ({ ...x, endReason: interrupted ? 'interrupted' : 'cancelled', endMessage: `stopped by force after ${stopTimeoutMs / 1000} s; resume from the last checkpoint (step ${x.progress.checkpointStep ?? 0})` }));
+        await store.update(id, (x) => ({
+          ...x,
+          endReason: interrupted ? 'interrupted' : 'cancelled',
+          endMessage: `stopped by force after ${stopTimeoutMs / 1000} s; resume from the last checkpoint (step ${x.progress.checkpointStep ?? 0})`,
+        }));
         await store.release(id, interrupted ? 'interrupted' : 'cancelled', interrupted ? 'interrupted' : 'cancelled');
       }
     }

@@ -19,7 +19,4 @@ export type ToWorker =
   | { type: 'job'; storeRoot: string; kind: JobKind; args: unknown; adapter?: AdapterProbe }
   | { type: 'stop'; interrupted: boolean };
 
-export type FromWorker =
-  | { type: 'progress'; event: ProgressEvent }
-  | { type: 'result'; value: unknown }
-  | { type: 'error'; message: string; field?: string };
+export type FromWorker = { type: 'progress'; event: ProgressEvent } | { type: 'result'; value: unknown } | { type: 'error'; message: string; field?: string };

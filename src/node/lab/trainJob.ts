@@ -1,11 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../../core/util/errors';
-import { makeClassifierConfig, makeCnn3dConfig, makeSeq2SeqConfig, type CellConfig, type ClassifierConfig, type ModelConfig, type Seq2SeqConfig } from '../../core/nn/config';
+import {
+  makeClassifierConfig,
+  makeCnn3dConfig,
+  makeSeq2SeqConfig,
+  type CellConfig,
+  type ClassifierConfig,
+  type ModelConfig,
+  type Seq2SeqConfig,
+} from '../../core/nn/config';
 import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { classifierParamCount, createClassifier, type ClassifierModel } from '../../core/nn/classifier';
 import type { ParamMap } from '../../core/nn/params';
-import { DATASET_CLASSES, type EndReason, type MetricRecord, type ProgressEvent, type RunRecord, type RunStatus, type TrainConfig } from '../../core/protocol/run';
+import {
+  DATASET_CLASSES,
+  type EndReason,
+  type MetricRecord,
+  type ProgressEvent,
+  type RunRecord,
+  type RunStatus,
+  type TrainConfig,
+} from '../../core/protocol/run';
 import { fitLoop, seq2seqHostStep, type FitResult } from '../../core/train/fit';
 import { classifyTrainStep } from '../../core/train/classifyStep';
 import { evaluateMse } from '../../core/metrics/evaluate';
@@ -85,7 +101,11 @@ async function predictionTask(config: TrainConfig, dataSeed: number): Promise<Ta
     epochSize: data.epochSize,
     create: (seed) => createSeq2Seq(modelConfigOf(config), seed),
     step: (m, opt, step) =>
-      seq2seqHostStep(asSeq(m), opt, splitBatch(data.train.batch(step - 1, config.batch), config.inputFrames), step, { clipNorm: config.clipNorm, teacherForcing: config.teacherForcing, seed: dataSeed }),
+      seq2seqHostStep(asSeq(m), opt, splitBatch(data.train.batch(step - 1, config.batch), config.inputFrames), step, {
+        clipNorm: config.clipNorm,
+        teacherForcing: config.teacherForcing,
+        seed: dataSeed,
+      }),
     validate: async (m) => (await evaluateMse(asSeq(m), data.val, evalOpts(config.valSequences))).mse,
     valRecord: (step, score, best) => ({ kind: 'val', step, mse: score, best, t: now() }),
     bestOf: (score) => ({ bestValMse: score }),
@@ -119,7 +139,8 @@ async function classificationTask(config: TrainConfig, dataSeed: number): Promis
       }
     },
     // Best checkpoint by validation accuracy, as the reference (kth/train_kth_classification.py).
-    validate: async (m) => -(await evaluateClassifier(asCls(m), data.val, { sequences: config.valSequences, batchSize: Math.min(64, config.valSequences) })).accuracy,
+    validate: async (m) =>
+      -(await evaluateClassifier(asCls(m), data.val, { sequences: config.valSequences, batchSize: Math.min(64, config.valSequences) })).accuracy,
     valRecord: (step, score, best) => ({ kind: 'val-accuracy', step, accuracy: -score, loss: null, best, t: now() }),
     bestOf: (score) => ({ bestValMse: null, bestValAccuracy: accuracyOfScore(score) }),
     savedBest: (r) => (r.progress.bestValAccuracy == null ? null : -r.progress.bestValAccuracy),
@@ -305,7 +326,10 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
           : undefined,
       },
     );
-    rec = await store.update(runId, (r) => ({ ...r, progress: { ...r.progress, step: result.step, lastTrainLoss: result.lastLoss, epoch: (result.step * config.batch) / t.epochSize } }));
+    rec = await store.update(runId, (r) => ({
+      ...r,
+      progress: { ...r.progress, step: result.step, lastTrainLoss: result.lastLoss, epoch: (result.step * config.batch) / t.epochSize },
+    }));
     if (result.endReason === null || result.endReason === 'early_stop') {
       // Test metrics of the best weights (best-by-validation checkpoint, as the reference protocol).
       const best = await loadModelSafetensors(store.checkpointPath(runId, 'best'));
@@ -337,7 +361,18 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     const { reason, message } = classifyError(e);
     await store.appendMetric(runId, { kind: 'event', step: rec.progress.step, event: reason, message, t: now() }).catch(() => undefined);
     const done = await finish('failed', reason, message).catch(() => rec);
-    ctl.emit({ runId, step: done.progress.step, totalSteps: config.steps, epoch: done.progress.epoch, loss: null, valMse: null, bestValMse: done.progress.bestValMse, stepsPerSec: 0, etaSec: null, status: 'failed' });
+    ctl.emit({
+      runId,
+      step: done.progress.step,
+      totalSteps: config.steps,
+      epoch: done.progress.epoch,
+      loss: null,
+      valMse: null,
+      bestValMse: done.progress.bestValMse,
+      stepsPerSec: 0,
+      etaSec: null,
+      status: 'failed',
+    });
     return done;
   } finally {
     if (model) disposeModel(model);

@@ -88,7 +88,9 @@ function legacySettings(kind: EvaluationKind, data: unknown): EvaluationSettings
   if (!isObj(data)) return {};
   if (kind === 'length') {
     const first = Object.values(data)[0];
-    const lens = Object.keys(data).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+    const lens = Object.keys(data)
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0);
     return { ...(isObj(first) && typeof first.sequences === 'number' ? { sequences: first.sequences } : {}), seqLens: lens };
   }
   const out: EvaluationSettings = {};

@@ -18,7 +18,23 @@ export interface RunExport {
  * - event, message: event records
  * - t: ISO timestamp when the record was written
  */
-export const CSV_COLUMNS = ['run_id', 'model', 'v_range', 'kind', 'step', 'epoch', 'loss', 'grad_norm', 'ms_per_step', 'mse', 'accuracy', 'best', 'event', 'message', 't'] as const;
+export const CSV_COLUMNS = [
+  'run_id',
+  'model',
+  'v_range',
+  'kind',
+  'step',
+  'epoch',
+  'loss',
+  'grad_norm',
+  'ms_per_step',
+  'mse',
+  'accuracy',
+  'best',
+  'event',
+  'message',
+  't',
+] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
 type Cell = string | number | boolean | null | undefined;

@@ -4,7 +4,15 @@ import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
-import { metricRecordSchema, runRecordSchema, type EndReason, type MetricRecord, type RunRecord, type RunStatus, type TrainConfig } from '../../core/protocol/run';
+import {
+  metricRecordSchema,
+  runRecordSchema,
+  type EndReason,
+  type MetricRecord,
+  type RunRecord,
+  type RunStatus,
+  type TrainConfig,
+} from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
 import { isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
 import { runsToCsv, runsToJson, type RunExport } from './runExport';
@@ -266,7 +274,7 @@ export class RunStore {
           if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from('\n'), line]);
         }
         // O_APPEND writes go to the end regardless of position; loop in case the kernel takes a partial write.
-        for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+        for (let off = 0; off < data.length;) off += (await fh.write(data, off, data.length - off)).bytesWritten;
         await fh.datasync();
       } finally {
         await fh.close();
@@ -311,7 +319,8 @@ export class RunStore {
 
   /** checkpoints/<which>.safetensors of a run (the path may not exist yet). */
   checkpointPath(id: string, which: CheckpointKind): string {
-    if (!(CHECKPOINT_KINDS as readonly string[]).includes(which)) throw new InputError('checkpoint', `which must be one of ${CHECKPOINT_KINDS.join(', ')}; got ${JSON.stringify(which)}`);
+    if (!(CHECKPOINT_KINDS as readonly string[]).includes(which))
+      throw new InputError('checkpoint', `which must be one of ${CHECKPOINT_KINDS.join(', ')}; got ${JSON.stringify(which)}`);
     return join(this.runDir(id), CHECKPOINTS_DIR, `${which}.safetensors`);
   }
 
@@ -547,7 +556,9 @@ async function readRunJson(dir: string, id: string): Promise<RunJsonRead> {
         (s) => s.isDirectory(),
         () => false,
       );
-      return folder ? { ok: false, missing: 'file', reason: `no ${RUN_FILE} (not a run folder, or a run still being created)` } : { ok: false, missing: 'folder', reason: 'no such run folder' };
+      return folder
+        ? { ok: false, missing: 'file', reason: `no ${RUN_FILE} (not a run folder, or a run still being created)` }
+        : { ok: false, missing: 'folder', reason: 'no such run folder' };
     }
     if (code === 'EISDIR') return { ok: false, reason: `${RUN_FILE} is a folder, not a file` };
     return { ok: false, reason: `cannot read ${RUN_FILE}: ${(e as Error).message}` };

@@ -10,10 +10,7 @@ import { memberRunId, memberRunName, type SweepRecord } from './sweepStore';
 const HEARTBEAT_MS = 20_000;
 
 export type MemberOutcome =
-  | { kind: 'ran'; run: RunRecord }
-  | { kind: 'already-completed'; run: RunRecord }
-  | { kind: 'owned-elsewhere'; owner: ClaimOwner | null }
-  | { kind: 'stopped' };
+  { kind: 'ran'; run: RunRecord } | { kind: 'already-completed'; run: RunRecord } | { kind: 'owned-elsewhere'; owner: ClaimOwner | null } | { kind: 'stopped' };
 
 export interface MemberControl {
   /** Slurm array task running the member (for the claim), or null. */
@@ -43,7 +40,8 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
     });
     if (existing?.status === 'completed') return { kind: 'already-completed', run: existing };
     if (!existing) {
-      const create = () => lab.store.create({
+      const create = () =>
+        lab.store.create({
           id,
           config: member.config,
           name: memberRunName(sweep, index),

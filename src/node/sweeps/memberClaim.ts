@@ -47,12 +47,21 @@ async function currentGeneration(sweepDir: string, index: number): Promise<numbe
 /** The owner of a claim generation, and whether it still holds the member. */
 export async function claimState(sweepDir: string, index: number, g: number, now = Date.now()): Promise<{ live: boolean; owner: ClaimOwner | null }> {
   const dir = claimDir(sweepDir, index, g);
-  if (await stat(join(dir, RELEASED)).then(() => true, () => false)) return { live: false, owner: null };
+  if (
+    await stat(join(dir, RELEASED)).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { live: false, owner: null };
   const text = await readFile(join(dir, OWNER), 'utf8').catch(() => null);
   const parsed = text === null ? null : ownerSchema.safeParse(JSON.parse(text));
   if (!parsed?.success) {
     // Made but not yet written (or its writer died in between): live while young.
-    const made = await stat(dir).then((s) => s.mtimeMs, () => 0);
+    const made = await stat(dir).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
     return { live: now - made <= HEARTBEAT_STALE_MS, owner: null };
   }
   return { live: ownerAlive(parsed.data, now), owner: parsed.data };

@@ -25,7 +25,7 @@ const q = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 export function arraySpec(indices: readonly number[]): string {
   const s = [...new Set(indices)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i;
     while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
     parts.push(i === j ? String(s[i]) : `${s[i]}-${s[j]}`);

@@ -29,10 +29,16 @@ const value = z.union([z.string(), z.number(), z.boolean()]);
 export const slurmOptionsSchema = z
   .object({
     partition: z.string().min(1).optional(),
-    time: z.string().regex(/^[0-9:-]+$/, 'a Slurm time limit like 30, 1:00:00 or 1-00:00:00').optional(),
+    time: z
+      .string()
+      .regex(/^[0-9:-]+$/, 'a Slurm time limit like 30, 1:00:00 or 1-00:00:00')
+      .optional(),
     cpusPerTask: z.number().int().min(1).max(1024).optional(),
     gpusPerTask: z.number().int().min(0).max(64).optional(),
-    mem: z.string().regex(/^[0-9]+[KMGT]?$/, 'a Slurm memory size like 4G').optional(),
+    mem: z
+      .string()
+      .regex(/^[0-9]+[KMGT]?$/, 'a Slurm memory size like 4G')
+      .optional(),
     account: z.string().min(1).optional(),
     qos: z.string().min(1).optional(),
     arrayParallelism: z.number().int().min(1).max(100000).optional(),

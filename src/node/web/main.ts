@@ -30,7 +30,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new InputError('--port', `must be an integer 0..65535 (0: any free port); got ${JSON.stringify(values.port)}`);
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535)
+    throw new InputError('--port', `must be an integer 0..65535 (0: any free port); got ${JSON.stringify(values.port)}`);
   const rendererDir = values.renderer ?? fileURLToPath(new URL('./renderer/', import.meta.url));
   if (!existsSync(`${rendererDir}/index.html`)) throw new InputError('--renderer', `${rendererDir} has no index.html; run npm run build`);
   const storeRoot = values.store ?? RunStore.defaultRoot();

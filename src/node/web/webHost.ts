@@ -125,7 +125,12 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     const auth = req.headers.authorization;
     const bearer = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
     if (!tokenOk(bearer)) {
-      sendError(res, 401, { code: 'bad_argument', field: 'token', message: 'missing or wrong token: send Authorization: Bearer <token> (printed when the lab starts)' }, { 'WWW-Authenticate': 'Bearer realm="fernn-lab"' });
+      sendError(
+        res,
+        401,
+        { code: 'bad_argument', field: 'token', message: 'missing or wrong token: send Authorization: Bearer <token> (printed when the lab starts)' },
+        { 'WWW-Authenticate': 'Bearer realm="fernn-lab"' },
+      );
       return;
     }
     if (req.method !== 'POST') {

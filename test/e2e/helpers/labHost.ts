@@ -16,7 +16,11 @@ export interface LabHost {
   /** Holds on named runs, for tests that act on a run in the middle of its training (src/node/lab/testGate.ts). */
   gates: Gates;
   /** POST /api/<method> with the token; returns status and parsed body. */
-  call(method: string, arg?: unknown, token?: string): Promise<{ status: number; body: { result?: unknown; error?: { code: string; field?: string; message: string } } }>;
+  call(
+    method: string,
+    arg?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: { result?: unknown; error?: { code: string; field?: string; message: string } } }>;
   /** SIGTERM (the host stops training gracefully), then removes the store unless asked to keep it (call again to remove). */
   stop(opts?: { keepStore?: boolean }): Promise<void>;
 }
@@ -26,7 +30,8 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** Starts the built web host (dist/webHost.js) on 127.0.0.1 with an ephemeral port and a fresh temporary store. */
 export async function startLabHost(): Promise<LabHost> {
   const entry = join(ROOT, 'dist/webHost.js');
-  if (!existsSync(entry) || !existsSync(join(ROOT, 'dist/renderer/index.html'))) throw new Error('build first: npm run build (dist/webHost.js and dist/renderer are missing)');
+  if (!existsSync(entry) || !existsSync(join(ROOT, 'dist/renderer/index.html')))
+    throw new Error('build first: npm run build (dist/webHost.js and dist/renderer are missing)');
   const dir = await mkdtemp(join(tmpdir(), 'fernn-e2e-'));
   const store = join(dir, 'runs');
   const gates = await gateFolder(join(dir, 'gates'));
