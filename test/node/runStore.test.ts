@@ -172,8 +172,8 @@ describe('ids and paths', () => {
     await expectInputError(store.readMetrics(id), 'run');
     await expectInputError(store.remove(id), 'run');
     await expectInputError(store.claim(id), 'run');
-    await expectInputError(store.writeEval(id, 'test', {}), 'run');
-    await expectInputError(store.readEvals(id), 'run');
+    await expectInputError(store.addEvaluation(id, { kind: 'test', origin: 'evaluate', checkpoint: null, settings: {}, result: {} }), 'run');
+    await expectInputError(store.readEvaluations(id), 'run');
     await expectInputError(() => store.checkpointPath(id, 'last'), 'run');
   });
 
@@ -594,21 +594,6 @@ describe('checkpoints and evaluations', () => {
     await writeFile(join(ck, `.best.safetensors.${process.pid}.bbbbbbbb.tmp`), 'live');
     await store.claim(r.id);
     expect(await readdir(ck)).toEqual([`.best.safetensors.${process.pid}.bbbbbbbb.tmp`]);
-  });
-
-  it('writeEval / readEvals', async () => {
-    const r = await store.create(baseOpts);
-    await store.writeEval(r.id, 'velocity-gen', { mse: [0.1, 0.2], v: [1, 2] });
-    await store.writeEval(r.id, 'length_gen', { ok: true });
-    await store.writeEval(r.id, 'length_gen', { ok: false });
-    await writeFile(join(store.runDir(r.id), 'evals', 'broken.json'), '{');
-    await writeFile(join(store.runDir(r.id), 'evals', 'notes.txt'), 'x');
-    expect(await store.readEvals(r.id)).toEqual({ length_gen: { ok: false }, 'velocity-gen': { mse: [0.1, 0.2], v: [1, 2] } });
-    for (const name of ['', '../x', 'a/b', '.hidden', 'has space', 'x'.repeat(65)]) {
-      await expectInputError(store.writeEval(r.id, name, {}), 'eval');
-    }
-    await expectInputError(store.writeEval(r.id, 'undef', undefined), 'eval', /JSON/);
-    expect((await readdir(join(store.runDir(r.id), 'evals'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });
 

@@ -49,8 +49,6 @@ export const EVALS_DIR = 'evals';
 export const CHECKPOINT_KINDS = ['last', 'best'] as const;
 export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
 
-/** Evaluation names become file names: a conservative slug. */
-const EVAL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Files an OS drops into any folder; not worth reporting as foreign entries of the store. */
 const OS_CLUTTER = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini']);
 /** Bounds open files when listing a store with thousands of runs. */
@@ -352,49 +350,6 @@ export class RunStore {
     const rel = relative(this.root, abs);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new InputError('path', `${path} is outside the run store ${this.root}`);
     await writeFileAtomic(abs, bytes);
-  }
-
-  /**
-   * Writes evals/<name>.json atomically (pretty JSON).
-   * @throws InputError('eval', ...) for a bad name or data that is not JSON; InputError('run', ...) for no run.
-   */
-  async writeEval(id: string, name: string, data: unknown): Promise<void> {
-    if (typeof name !== 'string' || !EVAL_NAME_RE.test(name)) {
-      throw new InputError('eval', `invalid evaluation name ${JSON.stringify(name)}: use 1-64 of A-Z a-z 0-9 _ -, starting with a letter or digit`);
-    }
-    const json = JSON.stringify(data, null, 2) as string | undefined;
-    if (json === undefined) throw new InputError('eval', `data of evaluation ${name} is not JSON-serialisable`);
-    await this.assertRunFolder(id);
-    const dir = join(this.runDir(id), EVALS_DIR);
-    await mkdirIfMissing(dir);
-    await writeFileAtomic(join(dir, `${name}.json`), json + '\n');
-  }
-
-  /**
-   * Every evaluation of a run, keyed by name. Files that are not valid JSON are skipped: writeEval never leaves
-   * one, so such a file is foreign, and one bad file should not hide the others.
-   */
-  async readEvals(id: string): Promise<Record<string, unknown>> {
-    const dir = join(this.runDir(id), EVALS_DIR);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      await this.assertRunFolder(id);
-      return {};
-    }
-    const out: Record<string, unknown> = {};
-    for (const file of names.sort()) {
-      const name = file.endsWith('.json') ? file.slice(0, -'.json'.length) : '';
-      if (!EVAL_NAME_RE.test(name)) continue;
-      try {
-        out[name] = JSON.parse(await readFile(join(dir, file), 'utf8'));
-      } catch {
-        // Skipped; see above.
-      }
-    }
-    return out;
   }
 
   /**

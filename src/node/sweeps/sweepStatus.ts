@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { gridStats, groupStats, type GridStats, type GroupStats } from '../../core/sweeps/stats';
 import type { RunRecord } from '../../core/protocol/run';
 import type { RunStore } from '../store/runStore';
+import { latestByKind } from '../store/evaluations';
 import { memberJobs, slurmStates } from './slurm';
 import { memberRunId, type SweepRecord } from './sweepStore';
 
@@ -59,7 +60,7 @@ const velocityAccuracyEvalSchema = z.object({ velocities: z.array(z.number()), a
 async function velocityStats(store: RunStore, runs: RunRecord[], classification: boolean): Promise<VelocityGridStats | undefined> {
   const grids: { velocities: number[]; grid: number[][] }[] = [];
   for (const r of runs) {
-    const evals = await store.readEvals(r.id).catch(() => ({}) as Record<string, unknown>);
+    const evals = latestByKind(await store.readEvaluations(r.id).catch(() => []));
     if (classification) {
       const v = velocityAccuracyEvalSchema.safeParse(evals['velocity-accuracy']);
       if (v.success) grids.push({ velocities: v.data.velocities, grid: v.data.accuracy });
