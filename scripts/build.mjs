@@ -94,7 +94,7 @@ if (args.length) {
 } else {
   const entries = {
     cli: 'src/cli/main.ts',
-    trainWorker: 'src/node/lab/trainWorker.ts',
+    labWorker: 'src/node/lab/labWorker.ts',
     webHost: 'src/node/web/main.ts',
     main: 'src/main/main.ts',
   };

@@ -14,7 +14,7 @@ const option = (name) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 
-const OUTPUTS = ['dist/main.js', 'dist/preload.cjs', 'dist/webHost.js', 'dist/trainWorker.js', 'dist/renderer/index.html'];
+const OUTPUTS = ['dist/main.js', 'dist/preload.cjs', 'dist/webHost.js', 'dist/labWorker.js', 'dist/renderer/index.html'];
 
 function newestMtime(dir) {
   let newest = 0;

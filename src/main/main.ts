@@ -48,7 +48,7 @@ function fatal(e: unknown): void {
 async function start(): Promise<void> {
   try {
     const storeRoot = join(app.getPath('userData'), 'runs');
-    const workerPath = unpacked(join(here, 'trainWorker.js'));
+    const workerPath = unpacked(join(here, 'labWorker.js'));
     service = await createLabService({
       storeRoot,
       shell: { kind: 'electron' },

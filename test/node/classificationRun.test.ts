@@ -12,7 +12,7 @@ import { expectRejectsInputError } from '../helpers/errors';
 
 let dir: string;
 let lab: LabService;
-const workerPath = path.resolve('dist/trainWorker.js');
+const workerPath = path.resolve('dist/labWorker.js');
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-lab-cls-'));

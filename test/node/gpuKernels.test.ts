@@ -211,7 +211,7 @@ describe('webgpu fused kernels', () => {
     const lab = await createLabService({
       storeRoot: path.join(dir, 'runs'),
       shell: { kind: 'web' },
-      workerPath: path.resolve('dist/trainWorker.js'),
+      workerPath: path.resolve('dist/labWorker.js'),
       flowsFile: path.join(dir, 'flows.json'),
     });
     try {

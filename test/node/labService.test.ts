@@ -12,7 +12,7 @@ import { gateFolder, type Gates } from '../helpers/gates';
 let dir: string;
 let lab: LabService;
 let gates: Gates;
-const workerPath = path.resolve('dist/trainWorker.js');
+const workerPath = path.resolve('dist/labWorker.js');
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-lab-svc-'));

@@ -15,7 +15,7 @@ beforeAll(async () => {
   lab = await createLabService({
     storeRoot: path.join(dir, 'runs'),
     shell: { kind: 'web' },
-    workerPath: path.resolve('dist/trainWorker.js'),
+    workerPath: path.resolve('dist/labWorker.js'),
     flowsFile: path.join(dir, 'flows.json'),
   });
 });

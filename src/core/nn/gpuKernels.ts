@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MAX_MID, MAX_MID_GRAD } from './heapKernels';
+import { MAX_MID, MAX_MID_GRAD } from './hostMemoryKernels';
 
 /**
  * WGSL kernels for the webgpu backend: the FERNN's circular convolutions with the per-velocity roll and the

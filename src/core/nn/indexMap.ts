@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { customOp } from './gradient';
 import { gpuKernelsActive, gpuRowGather, gpuRowScatterAdd } from './gpuKernels';
-import { registerRowPlan, rowGather, heapKernelsActive, rowRuns, rowScatterAdd, unregisterRowPlan } from './heapKernels';
+import { registerRowPlan, rowGather, hostMemoryKernelsActive, rowRuns, rowScatterAdd, unregisterRowPlan } from './hostMemoryKernels';
 
 /**
  * A fixed re-indexing of the middle axis of a [B, N, C] tensor: out[b, m, c] = x[b, idx[m], c].
  *
  * Roll, circular padding and per-velocity shifts of every slice of a lifted hidden state are all such maps, so one
  * gather does all of them at once. Its gradient is a scatter-add.
- * - On wasm and cpu both directions are row-copy kernels over runs of consecutive rows (nn/heapKernels): the stock
+ * - On wasm and cpu both directions are row-copy kernels over runs of consecutive rows (nn/hostMemoryKernels): the stock
  *   GatherV2 is slow there, and wasm has no UnsortedSegmentSum.
  * - Elsewhere (GPU backends) the map is one tf.gather, and the adjoint a few gathers precomputed from the map: the
  *   k-th "layer" collects, for each input position, its k-th occurrence in idx (or a zero row). A circular pad of
@@ -69,7 +69,7 @@ export class IndexMap {
    */
   apply(x: tf.Tensor3D, opts: { data?: boolean } = {}): tf.Tensor3D {
     if (x.shape[1] !== this.inSize) throw new Error(`index map expects ${this.inSize} rows, got ${x.shape[1]}`);
-    const rows = heapKernelsActive() && x.dtype === 'float32';
+    const rows = hostMemoryKernelsActive() && x.dtype === 'float32';
     const gpu = gpuKernelsActive() && x.dtype === 'float32';
     const op = customOp<tf.Tensor3D>(([xi]) => ({
       value: rows

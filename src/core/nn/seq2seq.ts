@@ -6,7 +6,7 @@ import { countParams, disposeParams, initParams, type ParamMap, type ParamSpec }
 import { circularConv2d } from './conv';
 import { zeroPadConv2d } from './groupConv';
 import { customOp, stopGradient } from './gradient';
-import { heapKernelsActive, maxMid, maxMidGrad } from './heapKernels';
+import { hostMemoryKernelsActive, maxMid, maxMidGrad } from './hostMemoryKernels';
 import { gpuKernelsActive } from './gpuKernels';
 import type { Rng } from '../util/rng';
 
@@ -54,13 +54,13 @@ export function poolVelocities(h: tf.Tensor5D, pool: Pool): tf.Tensor4D {
 
 /**
  * Max over the V axis. Its stock gradient compares h with the broadcast max, and broadcasting binary ops are slow
- * on wasm (1.1 s of a 4.3 s FERNN step). On wasm, cpu and webgpu one kernel each way (nn/heapKernels, nn/gpuKernels); elsewhere the max is
+ * on wasm (1.1 s of a 4.3 s FERNN step). On wasm, cpu and webgpu one kernel each way (nn/hostMemoryKernels, nn/gpuKernels); elsewhere the max is
  * repeated to h's shape first. Ties share the gradient, as in tfjs (torch sends it to one index; ties are exact zeros
  * of relu, whose gradient is 0 either way).
  */
 function maxOverVelocities(h: tf.Tensor5D): tf.Tensor4D {
   const [b, nv, height, width, ch] = h.shape;
-  if ((heapKernelsActive() || gpuKernelsActive()) && h.dtype === 'float32') {
+  if ((hostMemoryKernelsActive() || gpuKernelsActive()) && h.dtype === 'float32') {
     const p = height * width * ch;
     return customOp<tf.Tensor4D>(([x]) => {
       const x3 = tf.reshape(x, [b, nv, p]) as tf.Tensor3D;

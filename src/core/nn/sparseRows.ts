@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { customOp } from './gradient';
-import { io, type Info } from './heapKernels';
+import { io, type Info } from './hostMemoryKernels';
 
 /**
  * A fixed sparse linear map on the middle axis of a [B, M, C] tensor, as one kernel on the backends whose tensors
@@ -86,7 +86,7 @@ export class SparseRowMap {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The kernel, on the wasm heap or the cpu backend's arrays (heapKernels.ts `io`).
+// The kernel, on the wasm heap or the cpu backend's arrays (hostMemoryKernels.ts `io`).
 
 function sparseRowsKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }): Info {
   const id = (attrs as { planId?: number }).planId;

@@ -33,7 +33,7 @@ export const LAB_VERSION = '0.1.0';
 export interface LabServiceOptions {
   storeRoot: string;
   shell: LabInfo['shell'];
-  /** Built worker entry (dist/trainWorker.js); found next to this bundle or in the repo's dist/ by default. */
+  /** Built worker entry (dist/labWorker.js); found next to this bundle or in the repo's dist/ by default. */
   workerPath?: string;
   /** Saved flow presets; default: flows.json next to the store folder. */
   flowsFile?: string;
@@ -56,8 +56,8 @@ export type LabService = ILabService & {
 
 function defaultWorkerPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'trainWorker.js')];
-  for (let dir = here, i = 0; i < 6; i++, dir = path.dirname(dir)) candidates.push(path.join(dir, 'dist', 'trainWorker.js'));
+  const candidates = [path.join(here, 'labWorker.js')];
+  for (let dir = here, i = 0; i < 6; i++, dir = path.dirname(dir)) candidates.push(path.join(dir, 'dist', 'labWorker.js'));
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`the training worker is not built (looked for ${candidates[0]}); run npm run build`);
   return found;

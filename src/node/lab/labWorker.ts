@@ -1,8 +1,8 @@
 /**
- * Worker-thread entry of the lab service (every job, not only training; the built entry keeps the name
- * dist/trainWorker.js): one worker per training run or per job, so training and evaluation never
- * stall the caller's event loop (the Electron main process, the web host, the CLI's progress bar). Tensors stay in
- * the worker; only JSON crosses.
+ * Worker-thread entry of the lab service (built as dist/labWorker.js): one worker per training run or per job
+ * (evaluations, probes, previews, predictions, estimates), so training and evaluation never stall the caller's
+ * event loop (the Electron main process, the web host, the CLI's progress bar). Tensors stay in the worker; only
+ * JSON crosses.
  */
 import { parentPort } from 'node:worker_threads';
 import { InputError } from '../../core/util/errors';
@@ -14,7 +14,7 @@ import { backendsJob, estimateJob, evaluateJob, predictionsJob, previewFlowJob, 
 import type { ServiceArgs } from '../../core/protocol/serviceArgs';
 import type { TrainConfig } from '../../core/protocol/run';
 
-if (!parentPort) throw new Error('trainWorker must run in a worker thread');
+if (!parentPort) throw new Error('labWorker must run in a worker thread');
 const port = parentPort;
 const send = (m: FromWorker): void => port.postMessage(m);
 let stop: { interrupted: boolean } | null = null;

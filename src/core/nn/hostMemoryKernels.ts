@@ -57,7 +57,7 @@ export function unregisterRowPlan(id: number): void {
 }
 
 /** Whether the active backend has these kernels (else use the stock ops, fast on GPU backends). */
-export function heapKernelsActive(): boolean {
+export function hostMemoryKernelsActive(): boolean {
   return (BACKENDS as readonly string[]).includes(tf.getBackend());
 }
 
