@@ -96,6 +96,11 @@ describe('fernn-lab train killed with SIGKILL', () => {
       [['--model', 'fernn', '--hidden', '4', '--steps', '5', '--lr', '0'], /--lr/],
       [['--model', 'fernn', '--hidden', '4', '--steps', '5', '--image-size', '4'], /--image-size/],
       [['--model', 'fernn', '--hidden', '4', '--steps', '5', '--backend', 'tpu'], /--backend/],
+      // Beyond the wasm heap: refused before the run exists (the estimate of src/core/protocol/memory.ts).
+      [
+        ['--model', 'fernn', '--v-range', '2', '--hidden', '128', '--batch', '128', '--decoder-layers', '4', '--steps', '5', '--backend', 'wasm'],
+        /--batch: .*4 GiB limit: batch \d+ fits/,
+      ],
     ];
     for (const [flags, pattern] of cases) {
       const r = await run(process.execPath, [BIN, 'train', ...flags, '--store', empty]).then(

@@ -131,7 +131,13 @@ export function registerTrain(program: Command): void {
       const config = configFromFlags(f);
       const lab = await openLab(f.store);
       try {
-        const rec = await lab.startRun({ config, name: f.name });
+        const rec = await lab.startRun({ config, name: f.name }).catch((e: unknown) => {
+          // The service names config fields; the user typed flags.
+          if (e instanceof InputError && e.field.startsWith('config.')) {
+            throw new InputError(`--${e.field.slice('config.'.length).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, e.message.slice(e.field.length + 2));
+          }
+          throw e;
+        });
         info(`run ${rec.id} in ${lab.store.root}`);
         const done = await followRun(lab, rec.id, { quiet: f.json, label: rec.id });
         if (f.json) process.stdout.write(`${JSON.stringify(runSummary(done, lab.store.root))}\n`);

@@ -25,6 +25,7 @@ import { latestByKind } from '../store/evaluations';
 import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
 import { runParamCount } from './trainJob';
+import { estimateTrainingMemory } from '../../core/protocol/memory';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
 
@@ -238,6 +239,12 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     async startRun(raw): Promise<RunRecord> {
       const req = parseServiceArgs('startRun', raw);
       const config = req.config;
+      // A run asked for on wasm that cannot fit its heap is refused before it exists (with auto the backend is chosen
+      // in the worker, which ends such a run as out_of_memory before allocating anything).
+      if (config.backend === 'wasm') {
+        const memory = estimateTrainingMemory(config, 'wasm', runParamCount(config));
+        if (!memory.fits) throw new InputError('config.batch', memory.message ?? 'the run does not fit in the wasm heap');
+      }
       const rec = await store.create({
         config,
         name: req.name,
