@@ -5,6 +5,12 @@ import type { ZodType } from 'zod';
 export const EXIT_BAD_INPUT = 2;
 export const EXIT_FAILURE = 1;
 
+/** A camelCase key as its kebab-case flag name without the dashes (vRange -> v-range). */
+export const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A camelCase key as the flag the user types (vRange -> --v-range). */
+export const flagName = (key: string): string => `--${kebab(key)}`;
+
 /**
  * Validates parsed flags against a schema whose keys are the flags' camelCase names; the error names the flag as
  * the user typed it (--v-range) and says what is allowed.
@@ -14,7 +20,7 @@ export function parseFlags<T>(schema: ZodType<T>, raw: unknown): T {
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const key = String(issue.path[0] ?? 'arguments');
-  throw new InputError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, issue.message);
+  throw new InputError(flagName(key), issue.message);
 }
 
 /** Human output goes to stderr so that stdout carries only results (and only JSON with --json). */

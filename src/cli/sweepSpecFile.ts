@@ -4,6 +4,7 @@ import type { TrainConfig } from '../core/protocol/run';
 import { expandSweep, groupKey, memberLabel, sweepSpecSchema, type SweepSpec, type SweepValue } from '../core/sweeps/spec';
 import { InputError } from '../core/util/errors';
 import { configFromFlags, trainFlagsSchema } from './commands/train';
+import { kebab } from './io';
 
 export interface ValidatedMember {
   index: number;
@@ -13,7 +14,6 @@ export interface ValidatedMember {
 }
 
 const camel = (k: string): string => k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 /** Flags of `train` that a spec may set: the model/data flags (not --store, --json or --name: the sweep owns those). */
 export const SPEC_FLAGS: readonly string[] = Object.keys(trainFlagsSchema.shape).map(kebab);
 

@@ -23,7 +23,7 @@ import {
   type SweepRecord,
 } from '../../node/sweeps/sweepStore';
 import { sweepSettled, sweepStatus, sweepStatusCsv, type StatsJson, type SweepStatus } from '../../node/sweeps/sweepStatus';
-import { info, parseFlags, table } from '../io';
+import { flagName, info, parseFlags, table } from '../io';
 import { intFlag } from '../options';
 import { openLab } from '../lab';
 import { readSpecFile } from '../sweepSpecFile';
@@ -114,13 +114,13 @@ export async function executorFromFlags(f: ExecutorFlags): Promise<ExecutorChoic
       sbatchArgs: f.sbatchArg,
       setup: f.setup,
     });
-    if (!o.success) throw new InputError(`--${String(o.error.issues[0].path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, o.error.issues[0].message);
+    if (!o.success) throw new InputError(flagName(String(o.error.issues[0].path[0])), o.error.issues[0].message);
     const avail = await slurmAvailable();
     if (!avail.ok) throw new InputError('--executor', `slurm: ${avail.reason}`);
     return { kind: 'slurm', slurm: o.data };
   }
   const slurmOnly = Object.keys(slurmFlags).find((k) => (k === 'sbatchArg' ? f.sbatchArg.length > 0 : f[k as keyof typeof f] !== undefined));
-  if (slurmOnly) throw new InputError(`--${slurmOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'is a slurm option; add --executor slurm');
+  if (slurmOnly) throw new InputError(flagName(slurmOnly), 'is a slurm option; add --executor slurm');
   return { kind: 'local', parallel: f.parallel ?? defaultParallelism() };
 }
 

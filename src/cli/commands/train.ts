@@ -5,7 +5,7 @@ import { trainConfigSchema, type TrainConfigInput } from '../../core/protocol/ru
 import { InputError } from '../../core/util/errors';
 import { CELL_KIND_FACTS, MODEL_LIMITS, isCellKind, isRotationKind } from '../../core/nn/modelKinds';
 import { describeRun, followRun, openLab, runSummary } from '../lab';
-import { info, parseFlags } from '../io';
+import { flagName, info, parseFlags } from '../io';
 import { requireStoreFolder, resolveRun } from '../runRef';
 import { backendFlag, datasetFlag, intFlag, taskFlag, trainModelFlag } from '../options';
 
@@ -109,10 +109,12 @@ export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> =
   const r = trainConfigSchema.safeParse(merged);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const key = String(issue.path[0] ?? 'arguments')
-    .replace('earlyStopPatience', 'earlyStop')
-    .replace('dataDir', 'data');
-  throw new InputError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, issue.message);
+  throw new InputError(configFlag(String(issue.path[0] ?? 'arguments')), issue.message);
+}
+
+/** The `train` flag that sets a TrainConfig field (two fields have shorter flags). */
+export function configFlag(field: string): string {
+  return flagName(field.replace('earlyStopPatience', 'earlyStop').replace('dataDir', 'data'));
 }
 
 export function registerTrain(program: Command): void {
@@ -134,7 +136,7 @@ export function registerTrain(program: Command): void {
         const rec = await lab.startRun({ config, name: f.name }).catch((e: unknown) => {
           // The service names config fields; the user typed flags.
           if (e instanceof InputError && e.field.startsWith('config.')) {
-            throw new InputError(`--${e.field.slice('config.'.length).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, e.message.slice(e.field.length + 2));
+            throw new InputError(configFlag(e.field.slice('config.'.length)), e.message.slice(e.field.length + 2));
           }
           throw e;
         });
