@@ -48,10 +48,11 @@ export function startLocalSweep(lab: LabService, sweepDir: string, sweep: SweepR
   let cancelled = false;
   const marked = () => existsSync(join(sweepDir, CANCEL_FILE));
   const stopped = () => cancelled || (opts.stopped?.() ?? false) || marked();
-  const stop = (i: number) => lab.stopRun({ id: memberRunId(sweep.id, i) }).then(
-    () => undefined,
-    () => undefined,
-  );
+  const stop = (i: number) =>
+    lab.stopRun({ id: memberRunId(sweep.id, i) }).then(
+      () => undefined,
+      () => undefined,
+    );
   const cancel = async (): Promise<void> => {
     cancelled = true;
     await Promise.all([...training].map(stop));

@@ -153,8 +153,7 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
       return detail(dir, rec);
     },
     async createSweep(req) {
-      const executor =
-        req.executor.kind === 'local' ? { kind: 'local' as const, parallel: req.executor.parallel ?? defaultParallelism() } : req.executor;
+      const executor = req.executor.kind === 'local' ? { kind: 'local' as const, parallel: req.executor.parallel ?? defaultParallelism() } : req.executor;
       if (executor.kind === 'slurm') {
         const avail = await executors();
         if (!avail.slurm.available) throw new InputError('executor', `slurm: ${avail.slurm.reason}`);

@@ -56,7 +56,10 @@ export const sweepRecordSchema = z
     /** The spec file of a sweep made by the CLI (train flags). */
     spec: sweepSpecSchema.optional(),
     /** What the app asked for (createSweep: config fields), for a sweep made through the lab service. */
-    request: z.object({ base: z.record(z.string(), z.unknown()), grid: z.record(z.string(), z.array(value)), seeds: z.number().int() }).strict().optional(),
+    request: z
+      .object({ base: z.record(z.string(), z.unknown()), grid: z.record(z.string(), z.array(value)), seeds: z.number().int() })
+      .strict()
+      .optional(),
     executor: executorSchema,
     members: z.array(sweepMemberSchema).min(1),
   })
