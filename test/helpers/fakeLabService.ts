@@ -4,7 +4,7 @@ import type { FlowPreset, ILabService } from '../../src/core/protocol/service';
 import { InputError } from '../../src/core/util/errors';
 import { LAB_METHODS } from '../../src/core/protocol/methods';
 import { parseServiceArgs, type ServiceArgs } from '../../src/core/protocol/serviceArgs';
-import type { SweepDetail } from '../../src/core/protocol/sweeps';
+import { SWEEP_DEFAULTS, type SweepDetail } from '../../src/core/protocol/sweeps';
 
 /**
  * An in-memory ILabService for transport tests (HTTP, IPC): it answers instantly and records calls, so the tests
@@ -186,7 +186,11 @@ export function createFakeLabService(): FakeLabService {
     },
     async sweepExecutors() {
       record('sweepExecutors');
-      return { local: { available: true, defaultParallel: 1, detail: 'fake' }, slurm: { available: false, reason: 'fake: no sbatch' } };
+      return {
+        local: { available: true, defaultParallel: 1, detail: 'fake' },
+        slurm: { available: false, reason: 'fake: no sbatch' },
+        defaults: SWEEP_DEFAULTS,
+      };
     },
     onDidProgress(listener) {
       listeners.add(listener);

@@ -67,21 +67,22 @@ describe('the lab service runs sweeps in its own pool', () => {
     const gate = await gates.hold('svc/0', 2);
     const events: ProgressEvent[] = [];
     const off = lab.onDidProgress((e) => events.push(e));
+    // A model axis without a vRange axis: the G-RNN members get V = {0}, the FERNN ones the base's vRange 1.
     const created = await lab.createSweep({
       name: 'svc',
-      base,
-      grid: { model: ['grnn', 'fernn'], vRange: [0] },
+      base: { ...base, vRange: 1 },
+      grid: { model: ['grnn', 'fernn'] },
       seeds: 2,
       executor: { kind: 'local', parallel: 1 },
     });
     const id = created.status.sweep_id;
     expect(created.status.members.map((m) => m.overrides)).toEqual([
-      { model: 'grnn', vRange: 0, seed: 0 },
-      { model: 'grnn', vRange: 0, seed: 1 },
-      { model: 'fernn', vRange: 0, seed: 0 },
-      { model: 'fernn', vRange: 0, seed: 1 },
+      { model: 'grnn', seed: 0 },
+      { model: 'grnn', seed: 1 },
+      { model: 'fernn', seed: 0 },
+      { model: 'fernn', seed: 1 },
     ]);
-    expect(created.memberGroups).toEqual(['model=grnn,vRange=0', 'model=grnn,vRange=0', 'model=fernn,vRange=0', 'model=fernn,vRange=0']);
+    expect(created.memberGroups).toEqual(['model=grnn', 'model=grnn', 'model=fernn', 'model=fernn']);
     expect(created.active).toBe(true);
     expect(await lab.listSweeps()).toEqual([expect.objectContaining({ id, name: 'svc', members: 4, cancelled: false })]);
 
@@ -97,12 +98,19 @@ describe('the lab service runs sweeps in its own pool', () => {
 
     await gate.release();
     await lab.resumeSweep({ id });
-    const done = await settled(id, (d) => d.status.members.every((m) => m.status === 'completed'));
+    const done = await settled(id, (d) => !d.active && d.status.members.every((m) => m.status === 'completed'));
     off();
     expect(done.cancelled).toBe(false);
     expect(done.status.groups.map((g) => [g.key, g.n, g.completed, g.test_mse?.ci95 !== null])).toEqual([
-      ['model=grnn,vRange=0', 2, 2, true],
-      ['model=fernn,vRange=0', 2, 2, true],
+      ['model=grnn', 2, 2, true],
+      ['model=fernn', 2, 2, true],
+    ]);
+    const configs = await Promise.all(done.status.members.map(async (m) => (await lab.store.get(m.run_id)).config));
+    expect(configs.map((c) => [c.model, c.vRange, c.seed])).toEqual([
+      ['grnn', 0, 0],
+      ['grnn', 0, 1],
+      ['fernn', 1, 0],
+      ['fernn', 1, 1],
     ]);
     // Member 0 went on from its checkpoint; the mean curves cover every step with n = 2.
     const { records } = await lab.store.readMetrics(done.status.members[0].run_id);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cartesian, groupKey, memberLabel, SWEEP_NAME_RE, type SweepValue } from '../sweeps/spec';
 import type { GridStats } from '../sweeps/stats';
+import { CELL_KIND_FACTS, isCellKind } from '../nn/modelKinds';
 import { trainConfigSchema, type TrainConfig } from './run';
 
 /**
@@ -43,7 +44,8 @@ const configKey = z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'a run setting (a Trai
 
 /**
  * createSweep's argument: `base` is a run's config (as startRun's), `grid` lists values of config fields (every
- * combination runs), `seeds` repeats each combination with seeds base.seed, base.seed + 1, …. Every member is
+ * combination runs), `seeds` repeats each combination with seeds base.seed, base.seed + 1, …. A `model` axis without a
+ * `vRange` axis gives its models without a velocity axis (G-RNN, 3D-CNN) vRange 0, as `train` does. Every member is
  * validated as a run config here, so a bad member is an error naming it and the field (`grid.vRange`, `base.hidden`)
  * before anything is created.
  */
@@ -77,7 +79,10 @@ export const createSweepSchema = z
       for (let s = 0; s < req.seeds; s++) {
         const overrides: Record<string, SweepValue> = { ...combo, seed: seed0 + s };
         const index = members.length;
-        const r = trainConfigSchema.safeParse({ ...req.base, ...overrides });
+        // As `train` without --v-range: a model axis gives its models without a velocity axis (G-RNN, 3D-CNN) V = {0}.
+        const model = combo.model;
+        const noAxis = typeof model === 'string' && !('vRange' in req.grid) && !(isCellKind(model) && CELL_KIND_FACTS[model].lifted);
+        const r = trainConfigSchema.safeParse({ ...req.base, ...overrides, ...(noAxis ? { vRange: 0 } : {}) });
         if (!r.success) {
           const issue = r.error.issues[0];
           const field = String(issue.path[0] ?? '');
@@ -192,6 +197,8 @@ export interface SweepDetail {
 export interface SweepExecutors {
   local: { available: true; defaultParallel: number; detail: string };
   slurm: { available: boolean; reason: string };
+  /** The request's defaults and limits (SWEEP_DEFAULTS), for forms. */
+  defaults: typeof SWEEP_DEFAULTS;
 }
 
 /** Tagged on progress events of sweep members. */

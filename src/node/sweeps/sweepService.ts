@@ -3,7 +3,15 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MetricRecord } from '../../core/protocol/run';
-import type { MeanCurvePoint, SweepDetail, SweepExecutors, SweepGroupCurves, SweepRef, SweepSummary } from '../../core/protocol/sweeps';
+import {
+  SWEEP_DEFAULTS,
+  type MeanCurvePoint,
+  type SweepDetail,
+  type SweepExecutors,
+  type SweepGroupCurves,
+  type SweepRef,
+  type SweepSummary,
+} from '../../core/protocol/sweeps';
 import type { ServiceArgs } from '../../core/protocol/serviceArgs';
 import { mean, sampleStd } from '../../core/sweeps/stats';
 import { InputError } from '../../core/util/errors';
@@ -90,7 +98,7 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
         ? { available: true, reason: `sbatch found; tasks run ${taskCommand.node} ${taskCommand.bin}` }
         : { available: false, reason: 'the fernn-lab command (bin/fernn-lab.js) is not found next to this lab' };
     const parallel = defaultParallelism();
-    return { local: { available: true, defaultParallel: parallel, detail: `a pool of ${parallel} training workers here` }, slurm };
+    return { local: { available: true, defaultParallel: parallel, detail: `a pool of ${parallel} training workers here` }, slurm, defaults: SWEEP_DEFAULTS };
   };
 
   const detail = async (dir: string, rec: SweepRecord): Promise<SweepDetail> => {
