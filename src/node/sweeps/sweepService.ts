@@ -65,8 +65,9 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
 
   const open = async (id: string): Promise<{ dir: string; rec: SweepRecord }> => {
     const dir = sweepDirOf(storeRoot, id);
-    const rec = await readSweep(dir).catch(() => {
-      throw new InputError('id', `no sweep ${id} in ${path.dirname(dir)}`);
+    const rec = await readSweep(dir).catch((e: unknown) => {
+      if (e instanceof InputError && /^sweep: no sweep at /.test(e.message)) throw new InputError('id', `no sweep ${id} in ${path.dirname(dir)}`);
+      throw e;
     });
     return { dir, rec };
   };
