@@ -251,4 +251,6 @@ export interface ProgressEvent {
   stepsPerSec: number;
   etaSec: number | null;
   status: RunStatus;
+  /** A sweep member's run: which sweep and member (set by the service that runs the sweep). */
+  sweep?: { id: string; index: number };
 }
