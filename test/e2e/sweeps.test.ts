@@ -126,6 +126,14 @@ describe('sweeps in the app', () => {
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 4).join(','))).toEqual(['model=grnn,2,2,test_mse', 'model=fernn,2,2,test_mse']);
   });
 
+  it('evaluates the members and shows the mean velocity heat-map of each group', async () => {
+    await page.fill('input[name=evalSequences]', '4');
+    await page.click('[data-action=evaluate-velocity]');
+    await expect.poll(() => page.locator('[data-testid=sweep-groups] .heatmap').count(), { timeout: E2E_WAIT_MS }).toBe(2);
+    expect(await page.locator('[data-testid=sweep-groups] .heatmap canvas').first().getAttribute('aria-label')).toMatch(/^model=grnn \(mean of 2\)/);
+    await shot('sweeps');
+  });
+
   it('links each member to its run', async () => {
     const runId = `${sweepId}-m2`;
     await page.click(`tr[data-member="2"] a[data-run-link="${runId}"]`);
