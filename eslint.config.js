@@ -13,7 +13,7 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_thr
  * Core modules with no imports but types (no tfjs, no zod; enforced below), which the renderer may import as values:
  * the one flow grammar, the rotation grid and the model kinds (docs/architecture.md, "The registries").
  */
-const PURE_CORE_MODULES = ['flows/flowGrammar', 'flows/rotationGrid', 'nn/modelKinds', 'data/datasetKinds'];
+const PURE_CORE_MODULES = ['flows/flowGrammar', 'flows/rotationGrid', 'nn/modelKinds', 'data/datasetKinds', 'metrics/equivarianceNotes', 'metrics/paperClaims'];
 
 /** Preload and renderer: only *types* from core/protocol; nothing from node, main, cli; no Node or tfjs. */
 const typesOnlyFromProtocol = (extra) => [

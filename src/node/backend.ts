@@ -371,7 +371,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', opts: Select
     await tf.ready();
     let warning = r.warning;
     if (!warning && !r.gpu && choice === 'auto' && skipped.length) {
-      warning = `training on the CPU (${name}): no GPU backend is available here (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`;
+      warning = `running on the CPU (${name}): no GPU backend is available here (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`;
     }
     active = { name, detail: r.detail, gpu: r.gpu, skipped, warning, ...(r.threads !== undefined ? { threads: r.threads } : {}) };
     return active;

@@ -43,6 +43,11 @@ interface EquivarianceJson {
   checkpoint: string | null;
   per_step: StepReport[];
   note?: string;
+  nu_in_v?: boolean | null;
+  constrained?: string;
+  max_output_rel_err?: number;
+  summary?: Record<string, unknown>;
+  larger_r_command?: string;
 }
 
 /** stdout must be exactly one JSON object (one line) and nothing else. */
@@ -122,7 +127,8 @@ describe.concurrent('equivariance', () => {
     expect(j.flow).toBe('translate:1,0');
     expect(j.backend).toBe('wasm');
     expect(j.checkpoint).toBeNull();
-    expect(j.note).toBeUndefined();
+    // The one note: the readout's error is explained (a truncated V), not left as an alarm.
+    expect(j.note).toMatch(/truncated velocity axis/);
     for (const s of j.per_step) {
       expect(s.hidden_rel_err).toBeTypeOf('number');
       expect(s.hidden_rel_err as number).toBeLessThan(1e-5);
@@ -202,7 +208,7 @@ describe.concurrent('equivariance', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().startsWith('{')).toBe(false);
     const lines = r.stdout.split('\n');
-    const head = lines.findIndex((l) => /\bt\b/.test(l) && /hidden rel err/.test(l) && /readout rel err/.test(l));
+    const head = lines.findIndex((l) => /^t\s+hidden error\s+output error\s+constrained slices$/.test(l));
     expect(head).toBeGreaterThanOrEqual(0);
     expect(lines[head + 1]).toMatch(/^[-\s]+$/);
     const rows = lines.slice(head + 2).filter((l) => /^\s*\d+\s/.test(l));
@@ -216,6 +222,34 @@ describe.concurrent('equivariance', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/n\/a/);
     expect(r.stdout).toMatch(/note:/);
+  });
+
+  it('explains a truncated V: nu in V, 6/9 slices, why the output error is above the hidden one, and the larger-r probe shrinks it', async ({ expect }) => {
+    const j = await equivarianceJson(['--model', 'fernn', '--v-range', '1', '--flow', 'translate:1,0', ...SMALL]);
+    expect(j.nu_in_v).toBe(true);
+    expect(j.constrained).toBe('6/9 slices constrained');
+    expect(j.summary).toMatchObject({ cause: 'truncated-v', larger_r: 2, output_above_hidden: true });
+    expect(j.note).toMatch(/truncated velocity axis/);
+    const cmd = j.larger_r_command ?? '';
+    expect(cmd).toMatch(/^fernn-lab equivariance --model fernn --v-range 2 .*--flow translate:1,0/);
+    const larger = await equivarianceJson([...cmd.split(' ').slice(2), '--backend', 'wasm']);
+    expect(larger.v_range).toBe(2);
+    expect(larger.max_output_rel_err).toBeLessThan(j.max_output_rel_err ?? 0);
+    const text = await cli(['equivariance', '--model', 'fernn', '--v-range', '1', '--flow', 'translate:1,0', ...SMALL]);
+    expect(text.stdout).toMatch(/max hidden error \S+; max output error \S+; 6\/9 slices constrained; ν in V/);
+    expect(text.stdout).toMatch(/^note: output error above the hidden error: .*enter the max/m);
+    expect(text.stdout).toMatch(/^hint: the same probe at the larger r: fernn-lab equivariance --model fernn --v-range 2 /m);
+  });
+
+  it('a flow outside V: never a bare hidden error 0; says nu is outside V and how many slices are constrained', async ({ expect }) => {
+    const r = await cli(['equivariance', '--model', 'fernn', '--v-range', '1', '--flow', 'translate:2,0', ...SMALL]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/max hidden error \S+ \(only 3\/9 slices; ν outside V\); max output error \S+; 3\/9 slices constrained; ν outside V/);
+    expect(r.stdout).toMatch(/^note: ν of translate:2,0 lies outside V = \{−1..1\}²: .*not equivariant/m);
+    expect(r.stdout).not.toMatch(/^hint:/m);
+    const j = await equivarianceJson(['--model', 'fernn', '--v-range', '1', '--flow', 'translate:2,0', ...SMALL]);
+    expect(j.nu_in_v).toBe(false);
+    expect(j.summary).toMatchObject({ cause: 'flow-outside-v', constrained_slices: 3, total_slices: 9 });
   });
 
   it('--checkpoint with the reference fernn_v1.pth (--v-range 1)', async ({ expect }) => {
@@ -307,6 +341,9 @@ const equivarianceErrors: [string, string[], RegExp][] = [
   ['--flow translate:1', ['--flow', 'translate:1'], /--flow.*translate:1/],
   ['--steps 0', ['--steps', '0'], /--steps/],
   ['grnn with --v-range 2', ['--model', 'grnn', '--v-range', '2'], /--v-range/],
+  // issue 16 item 4: a lifted model and a flow of the other kind were a JavaScript stack and exit 1.
+  ['fernn-rot with a translation flow', ['--model', 'fernn-rot', '--flow', 'translate:1,0'], /^error: --flow: translate:1,0 is a translation flow; .*rotat/m],
+  ['fernn with a rotation flow', ['--model', 'fernn', '--flow', 'rotate:90'], /^error: --flow: rotate:90 is a rotation flow; .*translat/m],
   ['--backend bogus', ['--backend', 'bogus'], /--backend/],
   ['.pth without --v-range', ['--checkpoint', FERNN_PTH], /v-range/],
   ['missing checkpoint file', ['--checkpoint', join(PARITY, 'no-such-model.safetensors')], /checkpoint.*no-such-model\.safetensors/],

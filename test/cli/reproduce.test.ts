@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { PAPER_CLAIMS, claimVerdict, type ClaimRun } from '../../src/core/metrics/paperClaims';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/fernn-lab.js');
@@ -40,8 +41,19 @@ describe('fernn-lab reproduce', () => {
         scale: string;
         runs: { model: string; v_range: number; run_id: string; test_mse: number; steps: number; velocity: { velocities: number[]; mse: number[][] } }[];
         test_mse_ratio_vs_grnn: Record<string, number>;
+        claim: { text: string; verdict: string; summary: string; evidence: string[] };
       };
       expect(out.preset).toBe('translating-mnist');
+      // The paper's claim and whether this run shows it, from its own numbers.
+      expect(out.claim.text).toBe(PAPER_CLAIMS['translating-mnist']);
+      const expected = claimVerdict(
+        'translating-mnist',
+        out.runs.map((r) => ({ ...r, status: 'completed' })),
+        { scale: 'tiny', trainedRange: 1, predFrames: 2 },
+      );
+      expect(out.claim.verdict).toBe(expected.verdict);
+      expect(out.claim.summary).toBe(expected.summary);
+      expect(out.claim.evidence[0]).toMatch(/^FERNN-V1 test MSE \S+ vs G-RNN \S+ \(\d+%\)$/);
       expect(out.scale).toBe('tiny');
       expect(out.runs.map((r) => [r.model, r.v_range])).toEqual([
         ['grnn', 0],
@@ -54,6 +66,30 @@ describe('fernn-lab reproduce', () => {
         expect(r.velocity.mse.flat().every((x) => x > 0)).toBe(true);
       }
       expect(out.test_mse_ratio_vs_grnn['fernn-v1']).toBeCloseTo(out.runs[1].test_mse / out.runs[0].test_mse, 10);
+    } finally {
+      await rm(store, { recursive: true, force: true });
+    }
+  });
+
+  it('length-generalisation: the claim, the per-step curves with the blank-frame baseline, and a verdict from them', async () => {
+    const store = await mkdtemp(path.join(os.tmpdir(), 'fernn-repro-'));
+    try {
+      const flags = ['--steps', '2', '--hidden', '2', '--image-size', '8', '--batch', '2', '--input-frames', '3', '--pred-frames', '2', '--val-every', '2'];
+      const more = ['--val-sequences', '2', '--test-sequences', '2', '--backend', 'wasm', '--store', store, '--json'];
+      const { stdout } = await run(process.execPath, [BIN, 'reproduce', 'length-generalisation', '--scale', 'tiny', ...flags, ...more]);
+      const out = JSON.parse(stdout) as {
+        runs: (ClaimRun & { length: Record<string, { mean: number[]; blank: number[] }> })[];
+        claim: { text: string; verdict: string; summary: string; evidence: string[] };
+      };
+      expect(out.claim.text).toBe(PAPER_CLAIMS['length-generalisation']);
+      for (const r of out.runs) {
+        expect(r.length['40'].mean).toHaveLength(37);
+        expect(r.length['40'].blank).toHaveLength(37);
+      }
+      const expected = claimVerdict('length-generalisation', out.runs, { scale: 'tiny', trainedRange: 1, predFrames: 2 });
+      expect(['shown', 'not-shown']).toContain(out.claim.verdict);
+      expect(out.claim).toEqual({ text: expected.claim, verdict: expected.verdict, summary: expected.summary, evidence: expected.evidence });
+      expect(out.claim.evidence.join('\n')).toMatch(/FERNN-V1 per-step MSE \S+ at step 2, \S+ at step 37; G-RNN \S+ at step 37; blank frames \S+/);
     } finally {
       await rm(store, { recursive: true, force: true });
     }

@@ -174,6 +174,20 @@ describe('lengthGeneralisation', () => {
     expect(maxAbsDiff(r[8].mean.slice(0, 3), r[6].mean)).toBeLessThan(TOL.roundOff);
   });
 
+  it("reports the MSE of predicting blank frames per step: the targets' mean square (the divergence baseline)", async () => {
+    const r = await lengthGeneralisation(tinyModel(), digits, { ...base, seqLens: [6] });
+    const batch = generator({ seqLen: 6, velocity: { kind: 'range', range: 1 } }, 9).sequences(0, 5);
+    const [, t, h, w] = batch.shape;
+    const px = h * w;
+    const direct = Array.from({ length: 3 }, (_, s) => {
+      let sum = 0;
+      for (let b = 0; b < 5; b++) for (const v of batch.frames.subarray((b * t + 3 + s) * px, (b * t + 4 + s) * px)) sum += v * v;
+      return sum / (5 * px);
+    });
+    expect(r[6].blank).toHaveLength(3);
+    expect(maxAbsDiff(r[6].blank ?? [], direct)).toBeLessThan(TOL.roundOff);
+  });
+
   it('has zero std for a single sequence', async () => {
     const r = await lengthGeneralisation(tinyModel(), digits, { ...base, sequences: 1, seqLens: [5] });
     expect(r[5].std).toEqual([0, 0]);

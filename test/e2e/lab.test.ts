@@ -434,7 +434,8 @@ describe('the lab in the browser', () => {
   it('probes a trained run, and reports a missing one', async () => {
     await go(`#/inspect?run=${runA}`);
     await page.waitForSelector('[data-probe-row="1"]', { timeout: E2E_WAIT_MS });
-    expect(await text('[data-probe-row="0"] td')).toContain(runA);
+    // Labelled by the run's name, not its id.
+    expect(await text('[data-probe-row="0"] td')).toMatch(/^e2e FERNN · FERNN-V1$/);
     await go('#/inspect?run=nope');
     await expect.poll(() => text('[data-error-for="models.0"]'), { timeout: E2E_WAIT_MS }).toMatch(/Run not found: .*no run nope/);
   });
@@ -625,8 +626,8 @@ describe('rotation flows end to end', () => {
   it('probes the trained rotating run under its own omega step', async () => {
     await page.click('a.button:has-text("Inspect equivariance")');
     await page.waitForURL(/#\/inspect\?run=.+&flow=rotate%3A10$/);
-    await expect.poll(() => text('[data-probe-row="0"] td'), { timeout: E2E_WAIT_MS }).toContain(rotRun);
-    expect(await text('[data-probe-row="0"] td')).toMatch(/^FERNN-V1 \(rot, C4\)/);
+    await expect.poll(() => text('[data-probe-row="0"] td'), { timeout: E2E_WAIT_MS }).toContain('e2e rotation');
+    expect(await text('[data-probe-row="0"] td')).toMatch(/^e2e rotation · FERNN-V1 \(rot, C4\)/);
     expect(await text('[data-probe-row="1"] td')).toMatch(/^G-RNN \(rot, C36\)/);
     expect(await page.locator('[data-slice^="h[ω="]').evaluateAll((els) => els.map((e) => e.getAttribute('data-slice')))).toEqual([
       'h[ω=−10°]',

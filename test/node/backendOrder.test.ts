@@ -133,7 +133,7 @@ describe("'auto' with tfjs-node(-gpu) in its three states", () => {
     expect(r.detail).toMatch(/^WebAssembly on the CPU \(.*1 thread/);
     expect(r.skipped.map((s) => s.name)).toEqual(['tensorflow', 'webgpu']);
     expect(r.skipped[0].reason).toMatch(/tfjs-node-gpu is not installed.*tfjs-node is not installed/);
-    expect(r.warning).toMatch(/^training on the CPU \(wasm\): no GPU backend/);
+    expect(r.warning).toMatch(/^running on the CPU \(wasm\): no GPU backend/);
   });
 
   it('--backend tensorflow with tfjs-node-gpu but no GPU device is used, and warns that it runs on the CPU', async () => {

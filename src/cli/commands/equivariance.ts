@@ -5,6 +5,7 @@ import { parseFlow } from '../../core/flows/flowKinds';
 import { describeCell, makeSeq2SeqConfig } from '../../core/nn/config';
 import { createSeq2Seq, disposeModel, seq2seqParamCount, type Seq2SeqModel } from '../../core/nn/seq2seq';
 import { probeEquivariance } from '../../core/metrics/equivariance';
+import { explainEquivariance, hiddenErrorText } from '../../core/metrics/equivarianceNotes';
 import { velocitySetOf } from '../../core/nn/config';
 import { createRng, uniformArray } from '../../core/util/rng';
 import { InputError } from '../../core/util/errors';
@@ -17,9 +18,11 @@ import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { MODEL_LIMITS } from '../../core/nn/modelKinds';
 import { checkFlowFits } from '../../node/lab/jobs';
 
+const MAX_V_RANGE = 8;
+
 const flagsSchema = z.object({
   model: cellFlag.default('fernn'),
-  vRange: intFlag(0, 8).optional(),
+  vRange: intFlag(0, MAX_V_RANGE).optional(),
   group: intFlag(1, 72).default(8),
   omegaStep: z.coerce.number({ message: 'must be a number' }).positive('must be > 0').max(180, 'must be <= 180').default(10),
   hidden: intFlag(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max).default(16),
@@ -90,7 +93,23 @@ export function registerEquivariance(program: Command): void {
         [f.batch, f.steps, f.height, f.width, inC],
       );
       try {
-        const report = await probeEquivariance(model, x, flow);
+        const report = await probeEquivariance(model, x, flow, { maxR: MAX_V_RANGE });
+        const summary = report.summary ?? explainEquivariance(report, { maxR: MAX_V_RANGE });
+        // The same probe of a fresh model at the larger r the explanation offers (a truncated V): the output error shrinks.
+        const largerR =
+          summary.larger_r === null
+            ? null
+            : [
+                'fernn-lab equivariance',
+                `--model ${cell.kind}`,
+                `--v-range ${summary.larger_r}`,
+                ...(cell.omegas ? [`--group ${cell.group}`, `--omega-step ${cell.omegas[1] - cell.omegas[0]}`] : []),
+                `--hidden ${cell.hidden}`,
+                `--decoder-layers ${model.config.decoderLayers}`,
+                `--height ${f.height} --width ${f.width}`,
+                `--flow ${flow.label}`,
+                `--steps ${f.steps} --batch ${f.batch} --seed ${f.seed}`,
+              ].join(' ');
         const vr = velocitySetOf(cell).gridRadius();
         const out = {
           model: cell.kind,
@@ -111,6 +130,13 @@ export function registerEquivariance(program: Command): void {
           backend_detail: backend.detail,
           backend_gpu: backend.gpu,
           per_step: report.per_step,
+          lifted: summary.lifted,
+          nu_in_v: summary.nu_in_v,
+          max_hidden_rel_err: summary.max_hidden_rel_err,
+          max_output_rel_err: summary.max_output_rel_err,
+          constrained: summary.constrained_text,
+          summary,
+          ...(largerR ? { larger_r_command: largerR } : {}),
           ...(report.note ? { note: report.note } : {}),
         };
         if (f.json) {
@@ -118,12 +144,19 @@ export function registerEquivariance(program: Command): void {
         } else {
           process.stdout.write(
             `${out.model_name} (${out.params} parameters), flow ${out.flow}, ${f.height}x${f.width}, batch ${f.batch}, seed ${f.seed}\n` +
-              "relative error ||h' - psi(h)|| / ||psi(h)|| per timestep t (frames consumed); readout = decoder(pool_V(h))\n\n" +
+              "relative errors per timestep t (frames consumed): hidden error ||h' - psi(h)|| / ||psi(h)|| over the constrained slices; " +
+              'output error the same for the readout decoder(pool_V(h))\n\n' +
               table(
-                ['t', 'hidden rel err', 'readout rel err', 'constrained slices'],
+                ['t', 'hidden error', 'output error', 'constrained slices'],
                 report.per_step.map((s) => [s.t, fmtErr(s.hidden_rel_err), fmtErr(s.output_rel_err), `${s.constrained_slices}/${s.total_slices}`]),
               ) +
-              `\n${report.note ? `\nnote: ${report.note}\n` : ''}`,
+              `\nmax hidden error ${hiddenErrorText(summary, fmtErr)}; max output error ${fmtErr(summary.max_output_rel_err)}; ${summary.constrained_text}` +
+              (summary.nu_in_v === null ? ' (no velocity axis)' : summary.nu_in_v ? '; ν in V' : '; ν outside V') +
+              '\n' +
+              summary.notes.map((n) => `note: ${n}\n`).join('') +
+              (largerR
+                ? `hint: ${f.checkpoint ? "a checkpoint's r is fixed; a fresh model at the larger r: " : 'the same probe at the larger r: '}${largerR}\n`
+                : ''),
           );
         }
       } finally {

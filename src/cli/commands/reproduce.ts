@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { PRESETS, SCALES, presetPlan } from '../../core/protocol/presets';
+import { accuracySummary, claimVerdict } from '../../core/metrics/paperClaims';
 import type { RunRecord } from '../../core/protocol/run';
 import type { EvaluationResults } from '../../core/protocol/service';
 import { followRun, openLab, runSummary } from '../lab';
@@ -16,20 +17,6 @@ import { intFlag } from '../options';
 import { addSlurmFlags, executorFlags, executorFromFlags, launchSweep } from './sweep';
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
-
-/** Mean accuracy over the grid cells inside the training range (|vx|, |vy| <= D) and outside it. */
-export function accuracySummary(
-  v: NonNullable<EvaluationResults['velocityAccuracy']>,
-  trainedRange: number,
-): { trained: number | null; unseen: number | null } {
-  const inside: number[] = [];
-  const outside: number[] = [];
-  v.accuracy.forEach((row, iy) =>
-    row.forEach((a, ix) => (Math.max(Math.abs(v.velocities[ix]), Math.abs(v.velocities[iy])) <= trainedRange ? inside : outside).push(a)),
-  );
-  const mean = (xs: number[]) => (xs.length ? xs.reduce((p, q) => p + q, 0) / xs.length : null);
-  return { trained: mean(inside), unseen: mean(outside) };
-}
 
 export function registerReproduce(program: Command): void {
   addSlurmFlags(
@@ -133,10 +120,13 @@ export function registerReproduce(program: Command): void {
       }));
       const classification = configs[0].task === 'classification';
       const grnn = runs.find((r) => r.model === 'grnn' || r.model === 'grnn-rot');
+      // The paper's claim this preset tests, and whether these runs show it (core/metrics/paperClaims.ts).
+      const verdict = claimVerdict(plan.preset, runs, { scale: f.scale, trainedRange: configs[0].dataVRange, predFrames: configs[0].predFrames });
       const out = {
         preset: plan.preset,
         scale: f.scale,
         description: plan.description,
+        claim: { text: verdict.claim, verdict: verdict.verdict, summary: verdict.summary, evidence: verdict.evidence },
         wall_seconds: (Date.now() - t0) / 1000,
         runs,
         ...(classification
@@ -189,7 +179,8 @@ export function registerReproduce(program: Command): void {
                   ]),
                 )) +
             '\n' +
-            done.map((r, i) => (evals[i] ? `\n${r.config.model} v_range ${r.config.vRange} (${r.id})\n${evaluationText(evals[i]!)}\n` : '')).join(''),
+            done.map((r, i) => (evals[i] ? `\n${r.config.model} v_range ${r.config.vRange} (${r.id})\n${evaluationText(evals[i]!)}\n` : '')).join('') +
+            `\nThe paper's claim: ${verdict.claim}\n${verdict.summary.split('; ')[0]}.\n${verdict.evidence.map((e) => `  - ${e}\n`).join('')}`,
         );
       }
       if (done.some((r) => r.status === 'failed')) process.exitCode = 1;

@@ -29,6 +29,8 @@ export interface LiftedAction {
   readonly expected: tf.Tensor5D;
   /** constrained[v] is false where the slice the flow would bring into v lies outside the lifted axis. */
   readonly constrained: readonly boolean[];
+  /** The index of the flow's own velocity on the axis (the slice that holds the motion at rest); -1 when outside it. */
+  readonly ownSlice: number;
 }
 
 /**

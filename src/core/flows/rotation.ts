@@ -55,7 +55,7 @@ export class RotationFlow implements Flow {
         { kind: 'regular', orientations: axis.orientations },
       );
     });
-    return { expected, constrained };
+    return { expected, constrained, ownSlice: set.indexOf(this.omega) };
   }
 
   applyToField(x: tf.Tensor4D, fibre: Fibre, time: number): tf.Tensor4D {

@@ -47,7 +47,7 @@ export class TranslationFlow implements Flow {
         src.map(() => ({ dy: this.velocity.vy * time, dx: this.velocity.vx * time })),
       );
     });
-    return { expected, constrained };
+    return { expected, constrained, ownSlice: vset.indexOf(this.velocity) };
   }
 
   /** Translations move every channel alike: the fibre is not touched. */

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Flow } from '../flows/flow';
-import { fibreOf, isUnlifted, liftAxisOf, liftedSize } from '../nn/config';
+import { fibreOf, isRotationCell, isUnlifted, liftAxisOf, liftedSize, velocitySetOf } from '../nn/config';
+import { AngularVelocitySet } from '../flows/angularVelocity';
+import { explainEquivariance, type EquivarianceSummary } from './equivarianceNotes';
 import type { Seq2SeqModel } from '../nn/seq2seq';
 import { frameAt, predict, readout } from '../nn/seq2seq';
 import { cellStep, zeroHidden } from '../nn/cell';
@@ -28,11 +30,21 @@ export interface EquivarianceReport {
   flow: string;
   per_step: EquivarianceStep[];
   predictions: PredictionStep[];
-  /** Present when something could not be measured, e.g. no slice constrained. */
+  /** The hidden state has a velocity axis (FERNN, G-RNN+, rotation FERNN); the G-RNNs' is compared whole. */
+  lifted?: boolean;
+  /** Lifted cells: the flow's velocity nu is one of V's; null for an unlifted cell. (Absent in records written before.) */
+  nu_in_v?: boolean | null;
+  /** r of V = {-r..r}^2 (rotation cells: Omega = {-r..r} x omega step); null when V is not such a grid. */
+  v_range?: number | null;
+  /** Both maxima named, the constrained slices, whether nu is in V, and why the output error is above the hidden one. */
+  summary?: EquivarianceSummary;
+  /** The summary's notes in one paragraph; present when there is something to explain (e.g. no slice constrained). */
   note?: string;
 }
 
 export interface ProbeOptions {
+  /** The largest r the caller can probe at (the larger-r hint of a truncated V): the service's probe 4 (default). */
+  maxR?: number;
   /** Future frames to predict for the prediction-level comparison (0: none). */
   predLen?: number;
   /**
@@ -60,6 +72,7 @@ export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D
   const flowed = flow.applyToSequence(inputs);
   let h = zeroHidden(cell, b, height, width);
   let hf = zeroHidden(cell, b, height, width);
+  let ownSlice = -1;
   const pending: { t: number; hidden: tf.Scalar | null; out: tf.Scalar; constrained: number }[] = [];
   try {
     for (let t = 1; t <= tIn; t++) {
@@ -80,6 +93,7 @@ export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D
         const act = flow.applyToLifted(h, axis, time);
         const idx = act.constrained.flatMap((ok, i) => (ok ? [i] : []));
         constrained = idx.length;
+        ownSlice = act.ownSlice;
         if (idx.length) hidden = tf.tidy(() => relErr(tf.gather(hf, idx, 1), tf.gather(act.expected, idx, 1)));
         act.expected.dispose();
       }
@@ -107,10 +121,16 @@ export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D
       [pa, pb, errs].forEach((x) => x.dispose());
       vals.forEach((v, k) => predictions.push({ k: k + 1, output_rel_err: v }));
     }
-    const report: EquivarianceReport = { flow: flow.label, per_step: perStep, predictions };
-    if (perStep.some((s) => s.hidden_rel_err === null)) {
-      report.note = `no slice of V is constrained by ${flow.label}: v - nu lies outside V for every v, so the hidden state has nothing to compare`;
-    }
+    const report: EquivarianceReport = {
+      flow: flow.label,
+      per_step: perStep,
+      predictions,
+      lifted: !spatialOnly,
+      nu_in_v: spatialOnly ? null : ownSlice >= 0,
+      v_range: vRangeOf(model.config.cell),
+    };
+    report.summary = explainEquivariance(report, { maxR: opts.maxR });
+    if (report.summary.notes.length) report.note = report.summary.notes.join('. ');
     return report;
   } finally {
     for (const p of pending) {
@@ -121,6 +141,12 @@ export async function probeEquivariance(model: Seq2SeqModel, inputs: tf.Tensor5D
     hf.dispose();
     flowed.dispose();
   }
+}
+
+/** r of a grid V = {-r..r}^2, or of Omega = {-r..r} x step; null for any other set. */
+function vRangeOf(cell: Seq2SeqModel['config']['cell']): number | null {
+  if (isRotationCell(cell)) return AngularVelocitySet.fromList(cell.omegas).symmetricRadius()?.r ?? null;
+  return velocitySetOf(cell).gridRadius();
 }
 
 /** ||a - b|| / ||b|| (0 when both are 0). */

@@ -127,6 +127,8 @@ export interface LengthCurve {
   /** [K]: population standard deviation over sequences of that per-sequence MSE (0 for a single sequence). */
   std: number[];
   sequences: number;
+  /** [K]: the MSE of predicting blank frames at step k (the targets' mean square): a model above it has diverged. */
+  blank?: number[];
 }
 
 /**
@@ -159,6 +161,7 @@ export async function lengthGeneralisation(model: Seq2SeqModel, digits: DigitSou
       mean: Array.from(stats.mean),
       std: Array.from(stats.m2, (m2) => Math.sqrt(Math.max(m2 / stats.n, 0))),
       sequences: stats.n,
+      blank: Array.from(stats.blank),
     };
   }
   return out;
@@ -243,6 +246,8 @@ interface StepStats {
   n: number;
   mean: Float64Array;
   m2: Float64Array;
+  /** [K]: mean over sequences of the target's mean square at step k: the MSE of predicting blank frames. */
+  blank: Float64Array;
 }
 
 /** Progress of an evaluation in sequences, with cancellation between batches (`EvaluationStopped`). */
@@ -296,8 +301,8 @@ async function accumulate(
       const inputs = tf.slice(seq, [0, 0, 0, 0, 0], [count, inputFrames, h, w, c]);
       const targets = tf.slice(seq, [0, inputFrames, 0, 0, 0], [count, k, h, w, c]);
       const preds = predict(model, inputs, k);
-      // [B, K]: the MSE of each sequence at each future step (reference: mean over C, H, W).
-      return tf.mean(tf.squaredDifference(preds, targets), [2, 3, 4]);
+      // [2, B, K]: the MSE of each sequence at each future step (reference: mean over C, H, W), and that of blank frames.
+      return tf.stack([tf.mean(tf.squaredDifference(preds, targets), [2, 3, 4]), tf.mean(tf.square(targets), [2, 3, 4])]);
     });
     let values: Float32Array;
     try {
@@ -305,12 +310,13 @@ async function accumulate(
     } finally {
       errs.dispose();
     }
-    if (stats === null) stats = { n: 0, mean: new Float64Array(k), m2: new Float64Array(k) };
+    if (stats === null) stats = { n: 0, mean: new Float64Array(k), m2: new Float64Array(k), blank: new Float64Array(k) };
     else if (stats.mean.length !== k) throw new Error(`batch ${i} has ${t} frames per sequence, unlike the batches before it`);
     for (let b = 0; b < count; b++) {
       stats.n += 1;
       for (let s = 0; s < k; s++) {
         const x = values[b * k + s];
+        stats.blank[s] += (values[count * k + b * k + s] - stats.blank[s]) / stats.n;
         const delta = x - stats.mean[s];
         stats.mean[s] += delta / stats.n;
         stats.m2[s] += delta * (x - stats.mean[s]);

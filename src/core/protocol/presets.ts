@@ -1,4 +1,5 @@
 import type { TrainConfigInput } from './run';
+import { PAPER_CLAIMS } from '../metrics/paperClaims';
 
 /** Paper reproductions: which models to train, at which scale, and which evaluations to run afterwards. */
 export const PRESETS = [
@@ -17,6 +18,8 @@ export interface PresetPlan {
   preset: PresetName;
   scale: Scale;
   description: string;
+  /** The paper's claim the preset tests (core/metrics/paperClaims.ts judges a run of it). */
+  claim: string;
   /** One config per model; all share data and seeds. */
   runs: TrainConfigInput[];
   /** Evaluations after training (test MSE is always part of a run). */
@@ -236,6 +239,10 @@ const KTH: Record<Scale, Partial<TrainConfigInput>> = {
 const CNN3D_WIDTH: Record<Scale, number> = { tiny: 2, small: 6, paper: 16 };
 
 export function presetPlan(preset: PresetName, scale: Scale, seed = 0): PresetPlan {
+  return { ...planOf(preset, scale, seed), claim: PAPER_CLAIMS[preset] };
+}
+
+function planOf(preset: PresetName, scale: Scale, seed: number): Omit<PresetPlan, 'claim'> {
   const base = { ...BASE[scale], seed };
   const parallel = scale === 'paper' ? 1 : 2;
   const sequences = scale === 'tiny' ? 128 : scale === 'small' ? 512 : 10000;

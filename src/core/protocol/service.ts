@@ -105,7 +105,8 @@ export interface RunEstimate {
 export interface EvaluationResults {
   runId: string;
   test?: { mse: number; perStep: number[]; sequences: number };
-  length?: Record<string, { mean: number[]; std: number[]; sequences: number }>;
+  /** Per future step: mean and std of the MSE, and `blank`, the MSE of predicting blank frames (records before it lack it). */
+  length?: Record<string, { mean: number[]; std: number[]; sequences: number; blank?: number[] }>;
   velocity?: { velocities: number[]; mse: number[][]; sequences: number };
   equivariance?: EquivarianceReport[];
   /** Rotating-MNIST runs: test MSE per fixed angular velocity (stored as evals/angular-velocity.json). */

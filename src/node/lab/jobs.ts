@@ -268,8 +268,10 @@ export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivaria
       let model: Seq2SeqModel;
       let label: string;
       if ('runId' in spec) {
+        const rec = await store.get(spec.runId);
         model = (await loadRunPredictor(store, spec.runId, 'models', 'the equivariance probe')).model;
-        label = `${describeCell(model.config.cell)} (run ${spec.runId})`;
+        // A run is known by its name (the id where it has none).
+        label = `${rec.name || spec.runId} · ${describeCell(model.config.cell)}`;
       } else {
         const cell = cellConfigFromSpec({ kind: spec.kind, vRange: spec.vRange, hidden: spec.hidden, group: spec.group ?? 8, omegaStep: spec.omegaStep ?? 10 });
         model = createSeq2Seq(makeSeq2SeqConfig(cell), spec.seed);

@@ -1,0 +1,203 @@
+import type { PresetName } from '../protocol/presets';
+
+/**
+ * The paper's claim each reproduction preset tests, and whether a run of it shows the claim, from its numbers alone.
+ * Pure (types only): `fernn-lab reproduce` (summary and --json) and the app's Compare view give the same verdict.
+ *
+ * A difference counts when it is clear: an MSE at most 95% of the G-RNN's (MSE_MARGIN), an accuracy at least 2 points
+ * above it (ACCURACY_MARGIN). Less is "no clear difference", which at tiny scale is an honest "not at this scale".
+ */
+export const PAPER_CLAIMS: { readonly [P in PresetName]: string } = {
+  'translating-mnist': 'On Translating MNIST a FERNN predicts the next frames with a lower test MSE than the G-RNN with the same parameters (Table 1).',
+  'velocity-generalisation':
+    'Trained on velocities −1..1, a FERNN keeps its error on the moving velocities of its V, also those it never saw in training, ' +
+    'below the G-RNN’s, which grows with speed (Fig. 4).',
+  'length-generalisation':
+    'Rolled out past the 10 frames it was trained to predict, a FERNN’s per-step error stays below the G-RNN’s (Fig. 4, length generalisation).',
+  'flowing-mnist-classification':
+    'A FERNN classifier trained on digits at rest keeps its accuracy on moving digits (its max over V is invariant to motions in V); ' +
+    'the G-RNN’s accuracy falls.',
+  kth: 'On moving KTH a FERNN classifies actions more accurately than the G-RNN (Table 2).',
+  'rotating-mnist': 'On Rotating MNIST a rotation FERNN predicts with a lower test MSE than the rotation G-RNN (Table 1).',
+};
+
+export const MSE_MARGIN = 0.95;
+export const ACCURACY_MARGIN = 0.02;
+
+/** One run of a preset, as the reproduce summary and the evaluation records have it. */
+export interface ClaimRun {
+  model: string;
+  v_range: number;
+  status: string;
+  test_mse: number | null;
+  test_accuracy?: number | null;
+  velocity?: { velocities: number[]; mse: number[][] } | null;
+  length?: Record<string, { mean: number[]; blank?: number[] }> | null;
+  velocity_accuracy?: { velocities: number[]; accuracy: number[][] } | null;
+  angular?: { omegas: number[]; mse: number[] } | null;
+}
+
+export interface ClaimContext {
+  scale: string;
+  /** The data's velocity range D the runs trained on (|vx|, |vy| <= D). */
+  trainedRange: number;
+  /** Frames the runs were trained to predict (the horizon of length generalisation). */
+  predFrames: number;
+}
+
+export type ClaimVerdictKind = 'shown' | 'not-shown' | 'unmeasured';
+
+export interface ClaimVerdict {
+  preset: PresetName;
+  claim: string;
+  verdict: ClaimVerdictKind;
+  /** One line: "Shown at this scale (tiny): …", "Not at this scale (tiny): …", "Not measured: …". */
+  summary: string;
+  /** The numbers behind it, one sentence each. */
+  evidence: string[];
+}
+
+const BASELINES = ['grnn', 'grnn-rot'];
+const FERNNS = ['fernn', 'fernn-rot'];
+const f4 = (x: number): string => (Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(3));
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+/** "FERNN-V1", "G-RNN (rot)". */
+export function claimRunLabel(r: Pick<ClaimRun, 'model' | 'v_range'>): string {
+  const rot = r.model.endsWith('-rot') ? ' (rot)' : '';
+  if (r.model.startsWith('fernn')) return `FERNN-V${r.v_range}${rot}`;
+  if (r.model === 'grnn-plus') return `G-RNN+ V${r.v_range}`;
+  if (r.model === 'cnn3d') return '3D-CNN';
+  return `G-RNN${rot}`;
+}
+const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((p, q) => p + q, 0) / xs.length : null);
+/** Grid cells (mean of `grid[iy][ix]`) whose velocity passes `keep`. */
+function cellMean(velocities: number[], grid: number[][], keep: (vx: number, vy: number) => boolean): number | null {
+  const xs: number[] = [];
+  grid.forEach((row, iy) => row.forEach((x, ix) => (keep(velocities[ix], velocities[iy]) ? xs.push(x) : undefined)));
+  return mean(xs);
+}
+const speed = (vx: number, vy: number): number => Math.max(Math.abs(vx), Math.abs(vy));
+
+/** Mean accuracy over the grid cells inside the training range (|vx|, |vy| <= D) and outside it. */
+export function accuracySummary(v: { velocities: number[]; accuracy: number[][] }, trainedRange: number): { trained: number | null; unseen: number | null } {
+  return {
+    trained: cellMean(v.velocities, v.accuracy, (vx, vy) => speed(vx, vy) <= trainedRange),
+    unseen: cellMean(v.velocities, v.accuracy, (vx, vy) => speed(vx, vy) > trainedRange),
+  };
+}
+
+/** Whether the runs of one preset show the paper's claim. */
+export function claimVerdict(preset: PresetName, runs: readonly ClaimRun[], ctx: ClaimContext): ClaimVerdict {
+  const claim = PAPER_CLAIMS[preset];
+  const out = (verdict: ClaimVerdictKind, why: string, evidence: string[]): ClaimVerdict => ({
+    preset,
+    claim,
+    verdict,
+    summary: `${verdict === 'shown' ? `Shown at this scale (${ctx.scale})` : verdict === 'not-shown' ? `Not at this scale (${ctx.scale})` : 'Not measured'}: ${why}`,
+    evidence,
+  });
+  const done = runs.filter((r) => r.status === 'completed');
+  const base = done.find((r) => BASELINES.includes(r.model));
+  const fernns = done.filter((r) => FERNNS.includes(r.model));
+  if (!base || !fernns.length) return out('unmeasured', 'a completed G-RNN and a completed FERNN are both needed', []);
+  const G = claimRunLabel(base);
+  // Each FERNN against the G-RNN on one figure: lower is better for MSE, higher for accuracy.
+  const judge = (figure: (r: ClaimRun) => number | null, what: string, higherIsBetter = false) => {
+    const g = figure(base);
+    if (g === null) return out('unmeasured', `no ${what} for the ${G}`, []);
+    const evidence: string[] = [];
+    let all = true;
+    for (const f of fernns) {
+      const x = figure(f);
+      if (x === null) return out('unmeasured', `no ${what} for the ${claimRunLabel(f)}`, evidence);
+      const clear = higherIsBetter ? x >= g + ACCURACY_MARGIN : x <= g * MSE_MARGIN;
+      all &&= clear;
+      evidence.push(
+        higherIsBetter
+          ? `${claimRunLabel(f)} ${what} ${pct(x)} vs ${G} ${pct(g)}`
+          : `${claimRunLabel(f)} ${what} ${f4(x)} vs ${G} ${f4(g)} (${(100 * (x / g)).toFixed(0)}%)`,
+      );
+    }
+    return { all, evidence };
+  };
+  const verdictOf = (r: ReturnType<typeof judge>, shown: string, not: string): ClaimVerdict =>
+    'verdict' in r
+      ? r
+      : r.all
+        ? out('shown', `${shown}; ${r.evidence.join('; ')}`, r.evidence)
+        : out('not-shown', `${not}; ${r.evidence.join('; ')}`, r.evidence);
+
+  switch (preset) {
+    case 'translating-mnist':
+    case 'rotating-mnist':
+      return verdictOf(
+        judge((r) => r.test_mse, 'test MSE'),
+        `the FERNN's test MSE is clearly below the ${G}'s`,
+        `no clear gain over the ${G}`,
+      );
+    case 'kth':
+      return verdictOf(
+        judge((r) => r.test_accuracy ?? null, 'test accuracy', true),
+        `the FERNN classifies more accurately than the ${G}`,
+        `no clear gain over the ${G}`,
+      );
+    case 'flowing-mnist-classification':
+      return verdictOf(
+        judge((r) => (r.velocity_accuracy ? accuracySummary(r.velocity_accuracy, ctx.trainedRange).unseen : null), 'accuracy on moving digits', true),
+        `on moving digits the FERNN keeps an accuracy clearly above the ${G}'s`,
+        `on moving digits the FERNN is not clearly above the ${G}`,
+      );
+    case 'velocity-generalisation': {
+      // The moving velocities of each FERNN's V; of those, the ones beyond the training range are the zero-shot part.
+      const notes: string[] = [];
+      const r = judge((run) => {
+        const v = run.velocity;
+        if (!v) return null;
+        const vr = FERNNS.includes(run.model) ? run.v_range : (fernns[0]?.v_range ?? 1);
+        const unseen = cellMean(v.velocities, v.mse, (vx, vy) => speed(vx, vy) > ctx.trainedRange && speed(vx, vy) <= vr);
+        return unseen ?? cellMean(v.velocities, v.mse, (vx, vy) => speed(vx, vy) > 0 && speed(vx, vy) <= vr);
+      }, 'MSE on the moving velocities of V');
+      if (fernns.every((f) => f.v_range <= ctx.trainedRange))
+        notes.push(
+          `V${fernns[0].v_range} holds no velocity beyond the training range −${ctx.trainedRange}..${ctx.trainedRange}: the zero-shot part needs a larger V`,
+        );
+      const v = verdictOf(
+        r,
+        `on the moving velocities of its V the FERNN stays clearly below the ${G}`,
+        `on the moving velocities of its V the FERNN is not clearly below the ${G}`,
+      );
+      return { ...v, evidence: [...v.evidence, ...notes] };
+    }
+    case 'length-generalisation': {
+      const h = ctx.predFrames;
+      const lens = Object.keys(base.length ?? {});
+      if (!lens.length) return out('unmeasured', `no length evaluation for the ${G}`, []);
+      const L = lens.map(Number).sort((a, b) => b - a)[0];
+      const beyond = (r: ClaimRun) => {
+        const m = r.length?.[String(L)]?.mean;
+        return m && m.length > h ? mean(m.slice(h)) : null;
+      };
+      const r = judge(beyond, `mean per-step MSE past step ${h} (${L}-frame sequences)`);
+      if ('verdict' in r) return r;
+      const last = (run: ClaimRun) => run.length?.[String(L)]?.mean.at(-1) ?? null;
+      const blank = base.length?.[String(L)]?.blank?.at(-1) ?? null;
+      const steps = (base.length?.[String(L)]?.mean.length ?? 0) as number;
+      for (const f of fernns) {
+        const at = (run: ClaimRun, k: number) => run.length?.[String(L)]?.mean[k - 1];
+        const fh = at(f, h);
+        const fl = last(f);
+        const gl = last(base);
+        if (fh !== undefined && fl !== null && gl !== null)
+          r.evidence.push(
+            `${claimRunLabel(f)} per-step MSE ${f4(fh)} at step ${h}, ${f4(fl)} at step ${steps}; ${G} ${f4(gl)} at step ${steps}` +
+              (blank !== null ? `; blank frames ${f4(blank)}` : ''),
+          );
+        if (fl !== null && blank !== null && fl > blank)
+          r.evidence.push(`past the trained horizon the ${claimRunLabel(f)}'s rollout diverges: at step ${steps} it is above predicting blank frames`);
+      }
+      return r.all
+        ? out('shown', `past step ${h} the FERNN's error stays clearly below the ${G}'s; ${r.evidence.join('; ')}`, r.evidence)
+        : out('not-shown', `past step ${h} the FERNN's error is not clearly below the ${G}'s; ${r.evidence.join('; ')}`, r.evidence);
+    }
+  }
+}
