@@ -33,6 +33,29 @@ async function status(store: string, id: string): Promise<SweepStatus> {
   return sweepStatus(new RunStore(store), dir, await readSweep(dir));
 }
 
+/**
+ * Waits until a requeued member's task has resumed its run at `step`. Slurm holds a requeued job back for a while (its
+ * begin time): we let it start now, but only once the old task has ended (the member reads interrupted: its owner is
+ * gone) and a whole clock second has passed since the last nudge. slurmd compares job credentials with the
+ * revocation time to the second, so a relaunch within that second is killed ("Job credential revoked") and held: a
+ * held job is released and nudged again.
+ */
+async function startRequeued(job: string, store: string, sweepId: string, runId: string, step: number): Promise<void> {
+  const runs = new RunStore(store);
+  let nudgedAt = Date.now();
+  await until(async () => {
+    if ((await runs.readMetrics(runId)).records.some((m) => m.kind === 'event' && m.event === 'resumed' && m.step === step)) return true;
+    const [state = '', reason = ''] = execFileSync('squeue', ['-h', '-j', job, '-o', '%T|%r'], { encoding: 'utf8' }).trim().split('|');
+    const member = (await status(store, sweepId)).members[0];
+    if (state === 'PENDING' && member.status === 'interrupted' && Date.now() - nudgedAt > 2000) {
+      if (/held/i.test(reason)) execFileSync('scontrol', ['release', job]);
+      execFileSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now']);
+      nudgedAt = Date.now();
+    }
+    return false;
+  }, 250);
+}
+
 describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', () => {
   it('a Slurm cluster answers (required in CI)', () => {
     expect(slurm.ok, slurm.reason).toBe(true);
@@ -108,15 +131,9 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', () => 
     await gate.parked();
     const job = first.members[0].slurm_job ?? '';
     execFileSync('scontrol', ['requeue', job]);
-    // Slurm holds a requeued job back for a while (its begin time); once it is pending again, let it start now.
-    const state = await until(async () => {
-      const st = (await status(store, first.sweep_id)).members[0].slurm_state;
-      return (st === 'PENDING' || st === 'RUNNING') && st;
-    });
-    if (state === 'PENDING') execFileSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now']);
-    // The requeued task resumes from the step-4 checkpoint and parks there again (the hold is still on).
     const runs = new RunStore(store);
-    await until(async () => (await runs.readMetrics(runId)).records.some((m) => m.kind === 'event' && m.event === 'resumed' && m.step === 4));
+    // The requeued task resumes from the step-4 checkpoint and parks there again (the hold is still on).
+    await startRequeued(job, store, first.sweep_id, runId, 4);
     await gate.release();
     const done = await until(async () => {
       const s = await status(store, first.sweep_id);
@@ -150,12 +167,7 @@ describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', () => 
     const runs = new RunStore(store);
     const runId = first.members[0].run_id;
     await until(async () => (await runs.readMetrics(runId)).records.some((m) => m.kind === 'event' && m.event === 'interrupted' && m.step === 3));
-    const state = await until(async () => {
-      const st = (await status(store, first.sweep_id)).members[0].slurm_state;
-      return (st === 'PENDING' || st === 'RUNNING') && st;
-    });
-    if (state === 'PENDING') execFileSync('scontrol', ['update', `JobId=${job}`, 'StartTime=now']);
-    await until(async () => (await runs.readMetrics(runId)).records.some((m) => m.kind === 'event' && m.event === 'resumed' && m.step === 3));
+    await startRequeued(job, store, first.sweep_id, runId, 3);
     await gate.release();
     const done = await until(async () => {
       const st = await status(store, first.sweep_id);
