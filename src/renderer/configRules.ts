@@ -1,6 +1,7 @@
 import type { Dataset, Task, TrainConfigInput } from '../core/protocol/run';
 import { angularSpan } from './format';
-import { MODEL_LIMITS, ROTATION_CELL_KINDS, isRotationKind } from '../core/nn/modelKinds';
+import { CELL_KIND_FACTS, MODEL_LIMITS, ROTATION_CELL_KINDS, isCellKind, isRotationKind } from '../core/nn/modelKinds';
+import { ACTIVATIONS, POOLS, TRAIN_DEFAULTS, TRAIN_LIMITS as L, TRAIN_STARTING_VALUES } from '../core/protocol/trainDefaults';
 import { DATASETS, DATASET_FACTS, servesTask } from '../core/data/datasetKinds';
 
 /** The tasks in the form's words. */
@@ -41,8 +42,8 @@ export const NUMBER_RULES: NumberRule[] = [
   {
     key: 'vRange',
     label: 'Velocity range r (model)',
-    min: 0,
-    max: 4,
+    min: MODEL_LIMITS.vRange.min,
+    max: MODEL_LIMITS.vRange.max,
     int: true,
     help: 'V = {-r..r}²; 0 for the G-RNN',
     classification: { label: 'Velocity range r (model)', help: 'V = {-r..r}²; 0 for the G-RNN and the 3D-CNN' },
@@ -57,13 +58,21 @@ export const NUMBER_RULES: NumberRule[] = [
     help: 'C, channels per velocity slice',
     rotation: { label: 'Hidden fields', help: 'F, C_N fields per angular velocity (N orientation channels each)' },
   },
-  { key: 'group', label: 'Group order N', min: 1, max: 72, int: true, help: 'C_N: N orientations of 360/N degrees; reference 36, tiny 8', rotationOnly: true },
+  {
+    key: 'group',
+    label: 'Group order N',
+    min: MODEL_LIMITS.group.min,
+    max: MODEL_LIMITS.group.max,
+    int: true,
+    help: 'C_N: N orientations of 360/N degrees; reference 36, tiny 8',
+    rotationOnly: true,
+  },
   {
     key: 'omegaStep',
     label: 'Omega step (deg/frame)',
     min: 0,
     minExclusive: true,
-    max: 180,
+    max: MODEL_LIMITS.omegaStep.max,
     int: false,
     help: 'degrees per frame of one velocity step; reference 10',
     rotationOnly: true,
@@ -71,8 +80,7 @@ export const NUMBER_RULES: NumberRule[] = [
   {
     key: 'dataVRange',
     label: 'Data velocity range',
-    min: 0,
-    max: 8,
+    ...L.dataVRange,
     int: true,
     help: 'digits move with integer velocities in -D..D',
     classification: { label: 'Train velocity range', help: 'training and validation clips move with integer velocities in -D..D' },
@@ -81,36 +89,56 @@ export const NUMBER_RULES: NumberRule[] = [
   {
     key: 'testDataVRange',
     label: 'Test velocity range',
-    min: 0,
-    max: 8,
+    ...L.dataVRange,
     int: true,
     help: 'test clips move with velocities in -D..D; blank: as in training',
     task: 'classification',
     optional: true,
   },
-  { key: 'steps', label: 'Training steps', min: 1, max: 10_000_000, int: true, help: 'optimizer steps' },
-  { key: 'batch', label: 'Batch', min: 1, max: 512, int: true, help: 'sequences per step' },
-  { key: 'seed', label: 'Seed', min: 0, max: 2 ** 31 - 1, int: true, help: 'same seed, same data, init and curve' },
-  { key: 'imageSize', label: 'Frame size (px)', min: 8, max: 64, int: true, help: 'square frames; 28 is MNIST size' },
-  { key: 'lr', label: 'Learning rate', min: 0, minExclusive: true, max: 1, int: false, help: 'Adam' },
-  { key: 'valEvery', label: 'Validate every', min: 1, max: 1_000_000, int: true, help: 'steps between validations' },
-  { key: 'decoderLayers', label: 'Decoder layers', min: 0, max: 8, int: true, help: 'conv + relu layers before the readout', task: 'prediction' },
+  { key: 'steps', label: 'Training steps', ...L.steps, int: true, help: 'optimizer steps' },
+  { key: 'batch', label: 'Batch', ...L.batch, int: true, help: 'sequences per step' },
+  { key: 'seed', label: 'Seed', ...L.seed, int: true, help: 'same seed, same data, init and curve' },
+  { key: 'imageSize', label: 'Frame size (px)', ...L.imageSize, int: true, help: 'square frames; 28 is MNIST size' },
+  { key: 'lr', label: 'Learning rate', ...L.lr, minExclusive: true, int: false, help: 'Adam' },
+  { key: 'clipNorm', label: 'Clip norm', ...L.clipNorm, int: false, help: 'global gradient-norm clip; reference 1, 0 = off' },
+  {
+    key: 'teacherForcing',
+    label: 'Teacher forcing',
+    ...L.teacherForcing,
+    int: false,
+    help: 'probability of feeding the true frame, not the prediction, to the decoder; reference 0',
+    task: 'prediction',
+  },
+  { key: 'valEvery', label: 'Validate every', ...L.valEvery, int: true, help: 'steps between validations' },
+  {
+    key: 'earlyStopPatience',
+    label: 'Early stop after',
+    ...L.earlyStopPatience,
+    int: true,
+    help: 'validations without improvement before the run stops; 0 = never',
+  },
+  {
+    key: 'divergenceFactor',
+    label: 'Divergence factor',
+    ...L.divergenceFactor,
+    int: false,
+    help: 'stop as diverged when the loss exceeds this multiple of its first value',
+  },
+  { key: 'decoderLayers', label: 'Decoder layers', ...L.decoderLayers, int: true, help: 'conv + relu layers before the readout', task: 'prediction' },
   {
     key: 'inputFrames',
     label: 'Input frames',
-    min: 1,
-    max: 50,
+    ...L.inputFrames,
     int: true,
     help: 'frames encoded',
     classification: { label: 'Clip frames', help: 'frames per clip the model classifies' },
   },
-  { key: 'predFrames', label: 'Predicted frames', min: 1, max: 50, int: true, help: 'frames predicted', task: 'prediction' },
-  { key: 'numDigits', label: 'Digits per sequence', min: 1, max: 4, int: true, help: 'summed and clamped', task: 'prediction' },
+  { key: 'predFrames', label: 'Predicted frames', ...L.predFrames, int: true, help: 'frames predicted', task: 'prediction' },
+  { key: 'numDigits', label: 'Digits per sequence', ...L.numDigits, int: true, help: 'summed and clamped', task: 'prediction' },
   {
     key: 'valSequences',
     label: 'Validation sequences',
-    min: 1,
-    max: 6000,
+    ...L.valSequences,
     int: true,
     help: 'per validation',
     classification: { label: 'Validation clips', help: 'per validation (accuracy)' },
@@ -118,13 +146,64 @@ export const NUMBER_RULES: NumberRule[] = [
   {
     key: 'testSequences',
     label: 'Test sequences',
-    min: 1,
-    max: 10000,
+    ...L.testSequences,
     int: true,
     help: 'for the final test MSE',
     classification: { label: 'Test clips', help: 'for the final test accuracy' },
   },
 ];
+
+/** A training setting chosen from a list (a select in the form). */
+export interface ChoiceRule {
+  key: 'pool' | 'activation' | 'encoder';
+  label: string;
+  options: readonly string[];
+  help: string;
+  /** Whether the setting means anything for the chosen task and model (the form hides it, and does not send it, otherwise). */
+  applies: (task: Task, model: string) => boolean;
+}
+
+/** Lifted models: their state has a velocity axis to pool over (a G-RNN's has one slice; the 3D-CNN has none). */
+const lifted = (model: string): boolean => isCellKind(model) && CELL_KIND_FACTS[model].lifted;
+
+export const CHOICE_RULES: ChoiceRule[] = [
+  {
+    key: 'pool',
+    label: 'Pooling over V',
+    options: POOLS,
+    help: 'how the velocity slices are combined before the readout; reference max',
+    applies: (_task, model) => lifted(model),
+  },
+  {
+    key: 'activation',
+    label: 'Activation',
+    options: ACTIVATIONS,
+    help: "the recurrent cell's nonlinearity; reference relu",
+    applies: (_task, model) => isCellKind(model),
+  },
+  {
+    key: 'encoder',
+    label: 'Input encoder',
+    options: ['none', 'reference'],
+    help: "none: frames enter through the cell's input conv; reference: per-frame conv encoder (5x5-32, 3x3-64, 3x3-hidden)",
+    applies: (task, model) => task === 'classification' && isCellKind(model) && CELL_KIND_FACTS[model].encoder,
+  },
+];
+
+/** The choice settings that apply to a task and model. */
+export const choicesFor = (task: Task, model: string): ChoiceRule[] => CHOICE_RULES.filter((r) => r.applies(task, model));
+
+/**
+ * The form's starting values, as typed text: the one source of defaults (core/protocol/trainDefaults.ts) that the
+ * run schema and the CLI's `train` read too; the fields a run must state start at TRAIN_STARTING_VALUES.
+ */
+export function formDefaults(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const known: Record<string, unknown> = { ...TRAIN_DEFAULTS, ...TRAIN_STARTING_VALUES };
+  for (const r of NUMBER_RULES) out[r.key] = r.optional ? '' : String(known[r.key]);
+  for (const c of CHOICE_RULES) out[c.key] = String(known[c.key]);
+  return out;
+}
 
 /** The rotation cells (core ROTATION_CELL_KINDS): C_N group convolutions, an angular-velocity axis, Rotating MNIST only. */
 export const ROTATION_MODELS: readonly string[] = ROTATION_CELL_KINDS;
@@ -203,6 +282,10 @@ export function checkConfigForm(choice: FormChoice, values: Record<string, strin
     if (rule.optional && values[rule.key].trim() === '') continue;
     const msg = checkNumber(rule, values[rule.key]);
     if (msg) errors[rule.key] = msg;
+  }
+  for (const rule of choicesFor(task, choice.model)) {
+    const v = values[rule.key];
+    if (v !== undefined && !rule.options.includes(v)) errors[rule.key] = `${rule.label} must be one of ${rule.options.join(', ')}`;
   }
   // The lifted omegas -r*step..r*step must be distinct angles (the schema's DISTINCT_OMEGAS rule).
   if (choice.model === 'fernn-rot' && !errors.vRange && !errors.omegaStep && Number(values.vRange) * Number(values.omegaStep) >= 180) {

@@ -144,6 +144,7 @@ describe('the lab in the browser', () => {
 
   it('validates a new run inline and estimates its time', async () => {
     await go('#/new');
+    await page.click('[data-action=reset-form]'); // the form keeps what an earlier test left in it
     await page.fill('input[name=hidden]', '0');
     expect(await text('[data-error-for=hidden]')).toMatch(/Hidden channels must be ≥ 1/);
     expect(await page.locator('button[type=submit]').isDisabled()).toBe(true);
@@ -203,6 +204,7 @@ describe('the lab in the browser', () => {
 
   it('trains on a saved flow as data motion', async () => {
     await go('#/new');
+    await page.click('[data-action=reset-form]'); // the form keeps what an earlier test left in it
     await page.click('[data-preset=tiny]');
     await page.selectOption('select[name=backend]', 'wasm');
     await page.fill('input[name=name]', 'e2e flow data');
@@ -306,6 +308,7 @@ describe('the lab in the browser', () => {
 
   it('configures a classification run: task fields, KTH and 3D-CNN rules', async () => {
     await go('#/new');
+    await page.click('[data-action=reset-form]'); // the form keeps what an earlier test left in it
     expect(await page.locator('input[name=testDataVRange]').count()).toBe(0);
     await page.check('input[name=task][value=classification]');
     // Prediction-only fields go; the clip length and the test motion are basic settings.
@@ -329,6 +332,7 @@ describe('the lab in the browser', () => {
 
   it('trains a tiny classification run started from the form and shows its accuracy and confusion matrix', async () => {
     await go('#/new');
+    await page.click('[data-action=reset-form]'); // the form keeps what an earlier test left in it
     await page.check('input[name=task][value=classification]');
     await page.click('summary:has-text("More settings")');
     const fields = {
@@ -552,6 +556,7 @@ describe('rotation flows end to end', () => {
 
   it('trains a tiny Rotating-MNIST run from the form and shows its angular-velocity curve', async () => {
     await go('#/new');
+    await page.click('[data-action=reset-form]'); // the form keeps what an earlier test left in it
     await page.selectOption('select[name=dataset]', 'rotating-mnist');
     expect(await page.locator('select[name=model]').inputValue()).toBe('fernn-rot');
     expect(await page.locator('select[name=model] option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))).toEqual([

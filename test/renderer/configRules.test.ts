@@ -4,12 +4,15 @@ import { ROTATION_CELL_KINDS } from '../../src/core/nn/config';
 import { DATASET_CLASSES, DATASETS, trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
 import { DATASET_CLASS_NAMES, classNames } from '../../src/renderer/classes';
 import {
+  CHOICE_RULES,
   NUMBER_RULES,
   ROTATION_MODELS,
   UNLIFTED_MODELS,
   angularHint,
   checkConfigForm,
   checkNumber,
+  choicesFor,
+  formDefaults,
   rulesFor,
   type FormChoice,
 } from '../../src/renderer/configRules';
@@ -55,8 +58,8 @@ describe('New run form rules', () => {
       return inner.type === 'number';
     });
     const covered = new Set(NUMBER_RULES.map((r) => r.key));
-    const notInForm = ['clipNorm', 'teacherForcing', 'earlyStopPatience', 'divergenceFactor'];
-    expect(numeric.map(([k]) => k).filter((k) => !covered.has(k as never) && !notInForm.includes(k))).toEqual([]);
+    // Every numeric training setting is in the form (clip norm, teacher forcing, early stop, divergence included).
+    expect(numeric.map(([k]) => k).filter((k) => !covered.has(k as never))).toEqual([]);
   });
 
   it('flags the G-RNN with a velocity range and text in number fields', () => {
@@ -260,5 +263,20 @@ describe('New run form rules for rotation cells (Rotating MNIST)', () => {
       expect(schemaFields(c.config as TrainConfigInput), JSON.stringify(c.config)).toEqual(c.fields);
       if (c.message) expect(checkConfigForm(c.choice, c.values)[c.fields[0]]).toMatch(c.message);
     }
+  });
+});
+
+describe('choice settings of the form (pooling, activation, encoder)', () => {
+  it('apply where they mean something and are checked by name', () => {
+    const keys = (task: 'prediction' | 'classification', model: string) => choicesFor(task, model).map((r) => r.key);
+    expect(keys('prediction', 'fernn')).toEqual(['pool', 'activation']);
+    expect(keys('prediction', 'grnn')).toEqual(['activation']);
+    expect(keys('classification', 'grnn-plus')).toEqual(['pool', 'activation', 'encoder']);
+    expect(keys('classification', 'cnn3d')).toEqual([]);
+    expect(keys('prediction', 'fernn-rot')).toEqual(['pool', 'activation']);
+    const values = { ...formDefaults(), pool: 'median', activation: 'tanh' };
+    expect(checkConfigForm({ model: 'fernn' }, values)).toEqual({ pool: 'Pooling over V must be one of max, mean, sum' });
+    expect(checkConfigForm({ model: 'fernn' }, { ...values, pool: 'sum', activation: 'gelu' })).toEqual({ activation: 'Activation must be one of relu, tanh' });
+    for (const r of CHOICE_RULES) for (const o of r.options) expect(schemaFields({ ...clsBase, model: 'fernn', [r.key]: o })).toEqual([]);
   });
 });

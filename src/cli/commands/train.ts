@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { DATASETS, DATASET_FACTS, trainConfigSchema, type TrainConfigInput } from '../../core/protocol/run';
+import { isDataset } from '../../core/data/datasetKinds';
+import { ACTIVATIONS, POOLS, TRAIN_DEFAULTS as D, TRAIN_LIMITS as L, TRAIN_STARTING_VALUES } from '../../core/protocol/trainDefaults';
 import { InputError } from '../../core/util/errors';
 import { CELL_KIND_FACTS, MODEL_LIMITS, isCellKind, isRotationKind } from '../../core/nn/modelKinds';
 import { describeRun, followRun, openLab, runSummary } from '../lab';
@@ -25,15 +27,17 @@ export const trainFlagsSchema = z.object({
   data: z.string().min(1, 'must name a folder').optional(),
   model: trainModelFlag.optional(),
   encoder: z.enum(['none', 'reference'], { message: 'must be none or reference' }).optional(),
-  vRange: intFlag(0, 4).optional(),
-  group: intFlag(1, 72).optional(),
-  omegaStep: numFlag(1e-3, 180).optional(),
+  vRange: intFlag(MODEL_LIMITS.vRange.min, MODEL_LIMITS.vRange.max).optional(),
+  group: intFlag(MODEL_LIMITS.group.min, MODEL_LIMITS.group.max).optional(),
+  omegaStep: numFlag(1e-3, MODEL_LIMITS.omegaStep.max).optional(),
   hidden: intFlag(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max).optional(),
-  decoderLayers: intFlag(0, 8).optional(),
-  batch: intFlag(1, 512).optional(),
-  steps: intFlag(1, 10_000_000).optional(),
-  dataVRange: intFlag(0, 8).optional(),
-  testDataVRange: intFlag(0, 8).optional(),
+  decoderLayers: intFlag(L.decoderLayers.min, L.decoderLayers.max).optional(),
+  pool: z.enum(POOLS, { message: `must be one of ${POOLS.join(', ')}` }).optional(),
+  activation: z.enum(ACTIVATIONS, { message: `must be one of ${ACTIVATIONS.join(', ')}` }).optional(),
+  batch: intFlag(L.batch.min, L.batch.max).optional(),
+  steps: intFlag(L.steps.min, L.steps.max).optional(),
+  dataVRange: intFlag(L.dataVRange.min, L.dataVRange.max).optional(),
+  testDataVRange: intFlag(L.dataVRange.min, L.dataVRange.max).optional(),
   dataVelocities: z
     .string()
     .regex(/^\s*-?\d+\s*,\s*-?\d+\s*(;\s*-?\d+\s*,\s*-?\d+\s*)*$/, 'must be a list like "1,0;0,-1" (vx,vy pairs separated by ;)')
@@ -44,17 +48,17 @@ export const trainFlagsSchema = z.object({
       }),
     )
     .optional(),
-  imageSize: intFlag(8, 64).optional(),
-  inputFrames: intFlag(1, 50).optional(),
-  predFrames: intFlag(1, 50).optional(),
-  lr: numFlag(1e-8, 1).optional(),
-  clipNorm: numFlag(0, 1e6).optional(),
-  teacherForcing: numFlag(0, 1).optional(),
-  seed: intFlag(0, 2 ** 31 - 1).optional(),
-  valEvery: intFlag(1, 1_000_000).optional(),
-  valSequences: intFlag(1, 6000).optional(),
-  testSequences: intFlag(1, 10000).optional(),
-  earlyStop: intFlag(0, 1000).optional(),
+  imageSize: intFlag(L.imageSize.min, L.imageSize.max).optional(),
+  inputFrames: intFlag(L.inputFrames.min, L.inputFrames.max).optional(),
+  predFrames: intFlag(L.predFrames.min, L.predFrames.max).optional(),
+  lr: numFlag(1e-8, L.lr.max).optional(),
+  clipNorm: numFlag(L.clipNorm.min, L.clipNorm.max).optional(),
+  teacherForcing: numFlag(L.teacherForcing.min, L.teacherForcing.max).optional(),
+  seed: intFlag(L.seed.min, L.seed.max).optional(),
+  valEvery: intFlag(L.valEvery.min, L.valEvery.max).optional(),
+  valSequences: intFlag(L.valSequences.min, L.valSequences.max).optional(),
+  testSequences: intFlag(L.testSequences.min, L.testSequences.max).optional(),
+  earlyStop: intFlag(L.earlyStopPatience.min, L.earlyStopPatience.max).optional(),
   backend: backendFlag.optional(),
 });
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -73,6 +77,11 @@ const DATASET_HELP = DATASETS.map((d) => {
 const DATA_HELP = `the folder of a dataset read from disk: ${DATASETS.filter((d) => DATASET_FACTS[d].source === 'path')
   .map((d) => `${d}: ${DATASET_FACTS[d].path?.hint ?? 'a folder'}`)
   .join('; ')}`;
+/** The default frame side of each dataset: "28 for flowing-mnist, …". */
+const IMAGE_SIZES = DATASETS.map((d) => `${DATASET_FACTS[d].defaultImageSize} for ${d}`).join(', ');
+/** The frame side a run on `dataset` (a kind, or not yet validated) defaults to. */
+const defaultImageSize = (dataset: unknown): number =>
+  typeof dataset === 'string' && isDataset(dataset) ? DATASET_FACTS[dataset].defaultImageSize : D.imageSize;
 /** The dataset a rotation cell trains on when none is named: the first whose motion is rotation. */
 const ROTATING_DATASET = DATASETS.find((d) => DATASET_FACTS[d].motion === 'rotation');
 
@@ -86,26 +95,28 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--encoder <kind>', 'classification: none (frames into the cell, default) | reference (per-frame conv encoder 5x5-32, 3x3-64, 3x3-hidden)')
     .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0); rotation FERNN: omegas {-R..R} * omega step')
     .option('--group <N>', 'rotation cells (fernn-rot, grnn-rot): order N of the rotation group C_N (reference 36)')
-    .option('--omega-step <deg>', 'Rotating MNIST: degrees per frame of one velocity step (default 10)')
+    .option('--omega-step <deg>', `Rotating MNIST: degrees per frame of one velocity step (default ${D.omegaStep})`)
     .option('--hidden <C>', 'hidden channels')
-    .option('--decoder-layers <K>', 'decoder conv layers (default 1)')
-    .option('--batch <B>', 'batch size (default 16)')
+    .option('--decoder-layers <K>', `decoder conv layers (default ${D.decoderLayers})`)
+    .option('--pool <how>', `pooling over the velocity axis: ${POOLS.join(' | ')} (default ${D.pool})`)
+    .option('--activation <fn>', `the cell's nonlinearity: ${ACTIVATIONS.join(' | ')} (default ${D.activation})`)
+    .option('--batch <B>', `batch size (default ${D.batch})`)
     .option('--steps <N>', 'training steps')
-    .option('--data-v-range <D>', 'digit velocities drawn from -D..D per axis (default 2)')
+    .option('--data-v-range <D>', `digit velocities drawn from -D..D per axis (default ${D.dataVRange})`)
     .option('--test-data-v-range <D>', 'classification: test clips move with velocities in -D..D (default: --data-v-range)')
     .option('--data-velocities <list>', 'instead: each digit moves with one of these, e.g. "1,0;0,-1" (vx,vy;…)')
-    .option('--image-size <S>', 'frame side in pixels (default 28; 16 downsamples digits 2x)')
-    .option('--input-frames <T>', 'frames fed to the encoder (default 10)')
-    .option('--pred-frames <K>', 'frames predicted (default 10)')
-    .option('--lr <x>', 'Adam learning rate (default 1e-3)')
-    .option('--clip-norm <x>', 'global grad-norm clip (default 1; 0 = off)')
-    .option('--teacher-forcing <p>', 'teacher forcing ratio (default 0)')
-    .option('--seed <S>', 'seed of weights and data (default 0)')
-    .option('--val-every <N>', 'validate and checkpoint every N steps (default 100)')
-    .option('--val-sequences <N>', 'validation sequences (default 256)')
-    .option('--test-sequences <N>', 'test sequences (default 256)')
-    .option('--early-stop <N>', 'stop after N validations without improvement (default 0 = never)')
-    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (default auto)');
+    .option('--image-size <S>', `frame side in pixels (default: the dataset's, ${IMAGE_SIZES}; 16 downsamples digits 2x)`)
+    .option('--input-frames <T>', `frames fed to the encoder (default ${D.inputFrames})`)
+    .option('--pred-frames <K>', `frames predicted (default ${D.predFrames})`)
+    .option('--lr <x>', `Adam learning rate (default ${D.lr})`)
+    .option('--clip-norm <x>', `global grad-norm clip (default ${D.clipNorm}; 0 = off)`)
+    .option('--teacher-forcing <p>', `teacher forcing ratio (default ${D.teacherForcing})`)
+    .option('--seed <S>', `seed of weights and data (default ${D.seed})`)
+    .option('--val-every <N>', `validate and checkpoint every N steps (default ${D.valEvery})`)
+    .option('--val-sequences <N>', `validation sequences (default ${D.valSequences})`)
+    .option('--test-sequences <N>', `test sequences (default ${D.testSequences})`)
+    .option('--early-stop <N>', `stop after N validations without improvement (default ${D.earlyStopPatience} = never)`)
+    .option('--backend <name>', `auto | tensorflow | webgpu | wasm | cpu (default ${D.backend})`);
 }
 
 /** Flags -> validated TrainConfig; errors name the flag. */
@@ -122,7 +133,9 @@ export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> =
   const noVelocityAxis = model !== '' && !(isCellKind(model) && CELL_KIND_FACTS[model].lifted);
   if (isRotationKind(model) && merged.dataset === undefined) merged.dataset = ROTATING_DATASET;
   if (noVelocityAxis && f.vRange === undefined) merged.vRange = 0;
-  if (!noVelocityAxis && merged.vRange === undefined) merged.vRange = 1;
+  if (!noVelocityAxis && merged.vRange === undefined) merged.vRange = TRAIN_STARTING_VALUES.vRange;
+  // Frames at the dataset's own size unless told (core/data/datasetKinds.ts: 28 for MNIST, 32 for KTH), as the form.
+  if (merged.imageSize === undefined) merged.imageSize = defaultImageSize(merged.dataset);
   const r = trainConfigSchema.safeParse(merged);
   if (r.success) return r.data;
   const issue = r.error.issues[0];

@@ -1,5 +1,5 @@
 import { AngularVelocitySet } from '../flows/angularVelocity';
-import { makeCellConfig, type AnyCellKind, type CellConfig } from './config';
+import { makeCellConfig, type Activation, type AnyCellKind, type CellConfig } from './config';
 import { makeRotationCellConfig } from './rotationCell';
 
 /**
@@ -15,16 +15,24 @@ export interface CellSpec {
   group: number;
   /** Rotation cells: degrees per frame of one velocity step. */
   omegaStep: number;
+  /** The cell's nonlinearity (default relu, the reference's). */
+  activation?: Activation;
 }
 
 /** How each kind is built from a spec: the mapped type makes a kind without a builder a compile error. */
 const BUILDERS: { readonly [K in AnyCellKind]: (s: CellSpec & { kind: K }) => CellConfig } = {
-  fernn: (s) => makeCellConfig({ kind: s.kind, vRange: s.vRange, hidden: s.hidden }),
-  'grnn-plus': (s) => makeCellConfig({ kind: s.kind, vRange: s.vRange, hidden: s.hidden }),
-  grnn: (s) => makeCellConfig({ kind: s.kind, vRange: 0, hidden: s.hidden }),
+  fernn: (s) => makeCellConfig({ kind: s.kind, vRange: s.vRange, hidden: s.hidden, activation: s.activation }),
+  'grnn-plus': (s) => makeCellConfig({ kind: s.kind, vRange: s.vRange, hidden: s.hidden, activation: s.activation }),
+  grnn: (s) => makeCellConfig({ kind: s.kind, vRange: 0, hidden: s.hidden, activation: s.activation }),
   'fernn-rot': (s) =>
-    makeRotationCellConfig({ kind: s.kind, group: s.group, hidden: s.hidden, omegas: AngularVelocitySet.symmetric(s.vRange, s.omegaStep).list }),
-  'grnn-rot': (s) => makeRotationCellConfig({ kind: s.kind, group: s.group, hidden: s.hidden, omegas: [0] }),
+    makeRotationCellConfig({
+      kind: s.kind,
+      group: s.group,
+      hidden: s.hidden,
+      omegas: AngularVelocitySet.symmetric(s.vRange, s.omegaStep).list,
+      activation: s.activation,
+    }),
+  'grnn-rot': (s) => makeRotationCellConfig({ kind: s.kind, group: s.group, hidden: s.hidden, omegas: [0], activation: s.activation }),
 };
 
 /** The one cell-from-settings builder (training runs, the equivariance probe, `fernn-lab equivariance`). */

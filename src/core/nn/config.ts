@@ -3,14 +3,15 @@ import { VelocitySet, type Velocity2 } from '../flows/velocity';
 import { AngularVelocitySet } from '../flows/angularVelocity';
 import type { Fibre, LiftAxis } from '../flows/flow';
 
+import { ACTIVATIONS, POOLS, type Activation, type Pool } from '../protocol/trainDefaults';
 import { ANY_CELL_KINDS, CELL_KINDS, CELL_KIND_FACTS, ROTATION_CELL_KINDS, cellKindFacts, type AnyCellKind } from './modelKinds';
 
 // The kinds themselves (and their facts) are in modelKinds.ts, a pure module the renderer shares.
 export { ANY_CELL_KINDS, CELL_KINDS, ROTATION_CELL_KINDS, type AnyCellKind };
 export type CellKind = (typeof CELL_KINDS)[number];
 export type RotationCellKind = (typeof ROTATION_CELL_KINDS)[number];
-export const POOLS = ['max', 'mean', 'sum'] as const;
-export type Pool = (typeof POOLS)[number];
+// The pooling and activation choices are listed with the training defaults (a pure module the renderer shares).
+export { ACTIVATIONS, POOLS, type Activation, type Pool };
 
 const velocitySchema = z.object({ vx: z.number().int(), vy: z.number().int() });
 
@@ -21,7 +22,7 @@ export const cellConfigSchema = z
     velocities: z.array(velocitySchema).min(1).max(1089),
     inChannels: z.number().int().min(1).max(64),
     hidden: z.number().int().min(1).max(1024),
-    activation: z.enum(['relu', 'tanh']),
+    activation: z.enum(ACTIVATIONS),
     kernelU: z
       .number()
       .int()

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { POOLS } from '../nn/config';
 import { MODEL_KINDS, MODEL_LIMITS, isRotationKind, type ModelKind } from '../nn/modelKinds';
 import { testSourceSchema } from './evaluation';
+import { ACTIVATIONS, POOLS, TRAIN_DEFAULTS as D, TRAIN_LIMITS as L } from './trainDefaults';
 import { DATASETS, DATASET_FACTS, TASKS, datasetClassCount, servesTask, type Dataset, type Task } from '../data/datasetKinds';
 
 /**
@@ -26,35 +26,37 @@ export const isRotationModel = (m: ModelKind): boolean => isRotationKind(m);
 export const trainConfigSchema = z
   .object({
     /** What the run learns; classification runs read clips of `inputFrames` frames and ignore `predFrames`. */
-    task: z.enum(TASKS).default('prediction'),
-    dataset: z.enum(DATASETS).default('flowing-mnist'),
+    task: z.enum(TASKS).default(D.task),
+    dataset: z.enum(DATASETS).default(D.dataset),
     /** The folder a dataset read from disk (facts `source: 'path'`: KTH, one folder per action) is read from. */
     dataDir: z.string().min(1).max(4096).optional(),
     /** cnn3d: the 3D-CNN baseline (classification); its first-stage width is `hidden`. */
     model: z.enum(MODEL_KINDS),
     /** Classification with a recurrent model: frames enter through the cell's input conv ('none'), or through the
      *  reference's per-frame conv encoder (5x5 -> 32, 3x3 -> 64, 3x3 -> hidden, BatchNorm, relu). */
-    encoder: z.enum(['none', 'reference']).default('none'),
+    encoder: z.enum(['none', 'reference']).default(D.encoder),
     /**
      * FERNN/G-RNN+ velocity set V = {-r..r}^2; must be 0 for the G-RNN. Rotation FERNN: angular velocities
      * {-r..r} * omegaStep (FERNN-V2 of the paper: r = 2, step 10 -> -20..20).
      */
-    vRange: int(0, 4),
+    vRange: int(MODEL_LIMITS.vRange.min, MODEL_LIMITS.vRange.max),
     /** Rotation cells: the order N of C_N (reference 36: 10-degree orientations). */
-    group: int(1, 72).optional(),
+    group: int(MODEL_LIMITS.group.min, MODEL_LIMITS.group.max).optional(),
     /** Rotating MNIST and rotation cells: degrees per frame of one velocity step (reference 10). */
-    omegaStep: z.number().positive().max(180).default(10),
+    omegaStep: z.number().positive().max(MODEL_LIMITS.omegaStep.max).default(D.omegaStep),
     hidden: int(MODEL_LIMITS.hidden.min, MODEL_LIMITS.hidden.max),
-    decoderLayers: int(0, 8).default(1),
-    pool: z.enum(POOLS).default('max'),
-    batch: int(1, 512).default(16),
-    steps: int(1, 10_000_000),
-    lr: z.number().positive().max(1).default(1e-3),
+    decoderLayers: int(L.decoderLayers.min, L.decoderLayers.max).default(D.decoderLayers),
+    pool: z.enum(POOLS).default(D.pool),
+    /** The recurrent cell's nonlinearity (reference relu). */
+    activation: z.enum(ACTIVATIONS).default(D.activation),
+    batch: int(L.batch.min, L.batch.max).default(D.batch),
+    steps: int(L.steps.min, L.steps.max),
+    lr: z.number().positive().max(L.lr.max).default(D.lr),
     /** Global grad-norm clip (reference 1.0); 0 disables. */
-    clipNorm: z.number().min(0).max(1e6).default(1),
-    teacherForcing: z.number().min(0).max(1).default(0),
+    clipNorm: z.number().min(L.clipNorm.min).max(L.clipNorm.max).default(D.clipNorm),
+    teacherForcing: z.number().min(L.teacherForcing.min).max(L.teacherForcing.max).default(D.teacherForcing),
     /** Each digit's integer velocity components are drawn from -D..D (Rotating MNIST: omega from {-D..D} * omegaStep). */
-    dataVRange: int(0, 8).default(2),
+    dataVRange: int(L.dataVRange.min, L.dataVRange.max).default(D.dataVRange),
     /**
      * Instead of the range: each digit moves with one of these velocities (e.g. saved flows of the flow designer),
      * drawn uniformly per digit. Test sequences use the same motions.
@@ -68,22 +70,22 @@ export const trainConfigSchema = z
      * Classification: each test clip's velocity components are drawn from -D..D (default: dataVRange), so training
      * and test motion can differ (velocity generalisation).
      */
-    testDataVRange: int(0, 8).optional(),
-    imageSize: int(8, 64).default(28),
-    numDigits: int(1, 4).default(2),
-    inputFrames: int(1, 50).default(10),
-    predFrames: int(1, 50).default(10),
-    seed: int(0, 2 ** 31 - 1).default(0),
+    testDataVRange: int(L.dataVRange.min, L.dataVRange.max).optional(),
+    imageSize: int(L.imageSize.min, L.imageSize.max).default(D.imageSize),
+    numDigits: int(L.numDigits.min, L.numDigits.max).default(D.numDigits),
+    inputFrames: int(L.inputFrames.min, L.inputFrames.max).default(D.inputFrames),
+    predFrames: int(L.predFrames.min, L.predFrames.max).default(D.predFrames),
+    seed: int(L.seed.min, L.seed.max).default(D.seed),
     /** Validate every N steps (and at the end). */
-    valEvery: int(1, 1_000_000).default(100),
+    valEvery: int(L.valEvery.min, L.valEvery.max).default(D.valEvery),
     /** Sequences in the validation and test sets used by the run. */
-    valSequences: int(1, 6000).default(256),
-    testSequences: int(1, 10000).default(256),
+    valSequences: int(L.valSequences.min, L.valSequences.max).default(D.valSequences),
+    testSequences: int(L.testSequences.min, L.testSequences.max).default(D.testSequences),
     /** Stop when validation has not improved for this many validations (0: never). */
-    earlyStopPatience: int(0, 1000).default(0),
+    earlyStopPatience: int(L.earlyStopPatience.min, L.earlyStopPatience.max).default(D.earlyStopPatience),
     /** Stop with reason 'diverged' when the training loss exceeds this multiple of its first value. */
-    divergenceFactor: z.number().min(1).max(1e9).default(1e4),
-    backend: z.enum(BACKEND_CHOICES).default('auto'),
+    divergenceFactor: z.number().min(L.divergenceFactor.min).max(L.divergenceFactor.max).default(D.divergenceFactor),
+    backend: z.enum(BACKEND_CHOICES).default(D.backend),
   })
   .strict()
   .superRefine((c, ctx) => {

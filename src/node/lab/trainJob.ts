@@ -47,7 +47,7 @@ export interface TrainJobControl {
 /** The recurrent cell of a run: translation cells on a velocity grid, rotation cells on {-r..r} * omegaStep. */
 export function cellConfigOf(c: TrainConfig): CellConfig {
   if (c.model === 'cnn3d') throw new InputError('model', 'the 3D-CNN has no recurrent cell: it is a classification baseline');
-  return cellConfigFromSpec({ kind: c.model, vRange: c.vRange, hidden: c.hidden, group: c.group ?? 36, omegaStep: c.omegaStep });
+  return cellConfigFromSpec({ kind: c.model, vRange: c.vRange, hidden: c.hidden, group: c.group ?? 36, omegaStep: c.omegaStep, activation: c.activation });
 }
 
 /** The seq2seq model config of a prediction run. */
