@@ -86,6 +86,8 @@ export function runSummary(r: RunRecord, storeRoot: string) {
     test_accuracy: r.results?.testAccuracy ?? null,
     /** Which evaluation test_mse / test_accuracy come from (end of training, best checkpoint, the run's test sequences). */
     test_source: r.results?.testSource ?? null,
+    /** "Train longer": each continuation from a completed run's last checkpoint to a new total of steps. */
+    continuations: (r.continuations ?? []).map((c) => ({ from_step: c.fromStep, to_step: c.toStep, at: c.at, early_stop_reset: c.earlyStopReset ?? false })),
     store: storeRoot,
   };
 }
@@ -103,5 +105,7 @@ export function describeRun(r: RunRecord): string {
       ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${headlineText(r)}`
       : `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${headlineText(r)}`,
   ];
+  for (const c of r.continuations ?? [])
+    lines.push(`  trained longer: from step ${c.fromStep} to ${c.toStep} (${c.at})${c.earlyStopReset ? ', early-stop count reset' : ''}`);
   return lines.join('\n');
 }

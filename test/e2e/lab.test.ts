@@ -447,10 +447,11 @@ describe('the lab in the browser', () => {
   it('shows predictions of a run, and a missing run', async () => {
     await go(`#/predictions/${runA}`);
     await page.waitForSelector('[data-sample="3"]', { timeout: E2E_WAIT_MS });
-    expect(await page.locator('[data-sample="0"] .strip').count()).toBe(3);
+    // input, target, predicted, and the difference prediction − truth
+    expect(await page.locator('[data-sample="0"] .strip').count()).toBe(4);
     await shot('predictions');
     await page.fill('input[name=count]', '99');
-    expect(await text('#count-err')).toMatch(/1\.\.16/);
+    expect(await text('#count-err')).toMatch(/1\.\.32/);
     expect(await page.locator('form[aria-label="choose predictions"] button[type=submit]').isDisabled()).toBe(true);
     await go('#/predictions/nope');
     await expect.poll(() => text('.notice.error'), { timeout: E2E_WAIT_MS }).toMatch(/Run not found:/);
@@ -645,7 +646,7 @@ describe('rotation flows end to end', () => {
   it('shows a rotating run’s predictions and overlays its angular curve in Compare', async () => {
     await go(`#/predictions/${rotRun}`);
     await page.waitForSelector('[data-sample="3"]', { timeout: E2E_WAIT_MS });
-    expect(await page.locator('[data-sample="0"] .strip').count()).toBe(3);
+    expect(await page.locator('[data-sample="0"] .strip').count()).toBe(4);
     expect(await page.locator('[data-sample="0"] .strip').first().locator('canvas').count()).toBe(2);
     await go(`#/compare?ids=${rotRun}`);
     await page.waitForSelector('[data-testid=compare-angular] canvas', { timeout: E2E_WAIT_MS });

@@ -79,6 +79,12 @@ export function createFakeLabService(): FakeLabService {
       record('resumeRun', req);
       return { ...get(req.id), status: 'running' };
     },
+    async trainLonger(req) {
+      record('trainLonger', req);
+      const r = get(req.id);
+      if (r.status !== 'completed') throw new InputError('id', `run ${req.id} is ${r.status}: only a completed run can train longer`);
+      return { ...r, status: 'queued', config: { ...r.config, steps: req.steps } };
+    },
     async deleteRun(req) {
       record('deleteRun', req);
       get(req.id);
@@ -106,7 +112,15 @@ export function createFakeLabService(): FakeLabService {
       record('predictions', req);
       get(req.id);
       const empty = { shape: [0, 0, 1, 1], data: [] };
-      return { runId: req.id, inputs: empty, targets: empty, predictions: empty };
+      return {
+        runId: req.id,
+        checkpoint: { which: req.checkpoint ?? 'best', step: null },
+        first: req.first ?? 0,
+        inputs: empty,
+        targets: empty,
+        predictions: empty,
+        motions: [],
+      };
     },
     async listFlows() {
       record('listFlows');

@@ -80,6 +80,7 @@ describe('dispatchCall', () => {
         'startRun',
         'stopRun',
         'resumeRun',
+        'trainLonger',
         'deleteRun',
         'evaluateRun',
         'estimateRun',

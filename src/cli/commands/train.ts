@@ -182,17 +182,28 @@ export function registerTrain(program: Command): void {
 
   program
     .command('resume')
-    .description('Resume an interrupted or stopped run from its last checkpoint')
+    .description('Resume an interrupted or stopped run from its last checkpoint; with --steps, train a completed run longer')
     .argument('<run>', 'run id, name or unique id prefix')
+    .option('--steps <N>', 'train longer: continue the completed run from its last checkpoint to N steps in all (above the steps it has trained)')
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print one JSON summary on stdout')
     .action(async (ref: string, raw: Record<string, unknown>) => {
-      const f = parseFlags(z.object({ store: z.string().optional(), json: z.boolean().default(false) }), raw);
+      const f = parseFlags(z.object({ steps: intFlag(1, 10_000_000).optional(), store: z.string().optional(), json: z.boolean().default(false) }), raw);
       requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
         const id = await resolveRun(lab.store, ref);
-        await lab.resumeRun({ id });
+        const steps = f.steps;
+        // The service names its fields (id, steps); the user typed <run> and --steps.
+        await (steps === undefined ? lab.resumeRun({ id }) : lab.trainLonger({ id, steps })).catch((e: unknown) => {
+          if (e instanceof InputError && (e.field === 'id' || e.field === 'steps')) {
+            const field = e.field === 'id' ? '<run>' : '--steps';
+            const hint = e.field === 'id' && steps === undefined && /has completed/.test(e.message) ? ` (fernn-lab resume ${ref} --steps N)` : '';
+            throw new InputError(field, `${e.message.slice(e.field.length + 2)}${hint}`);
+          }
+          throw e;
+        });
+        if (steps !== undefined) info(`training ${id} longer: from step ${(await lab.store.get(id)).continuations?.at(-1)?.fromStep} to ${steps}`);
         const done = await followRun(lab, id, { quiet: f.json, label: id });
         if (f.json) process.stdout.write(`${JSON.stringify(runSummary(done, lab.store.root))}\n`);
         else process.stdout.write(`${describeRun(done)}\n`);

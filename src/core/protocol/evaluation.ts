@@ -8,6 +8,8 @@ import { z } from 'zod';
  * The run's headline test figure is defined once: the test evaluation made at the end of training, on the best
  * checkpoint by validation, with the run's configured test sequences (`RunRecord.results.testMse` /
  * `testAccuracy`, with its provenance in `results.testSource`). Later evaluations add records; they never change it.
+ * A run trained longer (`continuations`) ends training again: its new end-of-training test becomes the headline, and
+ * the earlier one stays as a record.
  */
 export const EVALUATION_KINDS = ['test', 'length', 'velocity', 'angular-velocity', 'equivariance', 'test-accuracy', 'velocity-accuracy'] as const;
 export type EvaluationKind = (typeof EVALUATION_KINDS)[number];

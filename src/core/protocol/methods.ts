@@ -15,6 +15,7 @@ export const LAB_METHODS = [
   'startRun',
   'stopRun',
   'resumeRun',
+  'trainLonger',
   'deleteRun',
   'evaluateRun',
   'estimateRun',

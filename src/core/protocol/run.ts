@@ -204,6 +204,23 @@ export const runRecordSchema = z.object({
     trainMs: z.number().nonnegative(),
     msPerStepMedian: z.number().nullable(),
   }),
+  /**
+   * "Train longer": each time the completed run was continued from its last checkpoint (`fromStep`, the steps it had
+   * trained) to a new total (`toStep`, then config.steps), when, and whether the early-stop counter was reset (a run
+   * that had stopped early). The weights continue exactly as one uninterrupted run of toStep steps would.
+   */
+  continuations: z
+    .array(
+      z
+        .object({
+          fromStep: z.number().int().nonnegative(),
+          toStep: z.number().int().positive(),
+          at: z.string(),
+          earlyStopReset: z.boolean().optional(),
+        })
+        .strict(),
+    )
+    .optional(),
   results: z
     .object({
       valMse: z.number().nullable(),

@@ -21,12 +21,17 @@ export interface ILabService {
   startRun(req: StartRunRequest): Promise<RunRecord>;
   stopRun(req: { id: string }): Promise<RunRecord>;
   resumeRun(req: { id: string }): Promise<RunRecord>;
+  /**
+   * "Train longer": continues a completed run from its last checkpoint to `steps` steps in all (above the steps it has
+   * trained), with the optimizer and loop state restored; recorded in the run's `continuations`.
+   */
+  trainLonger(req: TrainLongerRequest): Promise<RunRecord>;
   deleteRun(req: { id: string }): Promise<{ deleted: string }>;
   evaluateRun(req: EvaluateRequest): Promise<EvaluationResults>;
   estimateRun(req: { config: unknown }): Promise<RunEstimate>;
   probeEquivariance(req: ProbeRequest): Promise<ProbeResult>;
   previewFlow(req: FlowPreviewRequest): Promise<FramesDto>;
-  predictions(req: { id: string; count?: number }): Promise<PredictionsDto>;
+  predictions(req: PredictionsRequest): Promise<PredictionsDto>;
   listFlows(): Promise<FlowPreset[]>;
   saveFlow(req: FlowPreset): Promise<FlowPreset[]>;
   deleteFlow(req: { name: string }): Promise<FlowPreset[]>;
@@ -81,10 +86,19 @@ export interface FramesDto {
 
 export interface PredictionsDto {
   runId: string;
+  /** The weights that predicted: the best checkpoint by validation or the last one, and its step. */
+  checkpoint: { which: 'best' | 'last'; step: number | null };
+  /** Index of the first test sequence shown (samples are test sequences first .. first + N - 1). */
+  first: number;
   /** Each [N, T, H, W]. */
   inputs: FramesDto;
   targets: FramesDto;
   predictions: FramesDto;
+  /**
+   * The motion of each sample, one entry per digit: translation velocities in px/frame (Flowing MNIST) or angular
+   * velocities in degrees per frame (Rotating MNIST).
+   */
+  motions: { velocities?: { vx: number; vy: number }[]; omegas?: number[] }[];
 }
 
 export interface RunEstimate {
@@ -163,6 +177,20 @@ export const evaluateSchema = z
   .strict();
 export type EvaluateRequest = z.input<typeof evaluateSchema>;
 
+export const trainLongerSchema = z.object({ id: runId, steps: int(1, 10_000_000) }).strict();
+export type TrainLongerRequest = z.input<typeof trainLongerSchema>;
+
+export const predictionsSchema = z
+  .object({
+    id: runId,
+    /** Samples shown, and the index of the first test sequence (for "more samples"). */
+    count: int(1, 32).default(8),
+    first: int(0, 9999).default(0),
+    checkpoint: z.enum(['best', 'last']).default('best'),
+  })
+  .strict();
+export type PredictionsRequest = z.input<typeof predictionsSchema>;
+
 const probeModelSchema = z.union([
   z
     .object({
@@ -220,12 +248,13 @@ export const serviceSchemas = {
   startRun: startRunSchema,
   stopRun: z.object({ id: runId }).strict(),
   resumeRun: z.object({ id: runId }).strict(),
+  trainLonger: trainLongerSchema,
   deleteRun: z.object({ id: runId }).strict(),
   evaluateRun: evaluateSchema,
   estimateRun: z.object({ config: trainConfigSchema }).strict(),
   probeEquivariance: probeSchema,
   previewFlow: flowPreviewSchema,
-  predictions: z.object({ id: runId, count: int(1, 16).default(4) }).strict(),
+  predictions: predictionsSchema,
   saveFlow: flowPresetSchema,
   deleteFlow: z.object({ name: z.string().min(1).max(60) }).strict(),
   listSweeps: null,

@@ -52,10 +52,14 @@ export function checkFlowFits(flow: Flow, cell: CellConfig, field: string, label
  * Loads the best checkpoint of a run (else its last one), with which one it is and its step. A checkpoint file that
  * exists but cannot be read is reported as unreadable, never as missing. The caller disposes the model.
  */
-export async function loadRunModel(store: RunStore, runId: string): Promise<{ model: AnyModel; which: 'best' | 'last'; checkpoint: CheckpointRef }> {
+export async function loadRunModel(
+  store: RunStore,
+  runId: string,
+  only?: 'best' | 'last',
+): Promise<{ model: AnyModel; which: 'best' | 'last'; checkpoint: CheckpointRef }> {
   const rec = await store.get(runId); // "no run X" rather than "no checkpoint" for a missing run
   const unreadable: string[] = [];
-  for (const which of ['best', 'last'] as const) {
+  for (const which of only ? [only] : (['best', 'last'] as const)) {
     const path = store.checkpointPath(runId, which);
     if (!existsSync(path)) continue;
     try {
@@ -68,12 +72,18 @@ export async function loadRunModel(store: RunStore, runId: string): Promise<{ mo
     }
   }
   if (unreadable.length) throw new InputError('checkpoint', `run ${runId}: ${unreadable.join('; ')}`);
-  throw new InputError('checkpoint', `run ${runId} has no checkpoint yet`);
+  throw new InputError('checkpoint', `run ${runId} has no ${only ? `${only} ` : ''}checkpoint yet`);
 }
 
 /** As loadRunModel, for what only a frame predictor can do (probe, predictions, evaluation). */
-async function loadRunPredictor(store: RunStore, runId: string, field: string, what: string): Promise<{ model: Seq2SeqModel; checkpoint: CheckpointRef }> {
-  const { model, checkpoint } = await loadRunModel(store, runId);
+async function loadRunPredictor(
+  store: RunStore,
+  runId: string,
+  field: string,
+  what: string,
+  only?: 'best' | 'last',
+): Promise<{ model: Seq2SeqModel; checkpoint: CheckpointRef }> {
+  const { model, checkpoint } = await loadRunModel(store, runId, only);
   if (model.config.arch === 'seq2seq') return { model: model as Seq2SeqModel, checkpoint };
   disposeModel(model);
   throw new InputError(field, `run ${runId} is a classification run: ${what} needs a frame-prediction run`);
@@ -319,21 +329,47 @@ export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivaria
   }
 }
 
-/** Input, target and predicted frames of test sequences for a run's best weights. */
-export async function predictionsJob(store: RunStore, runId: string, count: number): Promise<PredictionsDto> {
+/** The motion of one generated sequence, per digit: velocities (Flowing MNIST) or angular velocities (Rotating MNIST). */
+function motionOf(b: object): PredictionsDto['motions'][number] {
+  if ('velocities' in b && b.velocities instanceof Int32Array) {
+    const v = b.velocities;
+    return { velocities: Array.from({ length: v.length / 2 }, (_, d) => ({ vx: v[2 * d], vy: v[2 * d + 1] })) };
+  }
+  if ('omegas' in b && b.omegas instanceof Float64Array) return { omegas: Array.from(b.omegas) };
+  return {};
+}
+
+/**
+ * Input, target and predicted frames of test sequences `first` .. `first + count - 1` (the same sequences whatever
+ * the count, so "more samples" continues the list), with each sequence's motion, for the run's best or last weights.
+ */
+export async function predictionsJob(store: RunStore, req: ServiceArgs<'predictions'>): Promise<PredictionsDto> {
+  const runId = req.id;
   const rec = await store.get(runId);
   await selectBackend(rec.config.backend);
-  const { model } = await loadRunPredictor(store, runId, 'id', 'showing predictions');
+  const { model, checkpoint } = await loadRunPredictor(store, runId, 'id', 'showing predictions', req.checkpoint);
   try {
     const data = await runData(rec.config, rec.seeds.data);
-    const b = splitBatch(data.test.batch(0, count), rec.config.inputFrames);
+    const sequences = Array.from({ length: req.count }, (_, i) => data.test.batch(req.first + i, 1));
+    const [, t, h, w, c] = sequences[0].shape;
+    const frames = new Float32Array(req.count * t * h * w * c);
+    sequences.forEach((q, i) => frames.set(q.frames, i * q.frames.length));
+    const b = splitBatch({ frames, shape: [req.count, t, h, w, c] }, rec.config.inputFrames);
     const x = tf.tensor5d(b.inputs, b.inputShape);
     const y = tf.tensor5d(b.targets, b.targetShape);
     const p = predict(model, x, rec.config.predFrames);
-    const sq = (t: tf.Tensor5D) => tf.squeeze(t, [4]);
+    const sq = (k: tf.Tensor5D) => tf.squeeze(k, [4]);
     const [xi, yi, pi] = [sq(x), sq(y), sq(p)];
-    const out = { runId, inputs: await toDto(xi), targets: await toDto(yi), predictions: await toDto(pi) };
-    [x, y, p, xi, yi, pi].forEach((t) => t.dispose());
+    const out: PredictionsDto = {
+      runId,
+      checkpoint,
+      first: req.first,
+      inputs: await toDto(xi),
+      targets: await toDto(yi),
+      predictions: await toDto(pi),
+      motions: sequences.map(motionOf),
+    };
+    [x, y, p, xi, yi, pi].forEach((k) => k.dispose());
     return out;
   } finally {
     disposeModel(model);

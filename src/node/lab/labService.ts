@@ -25,6 +25,7 @@ import { latestByKind } from '../store/evaluations';
 import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
 import { runParamCount } from './trainJob';
+import { markContinuation } from './trainLonger';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
@@ -279,13 +280,21 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       const { id } = parseServiceArgs('resumeRun', raw);
       const r = await store.get(id);
       if (training.has(id) || r.status === 'running') throw new InputError('id', `run ${id} is already running`);
-      if (r.status === 'completed') throw new InputError('id', `run ${id} has completed; start a new run to train longer`);
+      if (r.status === 'completed')
+        throw new InputError('id', `run ${id} has completed (${r.progress.step} steps); to continue it, train it longer to a new total of steps`);
       if (r.progress.checkpointStep === null) {
         // Nothing saved yet: start over from step 0 with the same seeds.
         startTraining(id, false);
       } else {
         startTraining(id, true);
       }
+      return store.get(id);
+    },
+    async trainLonger(raw): Promise<RunRecord> {
+      const { id, steps } = parseServiceArgs('trainLonger', raw);
+      if (training.has(id)) throw new InputError('id', `run ${id} is already running`);
+      await markContinuation(store, id, steps);
+      startTraining(id, true);
       return store.get(id);
     },
     async deleteRun(raw) {

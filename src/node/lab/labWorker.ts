@@ -55,10 +55,8 @@ async function handle(m: Exclude<ToWorker, { type: 'stop' }>): Promise<unknown> 
       return probeJob(store, m.args as ServiceArgs<'probeEquivariance'>);
     case 'preview':
       return previewFlowJob(m.args as ServiceArgs<'previewFlow'>);
-    case 'predictions': {
-      const a = m.args as { id: string; count: number };
-      return predictionsJob(store, a.id, a.count);
-    }
+    case 'predictions':
+      return predictionsJob(store, m.args as ServiceArgs<'predictions'>);
     case 'estimate':
       return estimateJob(m.args as TrainConfig);
     case 'backends':

@@ -223,11 +223,18 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       startStep = rec.progress.checkpointStep;
       loop = decodeLoopState(loaded.metadata);
       const restored = await restoreOptimizerState(optimizer, store.optimizerPath(runId), startStep);
+      // "Train longer" (labService.trainLonger): the same resume, from the step the completed run ended at (again so
+      // when a continuation is resumed before its first checkpoint). A run that had stopped early starts a fresh
+      // early-stop count, or it would stop again at its next validation.
+      const continuation = rec.continuations?.at(-1);
+      const continuing = continuation !== undefined && continuation.fromStep === startStep;
+      if (continuing && continuation.earlyStopReset && loop) loop = { ...loop, staleValidations: 0 };
+      const fresh = restored ? '' : ' with fresh optimizer state (none saved for that step)';
       await store.appendMetric(runId, {
         kind: 'event',
         step: startStep,
-        event: 'resumed',
-        message: restored ? `resumed at step ${startStep}` : `resumed at step ${startStep} with fresh optimizer state (none saved for that step)`,
+        event: continuing ? 'continued' : 'resumed',
+        message: continuing ? `continued at step ${startStep} to ${config.steps} steps (train longer)${fresh}` : `resumed at step ${startStep}${fresh}`,
         t: now(),
       });
     } else {

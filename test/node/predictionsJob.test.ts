@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainConfigSchema } from '../../src/core/protocol/run';
+import { parseServiceArgs } from '../../src/core/protocol/serviceArgs';
+import { predictionsJob } from '../../src/node/lab/jobs';
+import { runTrainJob } from '../../src/node/lab/trainJob';
+import { RunStore } from '../../src/node/store/runStore';
+import { useCpu } from '../helpers/backend';
+
+/** The predictions job: each sample's motion, pages of the test set that agree, and the best or last weights. */
+const config = trainConfigSchema.parse({
+  model: 'grnn',
+  vRange: 0,
+  hidden: 2,
+  imageSize: 8,
+  numDigits: 2,
+  inputFrames: 3,
+  predFrames: 2,
+  batch: 2,
+  steps: 4,
+  dataVRange: 1,
+  valEvery: 2,
+  valSequences: 4,
+  testSequences: 4,
+  backend: 'cpu',
+  seed: 3,
+});
+
+let root: string;
+let store: RunStore;
+let id: string;
+
+beforeAll(async () => {
+  await useCpu();
+  root = await mkdtemp(path.join(os.tmpdir(), 'fernn-predictions-'));
+  store = new RunStore(root);
+  await store.init();
+  const run = await store.create({ config, seeds: { init: 3, data: 4 }, params: 0, versions: {} });
+  id = (await runTrainJob(store, run.id, false, { emit: () => undefined, shouldStop: () => false })).id;
+}, 300_000);
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const job = (raw: object) => predictionsJob(store, parseServiceArgs('predictions', { id, ...raw }));
+
+describe('predictions job', () => {
+  it("gives each sample's velocities, and the same sequences whichever page they are asked in", async () => {
+    const all = await job({ count: 4 });
+    expect(all.first).toBe(0);
+    expect(all.inputs.shape).toEqual([4, 3, 8, 8]);
+    expect(all.motions).toHaveLength(4);
+    for (const m of all.motions) {
+      expect(m.velocities).toHaveLength(2);
+      for (const v of m.velocities!) for (const c of [v.vx, v.vy]) expect(Math.abs(c)).toBeLessThanOrEqual(1);
+    }
+    const page = await job({ count: 2, first: 2 });
+    expect(page.first).toBe(2);
+    const frame = 3 * 8 * 8;
+    expect(page.inputs.data).toEqual(all.inputs.data.slice(2 * frame));
+    expect(page.motions).toEqual(all.motions.slice(2));
+  }, 300_000);
+
+  it('predicts with the best or the last weights, and says which', async () => {
+    const rec = await store.get(id);
+    const best = await job({ count: 1 });
+    expect(best.checkpoint).toEqual({ which: 'best', step: rec.progress.bestStep });
+    const last = await job({ count: 1, checkpoint: 'last' });
+    expect(last.checkpoint).toEqual({ which: 'last', step: 4 });
+    expect(() => parseServiceArgs('predictions', { id, checkpoint: 'first' })).toThrow(/^checkpoint: /);
+    expect(() => parseServiceArgs('predictions', { id, count: 33 })).toThrow(/^count: /);
+  }, 300_000);
+});
