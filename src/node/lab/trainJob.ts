@@ -24,6 +24,7 @@ import {
 } from '../../core/protocol/run';
 import { fitLoop, seq2seqHostStep, type FitResult } from '../../core/train/fit';
 import { classifyTrainStep } from '../../core/train/classifyStep';
+import { createAdam } from '../../core/train/adam';
 import { evaluateMse } from '../../core/metrics/evaluate';
 import { evaluateClassifier } from '../../core/metrics/classification';
 import { selectBackend } from '../backend';
@@ -216,7 +217,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
     let loop: LoopState | null = null;
-    optimizer = tf.train.adam(config.lr);
+    optimizer = createAdam(config.lr);
     if (resume && rec.progress.checkpointStep !== null) {
       const loaded = await loadModelSafetensors(store.checkpointPath(runId, 'last'));
       model = { config: loaded.config, params: loaded.params };
