@@ -22,7 +22,11 @@ const numFlag = (min: number, max: number) =>
 export const trainFlagsSchema = z.object({
   task: taskFlag.optional(),
   dataset: datasetFlag.optional(),
-  data: z.string().min(1, 'must name a folder').optional(),
+  data: z.string().min(1, 'must name a folder or a .npy file').optional(),
+  dataVal: z.string().min(1, 'must name a .npy file').optional(),
+  dataTest: z.string().min(1, 'must name a .npy file').optional(),
+  batchOrder: z.enum(['shuffle', 'file'], { message: 'must be shuffle or file' }).optional(),
+  init: z.string().min(1, 'must name a checkpoint').optional(),
   model: trainModelFlag.optional(),
   encoder: z.enum(['none', 'reference'], { message: 'must be none or reference' }).optional(),
   vRange: intFlag(0, 4).optional(),
@@ -64,7 +68,11 @@ export function addTrainFlags(cmd: Command): Command {
   return cmd
     .option('--task <task>', 'prediction (next frames, default) | classification (what moves)')
     .option('--dataset <name>', 'flowing-mnist (built in, default) | rotating-mnist (built in; rotation cells) | kth (classification; needs --data)')
-    .option('--data <dir>', 'the KTH dataset folder (one sub-folder per action: videos or extracted frames)')
+    .option('--data <path>', 'your .npy of sequences [N, T, 1, H, W] or [N, T, H, W] (float32 in [0, 1] or uint8; sets --dataset npy), or the KTH folder')
+    .option('--data-val <file>', '.npy data: a separate validation file (default: 10% of --data, seeded)')
+    .option('--data-test <file>', '.npy data: a separate test file (default: another 10% of --data, seeded)')
+    .option('--batch-order <order>', ".npy data: shuffle (a seeded permutation per epoch, default) | file (the file's order, epoch after epoch)")
+    .option('--init <checkpoint>', 'start from these weights: a .safetensors of ours or a reference .pth (read with --v-range); recorded with its sha256')
     .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (rotation cells) | cnn3d (3D-CNN, classification only; --hidden is its width)')
     .option('--encoder <kind>', 'classification: none (frames into the cell, default) | reference (per-frame conv encoder 5x5-32, 3x3-64, 3x3-hidden)')
     .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0); rotation FERNN: omegas {-R..R} * omega step')
@@ -93,12 +101,16 @@ export function addTrainFlags(cmd: Command): Command {
 
 /** Flags -> validated TrainConfig; errors name the flag. */
 export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> = {}): ReturnType<typeof trainConfigSchema.parse> {
-  const { earlyStop, data, ...rest } = f;
+  const { earlyStop, data, dataVal, dataTest, init, ...rest } = f;
   const merged: Record<string, unknown> = { ...base };
   const known = new Set(Object.keys(trainFlagsSchema.shape));
   for (const [k, v] of Object.entries(rest)) if (v !== undefined && known.has(k)) merged[k] = v;
   if (earlyStop !== undefined) merged.earlyStopPatience = earlyStop;
   if (data !== undefined) merged.dataDir = path.resolve(data);
+  if (dataVal !== undefined) merged.dataVal = path.resolve(dataVal);
+  if (dataTest !== undefined) merged.dataTest = path.resolve(dataTest);
+  if (init !== undefined) merged.init = path.resolve(init);
+  if (data !== undefined && merged.dataset === undefined && /\.npy$/i.test(data)) merged.dataset = 'npy';
   // The model kinds' facts (core/nn/modelKinds.ts): an unlifted cell or a non-cell model has r = 0; rotation cells
   // train on Rotating MNIST unless told otherwise.
   const model = typeof merged.model === 'string' ? merged.model : '';

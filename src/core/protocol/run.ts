@@ -16,14 +16,19 @@ export const TASKS = ['prediction', 'classification'] as const;
 export type Task = (typeof TASKS)[number];
 /**
  * flowing-mnist: built in (MNIST digits translating on a torus); rotating-mnist: built in (digits rotating about the
- * frame centre; prediction with rotation cells); kth: the KTH actions dataset from `dataDir` (classification).
+ * frame centre; prediction with rotation cells); kth: the KTH actions dataset from `dataDir` (classification); npy:
+ * the user's own sequences, a .npy file at `dataDir` ([N, T, 1, H, W] or [N, T, H, W], float32 in [0, 1] or uint8;
+ * prediction; README "Your own data").
  */
-export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth'] as const;
+export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth', 'npy'] as const;
 export type Dataset = (typeof DATASETS)[number];
 /** The recurrent cells, plus the 3D-CNN baseline of the classification task. */
 export { MODEL_KINDS, type ModelKind };
 /** Classes of each dataset's classification task (digits; KTH actions). */
-export const DATASET_CLASSES: Record<Dataset, number> = { 'flowing-mnist': 10, 'rotating-mnist': 10, kth: 6 };
+export const DATASET_CLASSES: Record<Dataset, number> = { 'flowing-mnist': 10, 'rotating-mnist': 10, kth: 6, npy: 0 };
+/** The order of training batches: 'shuffle' (a seeded permutation per epoch) or 'file' (the file's order, epoch after
+ *  epoch, as a DataLoader with shuffle=False: what the training-parity test compares with PyTorch). */
+export const BATCH_ORDERS = ['shuffle', 'file'] as const;
 /** Rotation cells (C_N group convolutions, angular-velocity axis). */
 export const isRotationModel = (m: ModelKind): boolean => isRotationKind(m);
 
@@ -32,8 +37,17 @@ export const trainConfigSchema = z
     /** What the run learns; classification runs read clips of `inputFrames` frames and ignore `predFrames`. */
     task: z.enum(TASKS).default('prediction'),
     dataset: z.enum(DATASETS).default('flowing-mnist'),
-    /** Folder of the KTH dataset (one folder per action), for dataset 'kth'. */
+    /** Folder of the KTH dataset (one folder per action), for dataset 'kth'; the .npy file, for dataset 'npy'. */
     dataDir: z.string().min(1).max(4096).optional(),
+    /** Dataset 'npy': separate validation and test files (same format). Without them, seeded fractions of dataDir
+     *  (10% each, at least one sequence; never overlapping) are held out. */
+    dataVal: z.string().min(1).max(4096).optional(),
+    dataTest: z.string().min(1).max(4096).optional(),
+    /** Dataset 'npy': the order of training batches (generated datasets are a seeded stream: no file order). */
+    batchOrder: z.enum(BATCH_ORDERS).default('shuffle'),
+    /** Start from these weights instead of a seeded init: a .safetensors of ours or a reference .pth (read with
+     *  vRange); prediction runs. The run records its sha256 (`sources.init`). */
+    init: z.string().min(1).max(4096).optional(),
     /** cnn3d: the 3D-CNN baseline (classification); its first-stage width is `hidden`. */
     model: z.enum(MODEL_KINDS),
     /** Classification with a recurrent model: frames enter through the cell's input conv ('none'), or through the
@@ -112,8 +126,25 @@ export const trainConfigSchema = z
     }
     if (c.dataset === 'kth' && !c.dataDir)
       ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'the KTH dataset needs dataDir: the folder with one sub-folder per action' });
-    if (c.dataset !== 'kth' && c.dataDir !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'only the kth dataset reads a data folder' });
+    if (c.dataset !== 'kth' && c.dataset !== 'npy' && c.dataDir !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'only the kth and npy datasets read data from a path' });
+    if (c.dataset === 'npy') {
+      if (!c.dataDir) ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'the npy dataset needs dataDir: the .npy file of sequences' });
+      if (c.task !== 'prediction') ctx.addIssue({ code: 'custom', path: ['task'], message: '.npy sequences are for frame prediction' });
+      if (c.dataVelocities) ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'a .npy dataset moves as it was recorded' });
+      if (isRotationModel(c.model)) ctx.addIssue({ code: 'custom', path: ['model'], message: 'rotation cells train on rotating-mnist' });
+    } else {
+      for (const k of ['dataVal', 'dataTest'] as const)
+        if (c[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'only the npy dataset reads separate validation/test files' });
+      if (c.batchOrder === 'file')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batchOrder'],
+          message: 'generated datasets are a seeded stream with no file order: file order is for the npy dataset',
+        });
+    }
+    if (c.init !== undefined && c.task !== 'prediction')
+      ctx.addIssue({ code: 'custom', path: ['init'], message: 'starting from a checkpoint is for prediction runs' });
     const rotation = isRotationModel(c.model);
     if (rotation && c.dataset !== 'rotating-mnist')
       ctx.addIssue({ code: 'custom', path: ['dataset'], message: `${c.model} is a rotation cell: train it on rotating-mnist` });
@@ -163,6 +194,23 @@ export const runRecordSchema = z.object({
   endReason: z.enum(END_REASONS).optional(),
   endMessage: z.string().optional(),
   config: trainConfigSchema,
+  /** Where a run's weights and data came from, with their sha256 (user datasets and --init; absent otherwise). */
+  sources: z
+    .object({
+      init: z.object({ path: z.string(), sha256: z.string(), format: z.enum(['safetensors', 'pth']) }).optional(),
+      data: z
+        .array(
+          z.object({
+            split: z.enum(['all', 'train', 'val', 'test']),
+            path: z.string(),
+            sha256: z.string(),
+            shape: z.array(z.number().int()),
+            dtype: z.string(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
   /** Seeds actually used: weights and data streams. */
   seeds: z.object({ init: z.number().int(), data: z.number().int() }),
   /** The backend the run trained on; `gpu`: on a GPU device (absent in runs recorded before it was kept). */
