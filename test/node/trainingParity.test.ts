@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { createAdam, ADAM_DEFAULTS } from '../../src/core/train/adam';
 import { disposeModel } from '../../src/core/nn/seq2seq';
 import { clearIndexMapCache } from '../../src/core/nn/indexMap';
 import { maxAbsDiff } from '../helpers/close';
+import { DIR, RUNS, WEIGHT_ABS, failures, meta, type Trained } from '../helpers/trainingParity';
 
 /**
  * Training parity with PyTorch: the fixture (scripts/make_training_parity_fixture.py, torch 1.13) trains the
@@ -19,65 +19,7 @@ import { maxAbsDiff } from '../helpers/close';
  * Here the same run goes through the code a run uses: the .pth importer, the user-data reader and its file-order
  * source, splitBatch, seq2seqHostStep (forward, MSE, gradients, clip) and createAdam.
  */
-const DIR = 'test/fixtures/training-parity';
-
-interface RunMeta {
-  name: string;
-  v_range: number;
-  teacher_forcing: number;
-  t_in: number;
-  batch: number;
-  steps: number;
-  lr: number;
-  clip: number;
-  adam: { betas: [number, number]; eps: number };
-  losses: number[];
-  grad_norms: number[];
-}
-
-const RUNS = ['fernn_v1.tf0', 'fernn_v1.tf1', 'grnn.tf0', 'grnn.tf1'] as const;
-const meta = (run: string): RunMeta => JSON.parse(readFileSync(join(DIR, `${run}.json`), 'utf8')) as RunMeta;
-
-/**
- * Tolerances, for float32 on both sides with different summation orders (torch's mkldnn convs vs tfjs's kernels,
- * XNNPACK on wasm, WGSL on webgpu). Measured on cpu (torch 1.13 vs tfjs): step 1 agrees to 2e-7 relative (loss and
- * gradient norm); from there the runs drift apart, because Adam's step g / sqrt(v) hands round-off in small gradient
- * components a full lr-sized step: by step 8 losses differ by up to 9e-5 relative, gradient norms by up to 7e-4
- * (a step whose norm is 0.03 after one of 0.5), final weights by up to 1e-5 while they moved by 0.07.
- * - STEP1_REL = 1e-5 (50x the measured): step 1 is one forward/backward of identical weights and data, so any wrong
- *   gradient shows here before Adam can blur it.
- * - LOSS_REL = 1e-3, NORM_REL = 1e-2 over all steps (10x the measured drift).
- * - WEIGHT_ABS = 1e-4 on the final weights (10x the measured; 1/700 of how far they moved).
- * The 'can fail' block below checks that a wrong gradient, a missing clip and Adam's bias correction one step off
- * each fail these (and by how much).
- */
-const STEP1_REL = 1e-5;
-const LOSS_REL = 1e-3;
-const NORM_REL = 1e-2;
-const WEIGHT_ABS = 1e-4;
-
-/** The criteria a run here fails against the fixture (empty: parity). */
-function failures(got: Trained, s: RunMeta): string[] {
-  const out: string[] = [];
-  const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
-  if (rel(got.losses[0], s.losses[0]) > STEP1_REL) out.push('step-1 loss');
-  if (rel(got.norms[0], s.grad_norms[0]) > STEP1_REL) out.push('step-1 gradient norm');
-  if (relDiffs(got.losses, s.losses) > LOSS_REL) out.push('losses');
-  if (relDiffs(got.norms, s.grad_norms) > NORM_REL) out.push('gradient norms');
-  if (got.weightErr > WEIGHT_ABS) out.push('final weights');
-  return out;
-}
-
 type Tweak = { clip?: number; gradError?: { param: string; size: number }; accBetaPower?: number };
-
-interface Trained {
-  losses: number[];
-  norms: number[];
-  /** Largest |ours - torch| over every final weight. */
-  weightErr: number;
-  /** Largest |torch final - init|: how far the weights moved. */
-  moved: number;
-}
 
 /** Trains the fixture's run here (optionally broken by `tweak`) and compares its final weights with torch's. */
 async function trainHere(run: string, tweak: Tweak = {}): Promise<Trained> {
@@ -129,8 +71,6 @@ async function trainHere(run: string, tweak: Tweak = {}): Promise<Trained> {
   opt.dispose();
   return { losses, norms, weightErr, moved };
 }
-
-const relDiffs = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.abs(b[i])));
 
 /** WebGPU where Dawn finds an adapter (CI: lavapipe), as test/node/backendTraining.test.ts. */
 const webgpu = await selectBackend('webgpu').then(
