@@ -151,7 +151,7 @@ export interface FormChoice {
   task?: Task;
   /** Default: flowing-mnist. */
   dataset?: Dataset;
-  /** The KTH folder as typed. */
+  /** The KTH folder or the .npy file as typed. */
   dataDir?: string;
   /** The data motion comes from saved flows (dataVelocities). */
   flowMotion?: boolean;
@@ -204,6 +204,13 @@ export function checkConfigForm(choice: FormChoice, values: Record<string, strin
   if (task === 'prediction') {
     if (choice.model === 'cnn3d') errors.model = 'the 3D-CNN is a classification baseline: choose the classification task';
     if (dataset === 'kth') errors.dataset = 'KTH is a classification dataset: choose the classification task';
+  }
+  if (dataset === 'npy') {
+    const file = (choice.dataDir ?? '').trim();
+    if (task !== 'prediction') errors.dataset = '.npy sequences are for frame prediction: choose the prediction task';
+    if (!file) errors.dataDir = 'the .npy file is required: [N, T, 1, H, W] or [N, T, H, W] sequences';
+    else if (file.length > DATA_DIR_MAX) errors.dataDir = `the .npy path must be at most ${DATA_DIR_MAX} characters`;
+    if (choice.flowMotion) errors.dataVelocities = 'a .npy dataset moves as it was recorded: saved flows are for Flowing MNIST';
   }
   if (dataset === 'kth') {
     const dir = (choice.dataDir ?? '').trim();
