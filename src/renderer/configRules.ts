@@ -239,7 +239,7 @@ export interface FormChoice {
   task?: Task;
   /** Default: flowing-mnist. */
   dataset?: Dataset;
-  /** The KTH folder as typed. */
+  /** The KTH folder or the .npy file as typed. */
   dataDir?: string;
   /** The data motion comes from saved flows (dataVelocities). */
   flowMotion?: boolean;
@@ -314,7 +314,9 @@ export function checkConfigForm(choice: FormChoice, values: Record<string, strin
     errors.dataVelocities =
       data.motion === 'rotation'
         ? `${data.label} draws its angular velocities from the data range × omega step: saved flows are for Flowing MNIST`
-        : `${data.label} draws its motion from the velocity range: saved flows are for Flowing MNIST`;
+        : data.sequenceFiles
+          ? `${data.label} move as they were recorded: saved flows are for Flowing MNIST`
+          : `${data.label} draws its motion from the velocity range: saved flows are for Flowing MNIST`;
   return errors;
 }
 

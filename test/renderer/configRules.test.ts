@@ -116,6 +116,14 @@ describe('New run form rules', () => {
         message: /classification/,
       },
       {
+        choice: { model: 'fernn', dataset: 'npy', dataDir: ' ' },
+        values: pv,
+        config: { ...base, dataset: 'npy' },
+        fields: ['dataDir'],
+        message: /^the \.npy file is required/,
+      },
+      { choice: { model: 'fernn', dataset: 'npy', dataDir: '/d/s.npy' }, values: pv, config: { ...base, dataset: 'npy', dataDir: '/d/s.npy' }, fields: [] },
+      {
         choice: { model: 'fernn', task: 'classification', dataset: 'kth', dataDir: '  ' },
         values: cv,
         config: { ...clsBase, dataset: 'kth' },

@@ -24,7 +24,11 @@ const numFlag = (min: number, max: number) =>
 export const trainFlagsSchema = z.object({
   task: taskFlag.optional(),
   dataset: datasetFlag.optional(),
-  data: z.string().min(1, 'must name a folder').optional(),
+  data: z.string().min(1, 'must name a folder or a .npy file').optional(),
+  dataVal: z.string().min(1, 'must name a .npy file').optional(),
+  dataTest: z.string().min(1, 'must name a .npy file').optional(),
+  batchOrder: z.enum(['shuffle', 'file'], { message: 'must be shuffle or file' }).optional(),
+  init: z.string().min(1, 'must name a checkpoint').optional(),
   model: trainModelFlag.optional(),
   encoder: z.enum(['none', 'reference'], { message: 'must be none or reference' }).optional(),
   vRange: intFlag(MODEL_LIMITS.vRange.min, MODEL_LIMITS.vRange.max).optional(),
@@ -74,7 +78,9 @@ const DATASET_HELP = DATASETS.map((d) => {
   ];
   return `${d} (${notes.join('; ')})`;
 }).join(' | ');
-const DATA_HELP = `the folder of a dataset read from disk: ${DATASETS.filter((d) => DATASET_FACTS[d].source === 'path')
+const DATA_HELP = `the folder or file of a dataset read from disk (a path ending in .npy sets --dataset npy): ${DATASETS.filter(
+  (d) => DATASET_FACTS[d].source === 'path',
+)
   .map((d) => `${d}: ${DATASET_FACTS[d].path?.hint ?? 'a folder'}`)
   .join('; ')}`;
 /** The default frame side of each dataset: "28 for flowing-mnist, …". */
@@ -90,7 +96,11 @@ export function addTrainFlags(cmd: Command): Command {
   return cmd
     .option('--task <task>', 'prediction (next frames, default) | classification (what moves)')
     .option('--dataset <name>', DATASET_HELP)
-    .option('--data <dir>', DATA_HELP)
+    .option('--data <path>', DATA_HELP)
+    .option('--data-val <file>', '.npy data: a separate validation file (default: 10% of --data, seeded)')
+    .option('--data-test <file>', '.npy data: a separate test file (default: another 10% of --data, seeded)')
+    .option('--batch-order <order>', ".npy data: shuffle (a seeded permutation per epoch, default) | file (the file's order, epoch after epoch)")
+    .option('--init <checkpoint>', 'start from these weights: a .safetensors of ours or a reference .pth (read with --v-range); recorded with its sha256')
     .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (rotation cells) | cnn3d (3D-CNN, classification only; --hidden is its width)')
     .option('--encoder <kind>', 'classification: none (frames into the cell, default) | reference (per-frame conv encoder 5x5-32, 3x3-64, 3x3-hidden)')
     .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0); rotation FERNN: omegas {-R..R} * omega step')
@@ -121,12 +131,16 @@ export function addTrainFlags(cmd: Command): Command {
 
 /** Flags -> validated TrainConfig; errors name the flag. */
 export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> = {}): ReturnType<typeof trainConfigSchema.parse> {
-  const { earlyStop, data, ...rest } = f;
+  const { earlyStop, data, dataVal, dataTest, init, ...rest } = f;
   const merged: Record<string, unknown> = { ...base };
   const known = new Set(Object.keys(trainFlagsSchema.shape));
   for (const [k, v] of Object.entries(rest)) if (v !== undefined && known.has(k)) merged[k] = v;
   if (earlyStop !== undefined) merged.earlyStopPatience = earlyStop;
   if (data !== undefined) merged.dataDir = path.resolve(data);
+  if (dataVal !== undefined) merged.dataVal = path.resolve(dataVal);
+  if (dataTest !== undefined) merged.dataTest = path.resolve(dataTest);
+  if (init !== undefined) merged.init = path.resolve(init);
+  if (data !== undefined && merged.dataset === undefined && /\.npy$/i.test(data)) merged.dataset = 'npy';
   // The model kinds' facts (core/nn/modelKinds.ts): an unlifted cell or a non-cell model has r = 0; rotation cells
   // train on Rotating MNIST unless told otherwise.
   const model = typeof merged.model === 'string' ? merged.model : '';

@@ -41,9 +41,14 @@ export interface DatasetFacts {
   readonly velocityGrid: boolean;
   /** Length generalisation (longer Flowing-MNIST sequences) applies. */
   readonly lengthCurve: boolean;
+  /**
+   * A finite set of recorded sequences read from files: separate validation and test files (`dataVal`, `dataTest`)
+   * or seeded held-out fractions of `dataDir`, and batches in file order (`batchOrder: 'file'`) are possible.
+   */
+  readonly sequenceFiles: boolean;
 }
 
-export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth'] as const;
+export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth', 'npy'] as const;
 export type Dataset = (typeof DATASETS)[number];
 
 /** Written `as const` so the tasks of each kind are types (TasksOf); read through DATASET_FACTS. */
@@ -61,6 +66,7 @@ const FACTS = {
     listedVelocities: true,
     velocityGrid: true,
     lengthCurve: true,
+    sequenceFiles: false,
   },
   'rotating-mnist': {
     label: 'Rotating MNIST',
@@ -72,6 +78,7 @@ const FACTS = {
     listedVelocities: false,
     velocityGrid: true,
     lengthCurve: false,
+    sequenceFiles: false,
   },
   kth: {
     label: 'KTH actions',
@@ -84,6 +91,25 @@ const FACTS = {
     listedVelocities: false,
     velocityGrid: false,
     lengthCurve: false,
+    sequenceFiles: false,
+  },
+  npy: {
+    label: 'Your .npy sequences',
+    tasks: { prediction: 'your own sequences, moving as they were recorded; predict the next frames (README "Your own data")' },
+    classNames: [],
+    // Recorded motion of any kind: runs are probed with translation flows, and only translation cells train on it.
+    motion: 'translation',
+    source: 'path',
+    path: {
+      label: '.npy file',
+      hint: '[N, T, 1, H, W] or [N, T, H, W], float32 in [0, 1] or uint8; T = input + predicted frames; 10% each held out for validation and test (seeded)',
+      placeholder: '/data/sequences.npy',
+    },
+    defaultImageSize: 28,
+    listedVelocities: false,
+    velocityGrid: false,
+    lengthCurve: false,
+    sequenceFiles: true,
   },
 } as const satisfies { readonly [K in Dataset]: DatasetFacts };
 

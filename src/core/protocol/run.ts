@@ -20,6 +20,9 @@ export { MODEL_KINDS, type ModelKind };
 export const DATASET_CLASSES: { readonly [K in Dataset]: number } = Object.fromEntries(DATASETS.map((d) => [d, datasetClassCount(d)])) as {
   [K in Dataset]: number;
 };
+/** The order of training batches: 'shuffle' (a seeded permutation per epoch) or 'file' (the file's order, epoch after
+ *  epoch, as a DataLoader with shuffle=False: what the training-parity test compares with PyTorch). */
+export const BATCH_ORDERS = ['shuffle', 'file'] as const;
 /** Rotation cells (C_N group convolutions, angular-velocity axis). */
 export const isRotationModel = (m: ModelKind): boolean => isRotationKind(m);
 
@@ -28,8 +31,18 @@ export const trainConfigSchema = z
     /** What the run learns; classification runs read clips of `inputFrames` frames and ignore `predFrames`. */
     task: z.enum(TASKS).default(D.task),
     dataset: z.enum(DATASETS).default(D.dataset),
-    /** The folder a dataset read from disk (facts `source: 'path'`: KTH, one folder per action) is read from. */
+    /** The folder or file a dataset read from disk (facts `source: 'path'`) is read from: KTH, one folder per action;
+     *  npy, the .npy file of sequences. */
     dataDir: z.string().min(1).max(4096).optional(),
+    /** Dataset 'npy': separate validation and test files (same format). Without them, seeded fractions of dataDir
+     *  (10% each, at least one sequence; never overlapping) are held out. */
+    dataVal: z.string().min(1).max(4096).optional(),
+    dataTest: z.string().min(1).max(4096).optional(),
+    /** Dataset 'npy': the order of training batches (generated datasets are a seeded stream: no file order). */
+    batchOrder: z.enum(BATCH_ORDERS).default('shuffle'),
+    /** Start from these weights instead of a seeded init: a .safetensors of ours or a reference .pth (read with
+     *  vRange); prediction runs. The run records its sha256 (`sources.init`). */
+    init: z.string().min(1).max(4096).optional(),
     /** cnn3d: the 3D-CNN baseline (classification); its first-stage width is `hidden`. */
     model: z.enum(MODEL_KINDS),
     /** Classification with a recurrent model: frames enter through the cell's input conv ('none'), or through the
@@ -126,6 +139,26 @@ export const trainConfigSchema = z
         path: ['dataDir'],
         message: `${data.label} is built in: only datasets read from disk (${DATASETS.filter((d) => DATASET_FACTS[d].source === 'path').join(', ')}) take a data folder`,
       });
+    if (data.sequenceFiles) {
+      if (c.dataVelocities)
+        ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: `${data.label} move as they were recorded: no listed velocities` });
+    } else {
+      for (const k of ['dataVal', 'dataTest'] as const)
+        if (c[k] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            message: `only datasets of sequence files (${sequenceFileDatasets()}) read separate validation/test files`,
+          });
+      if (c.batchOrder === 'file')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batchOrder'],
+          message: `${data.label} is a seeded stream with no file order: file order is for datasets of sequence files (${sequenceFileDatasets()})`,
+        });
+    }
+    if (c.init !== undefined && c.task !== 'prediction')
+      ctx.addIssue({ code: 'custom', path: ['init'], message: 'starting from a checkpoint is for prediction runs' });
     const rotation = isRotationModel(c.model);
     if (rotation && data.motion !== 'rotation')
       ctx.addIssue({ code: 'custom', path: ['dataset'], message: `${c.model} is a rotation cell: train it on ${rotatingDatasets()}` });
@@ -150,6 +183,7 @@ export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
 /** The datasets whose motion is rotation, in words. */
 const rotatingDatasets = (): string => DATASETS.filter((d) => DATASET_FACTS[d].motion === 'rotation').join(' or ');
+const sequenceFileDatasets = (): string => DATASETS.filter((d) => DATASET_FACTS[d].sequenceFiles).join(', ');
 
 /** A rotation FERNN lifts over omega in {-r..r} * step: distinct angles only while r * step < 180 degrees. */
 export const DISTINCT_OMEGAS = (r: number, step: number): string =>
@@ -178,6 +212,23 @@ export const runRecordSchema = z.object({
   endReason: z.enum(END_REASONS).optional(),
   endMessage: z.string().optional(),
   config: trainConfigSchema,
+  /** Where a run's weights and data came from, with their sha256 (user datasets and --init; absent otherwise). */
+  sources: z
+    .object({
+      init: z.object({ path: z.string(), sha256: z.string(), format: z.enum(['safetensors', 'pth']) }).optional(),
+      data: z
+        .array(
+          z.object({
+            split: z.enum(['all', 'train', 'val', 'test']),
+            path: z.string(),
+            sha256: z.string(),
+            shape: z.array(z.number().int()),
+            dtype: z.string(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
   /** Seeds actually used: weights and data streams. */
   seeds: z.object({ init: z.number().int(), data: z.number().int() }),
   /** The backend the run trained on; `gpu`: on a GPU device (absent in runs recorded before it was kept). */

@@ -2,18 +2,22 @@ import { DATASET_FACTS, isDataset, UnknownDatasetError, type Dataset, type Task,
 import { InputError } from '../../core/util/errors';
 import { flowingMnistClassification, flowingMnistPrediction } from './datasets/flowingMnist';
 import { kthClassification } from './datasets/kth';
-import type { TaskLoaders } from './datasets/loader';
+import type { TrainConfig } from '../../core/protocol/run';
+import type { DataInspector, DataSources, TaskLoaders } from './datasets/loader';
+import { inspectNpyData, npyPrediction } from './datasets/npy';
 import { rotatingMnistPrediction } from './datasets/rotatingMnist';
 
 /**
  * The loaders of every dataset kind: one line per kind, mapped over core/data/datasetKinds.ts DATASET_FACTS, and for
  * each kind exactly the tasks its facts name. A kind added there without a line here, or a task in its facts without
- * a loader, is a compile error. A kind's loaders live in their own file in ./datasets/ (docs/architecture.md).
+ * a loader, is a compile error. A kind's loaders live in their own file in ./datasets/ (docs/architecture.md). A kind
+ * read from files also names its `inspect`: the check of its files before a run exists and what run.json records.
  */
-export const DATASET_LOADERS: { readonly [K in Dataset]: Pick<TaskLoaders, TasksOf<K>> } = {
+export const DATASET_LOADERS: { readonly [K in Dataset]: Pick<TaskLoaders, TasksOf<K>> & { readonly inspect?: DataInspector } } = {
   'flowing-mnist': { prediction: flowingMnistPrediction, classification: flowingMnistClassification },
   'rotating-mnist': { prediction: rotatingMnistPrediction },
   kth: { classification: kthClassification },
+  npy: { prediction: npyPrediction, inspect: inspectNpyData },
 };
 
 /**
@@ -27,4 +31,10 @@ export function datasetLoader<T extends Task>(dataset: string, task: T): TaskLoa
   if (!loader)
     throw new InputError('dataset', `${DATASET_FACTS[dataset].label} has no ${task} data: it serves ${Object.keys(DATASET_FACTS[dataset].tasks).join(', ')}`);
   return loader;
+}
+
+/** What run.json records of the files a run's data come from, checked before the run exists; undefined for data a kind generates. */
+export async function inspectRunData(config: TrainConfig): Promise<DataSources | undefined> {
+  const loaders: { readonly inspect?: DataInspector } = DATASET_LOADERS[config.dataset];
+  return loaders.inspect?.(config);
 }

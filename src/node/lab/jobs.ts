@@ -31,6 +31,7 @@ import { angularVelocityGeneralisation } from '../../core/metrics/rotationGenera
 import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { classifierConfigOf, modelConfigOf, runParamCount } from './trainJob';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
+import { createAdam } from '../../core/train/adam';
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
 
@@ -386,7 +387,7 @@ export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
   }
   const classification = config.task === 'classification';
   const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);
-  const opt = tf.train.adam(config.lr);
+  const opt = createAdam(config.lr);
   const shape = [config.batch, config.inputFrames, config.imageSize, config.imageSize, 1] as const;
   const x = tf.randomUniform([...shape]) as tf.Tensor5D;
   const y = tf.randomUniform([config.batch, config.predFrames, config.imageSize, config.imageSize, 1]) as tf.Tensor5D;

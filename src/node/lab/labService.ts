@@ -24,8 +24,10 @@ import { RunStore } from '../store/runStore';
 import { latestByKind } from '../store/evaluations';
 import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
-import { runParamCount } from './trainJob';
+import { modelConfigOf, runParamCount } from './trainJob';
 import { markContinuation } from './trainLonger';
+import { inspectRunData } from './data';
+import { inspectInitCheckpoint } from '../checkpoint/init';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
@@ -256,9 +258,14 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
         const memory = estimateTrainingMemory(config, 'wasm', runParamCount(config));
         if (!memory.fits) throw new InputError('config.batch', memory.message ?? 'the run does not fit in the wasm heap');
       }
+      // User data and a start checkpoint are checked before the run exists: bad ones leave nothing in the store.
+      const data = await inspectRunData(config);
+      const init = config.init === undefined ? undefined : await inspectInitCheckpoint(config.init, modelConfigOf(config), 'config.init');
+      const sources = data || init ? { ...(data ? { data } : {}), ...(init ? { init } : {}) } : undefined;
       const rec = await store.create({
         config,
         name: req.name,
+        ...(sources ? { sources } : {}),
         seeds: { init: config.seed, data: config.seed + 1 },
         params: runParamCount(config),
         versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },

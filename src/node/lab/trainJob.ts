@@ -24,11 +24,13 @@ import {
 } from '../../core/protocol/run';
 import { fitLoop, seq2seqHostStep, type FitResult } from '../../core/train/fit';
 import { classifyTrainStep } from '../../core/train/classifyStep';
+import { createAdam } from '../../core/train/adam';
 import { evaluateMse } from '../../core/metrics/evaluate';
 import { evaluateClassifier } from '../../core/metrics/classification';
 import { selectBackend } from '../backend';
 import type { ThreadChoice } from '../threadBudget';
 import { encodeModelSafetensors, loadModelSafetensors } from '../checkpoint/safetensors';
+import { loadInitWeights } from '../checkpoint/init';
 import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
 import { LOOP_STATE_KEY, decodeLoopState, encodeLoopState, encodeOptimizerState, restoreOptimizerState, type LoopState } from './trainCheckpoint';
@@ -96,6 +98,9 @@ const now = (): string => new Date().toISOString();
 async function predictionTask(config: TrainConfig, dataSeed: number): Promise<TaskRunner> {
   const data = await runData(config, dataSeed);
   const evalOpts = (n: number) => ({ sequences: n, batchSize: Math.min(64, n), inputFrames: config.inputFrames, predFrames: config.predFrames });
+  // A user's finite validation / test set is evaluated once over (the run's counts are upper bounds there).
+  const valCount = Math.min(config.valSequences, data.valSize ?? Infinity);
+  const testCount = Math.min(config.testSequences, data.testSize ?? Infinity);
   const asSeq = (m: AnyModel): Seq2SeqModel => m as Seq2SeqModel;
   return {
     epochSize: data.epochSize,
@@ -106,13 +111,13 @@ async function predictionTask(config: TrainConfig, dataSeed: number): Promise<Ta
         teacherForcing: config.teacherForcing,
         seed: dataSeed,
       }),
-    validate: async (m) => (await evaluateMse(asSeq(m), data.val, evalOpts(config.valSequences))).mse,
+    validate: async (m) => (await evaluateMse(asSeq(m), data.val, evalOpts(valCount))).mse,
     valRecord: (step, score, best) => ({ kind: 'val', step, mse: score, best, t: now() }),
     bestOf: (score) => ({ bestValMse: score }),
     savedBest: (r) => r.progress.bestValMse,
     display: (score) => ({ valMse: score }),
     async test(m, r) {
-      const test = await evaluateMse(asSeq(m), data.test, evalOpts(config.testSequences));
+      const test = await evaluateMse(asSeq(m), data.test, evalOpts(testCount));
       return { name: 'test' as const, evaluation: test, results: { valMse: r.progress.bestValMse, testMse: test.mse } };
     },
   };
@@ -216,7 +221,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
     let loop: LoopState | null = null;
-    optimizer = tf.train.adam(config.lr);
+    optimizer = createAdam(config.lr);
     if (resume && rec.progress.checkpointStep !== null) {
       const loaded = await loadModelSafetensors(store.checkpointPath(runId, 'last'));
       model = { config: loaded.config, params: loaded.params };
@@ -237,6 +242,8 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
         message: continuing ? `continued at step ${startStep} to ${config.steps} steps (train longer)${fresh}` : `resumed at step ${startStep}${fresh}`,
         t: now(),
       });
+    } else if (config.init !== undefined) {
+      model = await loadInitWeights(config.init, modelConfigOf(config), config.vRange, 'config.init');
     } else {
       model = t.create(rec.seeds.init);
     }

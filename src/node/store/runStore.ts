@@ -65,6 +65,8 @@ export interface CreateRunOptions {
   id?: string;
   /** The sweep and member that own this run. */
   sweep?: { id: string; index: number };
+  /** The checkpoint and data files the run reads, with their hashes. */
+  sources?: RunRecord['sources'];
 }
 
 /** A store entry that is not a readable run, with why; list() reports these instead of failing. */
@@ -141,6 +143,7 @@ export class RunStore {
         id,
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...(opts.sweep !== undefined ? { sweep: opts.sweep } : {}),
+        ...(opts.sources !== undefined ? { sources: opts.sources } : {}),
         createdAt: stamp,
         updatedAt: stamp,
         status: 'queued',

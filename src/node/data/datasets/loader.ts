@@ -1,5 +1,5 @@
 import type { ClassificationSource } from '../../../core/data/flowingMnistClassification';
-import type { TrainConfig } from '../../../core/protocol/run';
+import type { RunRecord, TrainConfig } from '../../../core/protocol/run';
 
 /**
  * What a dataset kind's loader gives a run, whatever the data are made of: seeded streams of sequences (prediction)
@@ -18,6 +18,9 @@ export interface RunData {
   val: SequenceSource;
   test: SequenceSource;
   epochSize: number;
+  /** Sequences in the validation and test sets when they are finite (users' files); generated sets are endless. */
+  valSize?: number;
+  testSize?: number;
 }
 
 /** The labelled clip streams of a classification run. */
@@ -46,6 +49,14 @@ export interface ClassificationLoad {
 
 export type PredictionLoader = (config: TrainConfig, dataSeed: number) => Promise<RunData>;
 export type ClassificationLoader = (config: TrainConfig, dataSeed: number, load: ClassificationLoad) => Promise<ClassificationRunData>;
+
+/** What run.json records of the files a run's data are read from (`sources.data`). */
+export type DataSources = NonNullable<NonNullable<RunRecord['sources']>['data']>;
+/**
+ * Checks the files of a run's data before the run exists (streaming, nothing kept) and says what run.json records of
+ * them; throws an InputError naming the config field and the file. Kinds read from files have one.
+ */
+export type DataInspector = (config: TrainConfig) => Promise<DataSources>;
 
 /** The loader of each task. */
 export interface TaskLoaders {
