@@ -101,6 +101,12 @@ export function makeRunId(config: Pick<TrainConfig, 'model' | 'vRange'>, now: Da
 
 export class RunStore {
   readonly root: string;
+  /**
+   * list()'s summary cache: each run.json already read and validated, with the stat that names that version of the
+   * file (inode, size, change and modification times to the nanosecond; every write replaces the file by rename).
+   * Listing 5,000 runs then reads and validates only the files that changed since the last list (issue 16).
+   */
+  private readonly listCache = new Map<string, { version: string; record: RunRecord }>();
 
   /** `$FERNN_LAB_STORE` when set, else ~/.fernn-lab/runs. The CLI's --store and the app's data folder override it. */
   static defaultRoot(): string {
@@ -190,7 +196,8 @@ export class RunStore {
    * Every run in the store, newest first (createdAt, then id, descending), with effective statuses. Anything that
    * is not a readable run (a stray file, a leftover temp file, a folder without run.json, invalid JSON, another
    * format, a schema mismatch, an id that does not match its folder) is reported in `problems` and skipped; a
-   * missing root is an empty store.
+   * missing root is an empty store. Unchanged run.json files are not read again (listCache); the records are
+   * shared with that cache, so callers treat them as read-only.
    */
   async list(): Promise<{ runs: RunRecord[]; problems: StoreProblem[] }> {
     let entries: Dirent[];
@@ -213,10 +220,27 @@ export class RunStore {
       else candidates.push(ent.name);
     }
     const now = Date.now();
+    const listed = new Set(candidates);
+    for (const id of this.listCache.keys()) if (!listed.has(id)) this.listCache.delete(id);
     await forEachLimit(candidates, LIST_CONCURRENCY, async (id) => {
-      const read = await readRunJson(join(this.root, id), id);
-      if (read.ok) runs.push(withTestSource(effectiveRecord(read.record, now)));
-      else problems.push({ dir: join(this.root, id), reason: read.reason });
+      const version = await stat(join(this.root, id, RUN_FILE), { bigint: true }).then(
+        (st) => (st.isFile() ? `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}` : null),
+        () => null,
+      );
+      const cached = version === null ? undefined : this.listCache.get(id);
+      let record: RunRecord;
+      if (cached && cached.version === version) record = cached.record;
+      else {
+        const read = await readRunJson(join(this.root, id), id);
+        if (!read.ok) {
+          this.listCache.delete(id);
+          problems.push({ dir: join(this.root, id), reason: read.reason });
+          return;
+        }
+        record = read.record;
+        if (version !== null) this.listCache.set(id, { version, record });
+      }
+      runs.push(withTestSource(effectiveRecord(record, now)));
     });
     runs.sort((a, b) => (a.createdAt === b.createdAt ? cmp(b.id, a.id) : cmp(b.createdAt, a.createdAt)));
     problems.sort((a, b) => cmp(a.dir, b.dir));
