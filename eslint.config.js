@@ -11,9 +11,10 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_thr
 
 /**
  * Core modules with no imports but types (no tfjs, no zod; enforced below), which the renderer may import as values:
- * the one flow grammar, the rotation grid and the model kinds (docs/architecture.md, "The registries").
+ * the one flow grammar, the rotation grid, the model kinds (docs/architecture.md, "The registries") and the long-format
+ * export rows (protocol/paperExport: the app's and the CLI's CSV for papers).
  */
-const PURE_CORE_MODULES = ['flows/flowGrammar', 'flows/rotationGrid', 'nn/modelKinds'];
+const PURE_CORE_MODULES = ['flows/flowGrammar', 'flows/rotationGrid', 'nn/modelKinds', 'protocol/paperExport'];
 
 /** Preload and renderer: only *types* from core/protocol; nothing from node, main, cli; no Node or tfjs. */
 const typesOnlyFromProtocol = (extra) => [
@@ -21,7 +22,7 @@ const typesOnlyFromProtocol = (extra) => [
   {
     patterns: [
       {
-        group: ['**/core/protocol/*', '!**/core/protocol/methods'],
+        group: ['**/core/protocol/*', '!**/core/protocol/methods', '!**/core/protocol/paperExport'],
         allowTypeImports: true,
         message: 'only types (and the dependency-free method list) may be imported from core/protocol here',
       },
@@ -29,7 +30,7 @@ const typesOnlyFromProtocol = (extra) => [
         group: [
           '**/core/*',
           '!**/core/protocol',
-          ...new Set(PURE_CORE_MODULES.map((m) => `!**/core/${m.split('/')[0]}`)),
+          ...new Set(PURE_CORE_MODULES.map((m) => `!**/core/${m.split('/')[0]}`).filter((g) => g !== '!**/core/protocol')),
           '**/core/*/**',
           '!**/core/protocol/*',
           ...PURE_CORE_MODULES.map((m) => `!**/core/${m}`),

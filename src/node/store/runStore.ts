@@ -15,9 +15,10 @@ import {
 } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
 import { isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
-import { runsToCsv, runsToJson, type RunExport } from './runExport';
+import { runsToCsv, runsToJson, runsToLongCsv, type RunExport } from './runExport';
+import { exportableEvals } from '../../core/protocol/paperExport';
 import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
-import { EVALUATIONS_DIR, readEvaluationRecords, withTestSource, writeEvaluationRecord, type NewEvaluation } from './evaluations';
+import { EVALUATIONS_DIR, latestByKind, readEvaluationRecords, withTestSource, writeEvaluationRecord, type NewEvaluation } from './evaluations';
 import type { EvaluationRecord } from '../../core/protocol/evaluation';
 
 /**
@@ -98,6 +99,10 @@ export function makeRunId(config: Pick<TrainConfig, 'model' | 'vRange'>, now: Da
   const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`;
   return `${stamp}-${config.model}-v${config.vRange}-${randomBytes(2).toString('hex')}`;
 }
+
+/** What `exportRuns` writes (runs export --format). */
+export const EXPORT_FORMATS = ['csv', 'json', 'curves', 'grids'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export class RunStore {
   readonly root: string;
@@ -473,13 +478,18 @@ export class RunStore {
 
   /**
    * Exports runs with their metrics. 'json': a JSON array of {run, metrics}; 'csv': one row per metric record,
-   * columns CSV_COLUMNS (runExport.ts). Runs appear in the order of `ids`; records with effective statuses.
+   * columns CSV_COLUMNS (runExport.ts); 'curves' and 'grids': long format for papers, with the newest evaluation of
+   * each kind (runsToLongCsv). Runs appear in the order of `ids`; records with effective statuses.
    */
-  async exportRuns(ids: string[], format: 'csv' | 'json'): Promise<string> {
-    if (format !== 'csv' && format !== 'json') throw new InputError('format', `must be csv or json; got ${JSON.stringify(format)}`);
+  async exportRuns(ids: string[], format: ExportFormat): Promise<string> {
+    if (!EXPORT_FORMATS.includes(format)) throw new InputError('format', `must be ${EXPORT_FORMATS.join(', ')}; got ${JSON.stringify(format)}`);
     const runs: RunExport[] = [];
     for (const id of ids) runs.push({ run: await this.get(id), metrics: (await this.readMetrics(id)).records });
-    return format === 'csv' ? runsToCsv(runs) : runsToJson(runs);
+    if (format === 'csv') return runsToCsv(runs);
+    if (format === 'json') return runsToJson(runs);
+    const paper = [];
+    for (const r of runs) paper.push({ ...r, evals: exportableEvals(latestByKind(await this.readEvaluations(r.run.id))) });
+    return runsToLongCsv(format, paper);
   }
 
   /** The stored record (status as written), validated. */
