@@ -75,7 +75,7 @@ describe('exports for papers', () => {
     expect(loss.width).toBeGreaterThanOrEqual(2 * box.w);
     expect(loss.height).toBeGreaterThanOrEqual(2 * box.h);
     // The chart on screen is drawn back at the screen's resolution afterwards.
-    expect(await page.locator('figure:has([data-png=loss]) canvas').evaluate((c) => (c as HTMLCanvasElement).width / c.clientWidth)).toBeLessThan(2);
+    expect(await page.locator('figure:has([data-png=loss]) canvas').evaluate((c) => Number(c.getAttribute('width')) / c.clientWidth)).toBeLessThan(2);
 
     const key = `velocity-${run.id}`;
     const heatBox = await page.locator(`figure:has([data-png="${key}"]) canvas`).evaluate((c) => ({ w: c.clientWidth, h: c.clientHeight }));
