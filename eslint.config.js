@@ -14,7 +14,7 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_thr
  * the one flow grammar, the rotation grid, the model kinds (docs/architecture.md, "The registries") and the long-format
  * export rows (protocol/paperExport: the app's and the CLI's CSV for papers).
  */
-const PURE_CORE_MODULES = ['flows/flowGrammar', 'flows/rotationGrid', 'nn/modelKinds', 'protocol/paperExport'];
+const PURE_CORE_MODULES = ['flows/flowGrammar', 'flows/rotationGrid', 'nn/modelKinds', 'data/datasetKinds', 'protocol/paperExport'];
 
 /** Preload and renderer: only *types* from core/protocol; nothing from node, main, cli; no Node or tfjs. */
 const typesOnlyFromProtocol = (extra) => [

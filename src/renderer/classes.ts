@@ -1,16 +1,16 @@
-import type { Dataset } from '../core/protocol/run';
+import { DATASETS, DATASET_FACTS, type Dataset } from '../core/data/datasetKinds';
 
 /**
- * Class names of each dataset's classification task, in label order: MNIST digits, and KTH actions in the order of
- * core/data/movingClips.ts KTH_ACTIONS (the reference's _ACTION2IDX). A unit test keeps both equal to core's lists.
+ * Class names of each dataset's classification task, in label order (MNIST digits; KTH actions in the reference's
+ * _ACTION2IDX order): the dataset kinds' facts (core/data/datasetKinds.ts).
  */
-export const DATASET_CLASS_NAMES: Record<Dataset, readonly string[]> = {
-  'flowing-mnist': ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-  'rotating-mnist': ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-  kth: ['walking', 'jogging', 'running', 'boxing', 'handwaving', 'handclapping'],
-};
+export const DATASET_CLASS_NAMES: { readonly [K in Dataset]: readonly string[] } = Object.fromEntries(
+  DATASETS.map((d) => [d, DATASET_FACTS[d].classNames]),
+) as { [K in Dataset]: readonly string[] };
 
-export const DATASET_LABELS: Record<Dataset, string> = { 'flowing-mnist': 'Flowing MNIST', 'rotating-mnist': 'Rotating MNIST', kth: 'KTH actions' };
+export const DATASET_LABELS: { readonly [K in Dataset]: string } = Object.fromEntries(DATASETS.map((d) => [d, DATASET_FACTS[d].label])) as {
+  [K in Dataset]: string;
+};
 
 /** The names for a confusion matrix of `n` classes: the dataset's, or the label numbers when they do not match. */
 export function classNames(dataset: Dataset | undefined, n: number): string[] {

@@ -1,6 +1,15 @@
 import type { Dataset, Task, TrainConfigInput } from '../core/protocol/run';
 import { angularSpan } from './format';
 import { MODEL_LIMITS, ROTATION_CELL_KINDS, isRotationKind } from '../core/nn/modelKinds';
+import { DATASETS, DATASET_FACTS, servesTask } from '../core/data/datasetKinds';
+
+/** The tasks in the form's words. */
+const TASK_WORDS: Record<Task, string> = { prediction: 'frame prediction', classification: 'classification' };
+/** The rotating datasets' labels: "Rotating MNIST". */
+const rotatingLabels = (): string =>
+  DATASETS.filter((d) => DATASET_FACTS[d].motion === 'rotation')
+    .map((d) => DATASET_FACTS[d].label)
+    .join(' or ');
 
 /**
  * Inline hints for the New run form: the numeric ranges of TrainConfig, so a wrong field is flagged as it is typed.
@@ -201,23 +210,28 @@ export function checkConfigForm(choice: FormChoice, values: Record<string, strin
   }
   const unlifted = UNLIFTED_MODELS[choice.model];
   if (unlifted && !errors.vRange && Number(values.vRange) !== 0) errors.vRange = `${unlifted}: the velocity range must be 0`;
-  if (task === 'prediction') {
-    if (choice.model === 'cnn3d') errors.model = 'the 3D-CNN is a classification baseline: choose the classification task';
-    if (dataset === 'kth') errors.dataset = 'KTH is a classification dataset: choose the classification task';
+  if (task === 'prediction' && choice.model === 'cnn3d') errors.model = 'the 3D-CNN is a classification baseline: choose the classification task';
+  // The dataset's facts (core/data/datasetKinds.ts): the tasks it serves, a folder it is read from, its motion.
+  const data = DATASET_FACTS[dataset];
+  if (!servesTask(dataset, task)) {
+    const served = Object.keys(data.tasks) as Task[];
+    const words = served.map((t) => TASK_WORDS[t]).join(' or ');
+    if (task === 'prediction') errors.dataset = `${data.label} is a ${words} dataset: choose the ${words} task`;
+    else errors.task = `${data.label} runs are ${words}: choose the ${words} task`;
   }
-  if (dataset === 'kth') {
+  if (data.source === 'path') {
     const dir = (choice.dataDir ?? '').trim();
-    if (!dir) errors.dataDir = 'KTH folder is required: the folder with one sub-folder per action';
-    else if (dir.length > DATA_DIR_MAX) errors.dataDir = `KTH folder must be at most ${DATA_DIR_MAX} characters`;
-    if (choice.flowMotion) errors.dataVelocities = 'moving-KTH draws its motion from the velocity range: saved flows are for Flowing MNIST';
+    const label = data.path?.label ?? 'Data folder';
+    if (!dir) errors.dataDir = `${label} is required: ${data.path?.hint ?? 'the folder the dataset is read from'}`;
+    else if (dir.length > DATA_DIR_MAX) errors.dataDir = `${label} must be at most ${DATA_DIR_MAX} characters`;
   }
-  if (rotation && dataset !== 'rotating-mnist') errors.dataset = `${choice.model} is a rotation cell: train it on Rotating MNIST`;
-  if (!rotation && dataset === 'rotating-mnist' && !errors.model) errors.model = 'Rotating MNIST is for rotation cells: choose fernn-rot or grnn-rot';
-  if (dataset === 'rotating-mnist') {
-    if (task !== 'prediction') errors.task = 'Rotating MNIST runs are frame prediction: choose the frame prediction task';
-    if (choice.flowMotion)
-      errors.dataVelocities = 'Rotating MNIST draws its angular velocities from the data range × omega step: saved flows are for Flowing MNIST';
-  }
+  if (rotation && data.motion !== 'rotation') errors.dataset = `${choice.model} is a rotation cell: train it on ${rotatingLabels()}`;
+  if (!rotation && data.motion === 'rotation' && !errors.model) errors.model = `${data.label} is for rotation cells: choose fernn-rot or grnn-rot`;
+  if (choice.flowMotion && !data.listedVelocities)
+    errors.dataVelocities =
+      data.motion === 'rotation'
+        ? `${data.label} draws its angular velocities from the data range × omega step: saved flows are for Flowing MNIST`
+        : `${data.label} draws its motion from the velocity range: saved flows are for Flowing MNIST`;
   return errors;
 }
 

@@ -1,5 +1,6 @@
 import type { RunRecord } from '../core/protocol/run';
 import { MODEL_NAMES, isRotationKind } from '../core/nn/modelKinds';
+import { DATASET_FACTS } from '../core/data/datasetKinds';
 
 /** Family names of the model kinds (core nn/modelKinds.ts). */
 export const MODEL_LABELS: Readonly<Record<string, string>> = MODEL_NAMES;
@@ -15,9 +16,9 @@ export function modelLabel(c: Pick<RunRecord['config'], 'model' | 'vRange'> & Pa
   return c.model === 'grnn' || c.model === 'cnn3d' ? MODEL_LABELS[c.model] : `${MODEL_LABELS[c.model] ?? c.model}-V${c.vRange}`;
 }
 
-/** A Rotating-MNIST run (rotation cells, angular velocities). */
+/** A run on a rotating dataset (Rotating MNIST: rotation cells, angular velocities): its dataset's motion. */
 export function isRotating(c: Pick<RunRecord['config'], 'dataset'>): boolean {
-  return c.dataset === 'rotating-mnist';
+  return DATASET_FACTS[c.dataset ?? 'flowing-mnist'].motion === 'rotation';
 }
 
 /** The angular velocities {-r..r} * step of a rotating run's range r, in words: "−40..40 deg/frame". */

@@ -1,10 +1,11 @@
 import { reactive } from 'vue';
 
-/** The six views; the address is `#/<view>[/<param>][?query]` so a view can be linked and reloaded. */
+/** The views; the address is `#/<view>[/<param>][?query]` so a view can be linked and reloaded. */
 export const VIEWS = [
   { id: 'flows', label: 'Flow designer' },
   { id: 'new', label: 'New run' },
   { id: 'runs', label: 'Runs' },
+  { id: 'sweeps', label: 'Sweeps' },
   { id: 'compare', label: 'Compare' },
   { id: 'inspect', label: 'Equivariance' },
   { id: 'predictions', label: 'Predictions' },

@@ -1,14 +1,14 @@
 // End-to-end tests of the built CLI (dist/cli.js via bin/fernn-lab.js), run as child processes: stdout carries only
 // results (one JSON object with --json), errors are exit code 2 with a message naming the flag or file, and a
 // failed predict writes nothing.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpu } from '../helpers/backend';
+import { ROOT, cli, killLiveClis } from '../helpers/cli';
 import { makeCellConfig, makeSeq2SeqConfig } from '../../src/core/nn/config';
 import { createSeq2Seq, disposeModel, predict } from '../../src/core/nn/seq2seq';
 import { encodeModelSafetensors } from '../../src/node/checkpoint/safetensors';
@@ -19,8 +19,6 @@ import { encodeNpy, parseNpy, type NpyArray } from '../../src/node/npy';
 const saveModel = async (path: string, model: Parameters<typeof encodeModelSafetensors>[0], meta?: Record<string, string>): Promise<void> =>
   writeFileAtomic(path, await encodeModelSafetensors(model, meta));
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'fernn-lab.js');
 const PARITY = join(ROOT, 'test', 'fixtures', 'parity');
 const FERNN_PTH = join(PARITY, 'fernn_v1.pth');
 const FERNN_INPUT = join(PARITY, 'fernn_v1.input.npy');
@@ -29,35 +27,6 @@ const GRNN_PTH = join(PARITY, 'grnn.pth');
 /** Small and fast: wasm is deterministic and quicker than cpu for these sizes. */
 const T = 5;
 const SMALL = ['--hidden', '4', '--height', '10', '--width', '12', '--steps', String(T), '--seed', '3', '--backend', 'wasm'];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const live = new Set<ChildProcess>();
-
-/** Runs `node bin/fernn-lab.js ...args` from the repository root; never rejects on a non-zero exit. */
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // No clock of its own: a command that hangs fails its test by the test's timeout, and is killed after the file.
-    live.add(child);
-    child.on('error', (e) => {
-      live.delete(child);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      live.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 interface StepReport {
   t: number;
@@ -141,7 +110,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const child of live) child.kill('SIGKILL');
+  killLiveClis();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,38 +1,24 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/node/store/runStore';
 import type { SweepStatus } from '../../src/node/sweeps/sweepStatus';
 import { gateFolder } from '../helpers/gates';
-import { BIN, ROOT, cli, until } from '../helpers/sweeps';
+import { BIN, ROOT, TINY_FLAGS, cli, until, writeSpec } from '../helpers/sweeps';
 
-const TINY = {
-  hidden: 2,
-  'image-size': 8,
-  batch: 2,
-  'val-every': 3,
-  'val-sequences': 4,
-  'test-sequences': 4,
-  'input-frames': 3,
-  'pred-frames': 2,
-  backend: 'cpu',
-};
+const TINY = TINY_FLAGS;
 
 let work = '';
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fernn-sweep-'));
 });
 
-async function spec(name: string, body: object): Promise<string> {
-  const file = join(work, `${name}.yaml`);
-  await writeFile(file, JSON.stringify({ name, ...body }));
-  return file;
-}
+const spec = (name: string, body: object): Promise<string> => writeSpec(work, name, body);
 
-describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
+describe('fernn-lab sweep (local executor)', () => {
   it('a bad member is exit code 2 naming the member and the flag, and nothing is created', async () => {
     const store = join(work, 'bad', 'runs');
     const file = await spec('bad', { base: { ...TINY, steps: 4 }, variants: [{ model: 'grnn' }, { model: 'fernn', 'v-range': 7 }], grid: { seed: [0, 1] } });
@@ -98,7 +84,7 @@ describe('fernn-lab sweep (local executor)', { timeout: 180_000 }, () => {
     expect(c.code, c.stderr).toBe(0);
     expect(await exited).toBe(0);
     const shown = JSON.parse((await cli(['sweep', 'show', id, '--store', store, '--json'])).stdout) as SweepStatus;
-    expect(shown.members.map((m) => m.status)).toEqual(['interrupted', 'pending']);
+    expect(shown.members.map((m) => m.status)).toEqual(['cancelled', 'pending']);
     await gate.release();
     const r = await cli(['sweep', 'resume', id, '--store', store, '--json']);
     expect(r.code, r.stderr).toBe(0);

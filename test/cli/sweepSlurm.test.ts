@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { RunStore } from '../../src/node/store/runStore';
 import { readSweep, sweepDirOf } from '../../src/node/sweeps/sweepStore';
 import { sweepStatus, type SweepStatus } from '../../src/node/sweeps/sweepStatus';
 import { gateFolder } from '../helpers/gates';
-import { cli, safetensorsTensors, slurmHere, until } from '../helpers/sweeps';
+import { TINY_FLAGS, cli, safetensorsTensors, slurmHere, until, writeSpec } from '../helpers/sweeps';
 
 /**
  * Sweeps through a real Slurm (scripts/slurm-local.sh start: munged, slurmctld, slurmd on this host). Without one
@@ -19,35 +19,21 @@ const required = process.env.FERNN_REQUIRE_SLURM === '1';
 const slurm = slurmHere();
 if (!slurm.ok) process.stderr.write(`sweepSlurm: Slurm tests ${required ? 'REQUIRED but' : 'skipped:'} ${slurm.reason}\n`);
 
-const TINY = {
-  hidden: 2,
-  'image-size': 8,
-  batch: 2,
-  'val-every': 4,
-  'val-sequences': 4,
-  'test-sequences': 4,
-  'input-frames': 3,
-  'pred-frames': 2,
-  backend: 'cpu',
-};
+const TINY = TINY_FLAGS;
 
 let work = '';
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fernn-slurm-'));
 });
 
-async function spec(name: string, body: object): Promise<string> {
-  const file = join(work, `${name}.json`);
-  await writeFile(file, JSON.stringify({ name, ...body }));
-  return file;
-}
+const spec = (name: string, body: object): Promise<string> => writeSpec(work, name, body);
 
 async function status(store: string, id: string): Promise<SweepStatus> {
   const dir = sweepDirOf(store, id);
   return sweepStatus(new RunStore(store), dir, await readSweep(dir));
 }
 
-describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', { timeout: 300_000 }, () => {
+describe.skipIf(!slurm.ok && !required)('sweeps on Slurm (real daemons)', () => {
   it('a Slurm cluster answers (required in CI)', () => {
     expect(slurm.ok, slurm.reason).toBe(true);
   });

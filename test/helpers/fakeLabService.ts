@@ -3,7 +3,8 @@ import { trainConfigSchema } from '../../src/core/protocol/run';
 import type { FlowPreset, ILabService } from '../../src/core/protocol/service';
 import { InputError } from '../../src/core/util/errors';
 import { LAB_METHODS } from '../../src/core/protocol/methods';
-import { parseServiceArgs } from '../../src/core/protocol/serviceArgs';
+import { parseServiceArgs, type ServiceArgs } from '../../src/core/protocol/serviceArgs';
+import { SWEEP_DEFAULTS, type SweepDetail } from '../../src/core/protocol/sweeps';
 
 /**
  * An in-memory ILabService for transport tests (HTTP, IPC): it answers instantly and records calls, so the tests
@@ -20,6 +21,12 @@ export function createFakeLabService(): FakeLabService {
   const calls: { method: string; arg: unknown }[] = [];
   const runs = new Map<string, RunRecord>();
   let flows: FlowPreset[] = [];
+  const sweeps = new Map<string, SweepDetail>();
+  const getSweep = (id: string) => {
+    const d = sweeps.get(id);
+    if (!d) throw new InputError('id', `no sweep ${id}`);
+    return d;
+  };
   const record = (method: string, arg?: unknown) => calls.push({ method, arg });
   const get = (id: string) => {
     const r = runs.get(id);
@@ -115,6 +122,75 @@ export function createFakeLabService(): FakeLabService {
       if (!flows.some((f) => f.name === req.name)) throw new InputError('name', `no saved flow named "${req.name}"`);
       flows = flows.filter((f) => f.name !== req.name);
       return flows;
+    },
+    async listSweeps() {
+      record('listSweeps');
+      return [...sweeps.values()].map((d) => ({
+        id: d.status.sweep_id,
+        name: d.status.name,
+        executor: d.status.executor,
+        createdAt: d.createdAt,
+        members: d.status.members.length,
+        completed: 0,
+        running: 0,
+        cancelled: d.cancelled,
+      }));
+    },
+    async getSweep(req) {
+      record('getSweep', req);
+      return getSweep(req.id);
+    },
+    async createSweep(req) {
+      record('createSweep', req);
+      // Validated by the real schema (the wrapper below): members are expanded; nothing trains.
+      const args = req as ServiceArgs<'createSweep'>;
+      const id = `fake-sweep-${sweeps.size + 1}`;
+      const d: SweepDetail = {
+        status: {
+          sweep_id: id,
+          name: args.name,
+          executor: args.executor.kind,
+          members: args.members.map((m) => ({
+            index: m.index,
+            run_id: `${id}-m${m.index}`,
+            overrides: m.overrides,
+            status: 'pending',
+            slurm_job: null,
+            slurm_state: null,
+          })),
+          groups: [...new Set(args.members.map((m) => m.group))].map((key) => ({ key, n: args.members.filter((m) => m.group === key).length, completed: 0 })),
+        },
+        createdAt: new Date().toISOString(),
+        memberGroups: args.members.map((m) => m.group),
+        progress: args.members.map((m) => ({ index: m.index, step: 0, steps: m.config.steps })),
+        task: 'prediction',
+        curves: [],
+        cancelled: false,
+        active: false,
+        folder: '/nowhere',
+      };
+      sweeps.set(id, d);
+      return d;
+    },
+    async cancelSweep(req) {
+      record('cancelSweep', req);
+      const d = getSweep(req.id);
+      d.cancelled = true;
+      return d;
+    },
+    async resumeSweep(req) {
+      record('resumeSweep', req);
+      const d = getSweep(req.id);
+      d.cancelled = false;
+      return d;
+    },
+    async sweepExecutors() {
+      record('sweepExecutors');
+      return {
+        local: { available: true, defaultParallel: 1, detail: 'fake' },
+        slurm: { available: false, reason: 'fake: no sbatch' },
+        defaults: SWEEP_DEFAULTS,
+      };
     },
     onDidProgress(listener) {
       listeners.add(listener);

@@ -1,27 +1,27 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN = path.join(ROOT, 'bin', 'fernn-lab.js');
+export { BIN, ROOT, cli, type CliRun } from './cli';
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** Train flags of a tiny member (spec names: flags without dashes): trains in seconds on cpu. */
+export const TINY_FLAGS = {
+  hidden: 2,
+  'image-size': 8,
+  batch: 2,
+  'val-every': 4,
+  'val-sequences': 4,
+  'test-sequences': 4,
+  'input-frames': 3,
+  'pred-frames': 2,
+  backend: 'cpu',
+} as const;
 
-/** Runs the built CLI to its end. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Writes a sweep spec `{name, ...body}` as JSON (a subset of YAML) into `dir`; returns the file. */
+export async function writeSpec(dir: string, name: string, body: object): Promise<string> {
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify({ name, ...body }));
+  return file;
 }
 
 /** Polls a condition until it yields a value; the only clock is the test's timeout. */

@@ -89,8 +89,26 @@ describe('dispatchCall', () => {
         'listFlows',
         'saveFlow',
         'deleteFlow',
+        'listSweeps',
+        'getSweep',
+        'createSweep',
+        'cancelSweep',
+        'resumeSweep',
+        'sweepExecutors',
       ].sort(),
     );
+  });
+
+  it('sweeps: a bad member is bad_argument naming the field and the member; a missing sweep is not_found', async () => {
+    const svc = createFakeLabService();
+    const base = { model: 'fernn', vRange: 1, hidden: 2, steps: 3 };
+    const bad = await dispatchCall(svc, 'createSweep', { name: 's', base, grid: { model: ['grnn'], vRange: [1] }, seeds: 1 });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'bad_argument', field: 'grid.vRange' } });
+    expect(!bad.ok && bad.error.message).toMatch(/^grid\.vRange: member 0 \(model=grnn, vRange=1, seed=0\): a G-RNN has V = \{0\}/);
+    const ok = await dispatchCall(svc, 'createSweep', { name: 's', base, grid: { model: ['grnn', 'fernn'] } });
+    expect(ok.ok && (ok.result as { memberGroups: string[] }).memberGroups).toEqual(['model=grnn', 'model=grnn', 'model=fernn', 'model=fernn']);
+    expect(await dispatchCall(svc, 'getSweep', { id: 'nope' })).toMatchObject({ ok: false, error: { code: 'not_found', field: 'id' } });
+    expect(await dispatchCall(svc, 'getSweep', { id: '../x' })).toMatchObject({ ok: false, error: { code: 'bad_argument', field: 'id' } });
   });
 });
 

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -138,7 +137,10 @@ async function waitSlurm(store: RunStore, dir: string, sweep: SweepRecord, quiet
   }
 }
 
-/** Local members in this process: a pool of the lab's workers; Ctrl-C / SIGTERM checkpoint and stop them. */
+/**
+ * Local members in this process: a pool of the lab's workers. `sweep cancel` (the sweep's cancelled marker, seen by
+ * the pool) ends the running members cancelled; Ctrl-C / SIGTERM checkpoint them and end them interrupted.
+ */
 async function runLocal(lab: LabService, dir: string, sweep: SweepRecord, parallel: number, indices: number[], quiet: boolean): Promise<void> {
   let stopping = false;
   const stop = () => {
@@ -333,7 +335,7 @@ export function registerSweep(program: Command): void {
 
   sweep
     .command('cancel')
-    .description('Cancel a sweep: queued members do not start; running ones checkpoint and end interrupted (slurm: scancel)')
+    .description('Cancel a sweep: queued members do not start; running ones checkpoint and end cancelled (slurm: scancel, interrupted)')
     .argument('<id>', 'sweep id or folder')
     .option('--store <dir>', 'run store folder')
     .action(async (id: string, raw: Record<string, unknown>) => {
@@ -346,18 +348,11 @@ export function registerSweep(program: Command): void {
         info(`scancel ${jobs.join(' ') || '(nothing submitted)'}`);
         return;
       }
-      for (const m of rec.members) {
-        const owner = await memberOwner(dir, m.index);
-        if (owner && owner.host === hostname()) {
-          // The pool's process stops its running members with a checkpoint on SIGTERM.
-          try {
-            process.kill(owner.pid, 'SIGTERM');
-            info(`member ${m.index}: asked process ${owner.pid} to stop`);
-          } catch {
-            // already gone
-          }
-        } else if (owner) info(`member ${m.index} runs on ${owner.host} (pid ${owner.pid}); stop it there`);
-      }
+      // The pool running the members (a `sweep run` here, or the app's lab service) watches the marker: its running
+      // members stop at a checkpoint and end cancelled; `sweep resume` continues them.
+      const owners = (await Promise.all(rec.members.map((m) => memberOwner(dir, m.index)))).filter((o) => o !== null);
+      const hosts = [...new Set(owners.map((o) => `${o.host} (pid ${o.pid})`))];
+      info(`sweep ${rec.id} cancelled${hosts.length ? `: the pool of ${hosts.join(', ')} stops its running members` : ''}`);
     });
 
   sweep

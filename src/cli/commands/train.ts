@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { trainConfigSchema, type TrainConfigInput } from '../../core/protocol/run';
+import { DATASETS, DATASET_FACTS, trainConfigSchema, type TrainConfigInput } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
 import { CELL_KIND_FACTS, MODEL_LIMITS, isCellKind, isRotationKind } from '../../core/nn/modelKinds';
 import { describeRun, followRun, openLab, runSummary } from '../lab';
@@ -59,12 +59,29 @@ export const trainFlagsSchema = z.object({
 });
 export type TrainFlags = z.infer<typeof trainFlagsSchema>;
 
+/** The dataset kinds in words, from their facts (core/data/datasetKinds.ts): "flowing-mnist (built in, default) | …". */
+const DATASET_HELP = DATASETS.map((d) => {
+  const f = DATASET_FACTS[d];
+  const notes = [
+    f.source === 'path' ? 'needs --data' : 'built in',
+    ...(d === 'flowing-mnist' ? ['default'] : []),
+    ...(f.motion === 'rotation' ? ['rotation cells'] : []),
+    ...(Object.keys(f.tasks).length === 1 ? Object.keys(f.tasks) : []),
+  ];
+  return `${d} (${notes.join('; ')})`;
+}).join(' | ');
+const DATA_HELP = `the folder of a dataset read from disk: ${DATASETS.filter((d) => DATASET_FACTS[d].source === 'path')
+  .map((d) => `${d}: ${DATASET_FACTS[d].path?.hint ?? 'a folder'}`)
+  .join('; ')}`;
+/** The dataset a rotation cell trains on when none is named: the first whose motion is rotation. */
+const ROTATING_DATASET = DATASETS.find((d) => DATASET_FACTS[d].motion === 'rotation');
+
 /** Declares the model/data flags on a command. */
 export function addTrainFlags(cmd: Command): Command {
   return cmd
     .option('--task <task>', 'prediction (next frames, default) | classification (what moves)')
-    .option('--dataset <name>', 'flowing-mnist (built in, default) | rotating-mnist (built in; rotation cells) | kth (classification; needs --data)')
-    .option('--data <dir>', 'the KTH dataset folder (one sub-folder per action: videos or extracted frames)')
+    .option('--dataset <name>', DATASET_HELP)
+    .option('--data <dir>', DATA_HELP)
     .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (rotation cells) | cnn3d (3D-CNN, classification only; --hidden is its width)')
     .option('--encoder <kind>', 'classification: none (frames into the cell, default) | reference (per-frame conv encoder 5x5-32, 3x3-64, 3x3-hidden)')
     .option('--v-range <R>', 'velocity set {-R..R}^2 of the FERNN / G-RNN+ (G-RNN: 0); rotation FERNN: omegas {-R..R} * omega step')
@@ -103,7 +120,7 @@ export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> =
   // train on Rotating MNIST unless told otherwise.
   const model = typeof merged.model === 'string' ? merged.model : '';
   const noVelocityAxis = model !== '' && !(isCellKind(model) && CELL_KIND_FACTS[model].lifted);
-  if (isRotationKind(model) && merged.dataset === undefined) merged.dataset = 'rotating-mnist';
+  if (isRotationKind(model) && merged.dataset === undefined) merged.dataset = ROTATING_DATASET;
   if (noVelocityAxis && f.vRange === undefined) merged.vRange = 0;
   if (!noVelocityAxis && merged.vRange === undefined) merged.vRange = 1;
   const r = trainConfigSchema.safeParse(merged);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createRng, type Rng, streamSeed } from '../util/rng';
 import { InputError } from '../util/errors';
 import type { Velocity2 } from '../flows/velocity';
+import { KTH_ACTIONS } from './datasetKinds';
 
 /**
  * Clips of grayscale videos with random translation flows added on the fly: the "moving KTH" data of the
@@ -11,8 +12,9 @@ import type { Velocity2 } from '../flows/velocity';
  * src/node/data/kth.ts.
  */
 
-/** The six KTH actions in the reference's label order (`_ACTIONS`): label = index in this list. */
-export const KTH_ACTIONS = ['walking', 'jogging', 'running', 'boxing', 'handwaving', 'handclapping'] as const;
+/** The six KTH actions in the reference's label order (`_ACTIONS`): label = index in this list (kept with the KTH
+ *  dataset's facts in datasetKinds.ts, which the renderer shares). */
+export { KTH_ACTIONS };
 export type KthAction = (typeof KTH_ACTIONS)[number];
 
 /** A grayscale video: frames [T, H, W] row-major float32 in [0, 1]. */

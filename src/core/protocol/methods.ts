@@ -24,6 +24,12 @@ export const LAB_METHODS = [
   'listFlows',
   'saveFlow',
   'deleteFlow',
+  'listSweeps',
+  'getSweep',
+  'createSweep',
+  'cancelSweep',
+  'resumeSweep',
+  'sweepExecutors',
 ] as const satisfies readonly CallMethod[];
 type Missing = Exclude<CallMethod, (typeof LAB_METHODS)[number]>;
 const allMethodsListed: Missing extends never ? true : Missing = true;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { POOLS } from '../nn/config';
 import { MODEL_KINDS, MODEL_LIMITS, isRotationKind, type ModelKind } from '../nn/modelKinds';
 import { testSourceSchema } from './evaluation';
+import { DATASETS, DATASET_FACTS, TASKS, datasetClassCount, servesTask, type Dataset, type Task } from '../data/datasetKinds';
 
 /**
  * The DTOs of a training run, shared by every transport (CLI, IPC, HTTP) and the run store. One schema per DTO;
@@ -11,19 +12,14 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
-/** prediction: next-frame prediction (seq2seq, test MSE); classification: what moves (accuracy). */
-export const TASKS = ['prediction', 'classification'] as const;
-export type Task = (typeof TASKS)[number];
-/**
- * flowing-mnist: built in (MNIST digits translating on a torus); rotating-mnist: built in (digits rotating about the
- * frame centre; prediction with rotation cells); kth: the KTH actions dataset from `dataDir` (classification).
- */
-export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth'] as const;
-export type Dataset = (typeof DATASETS)[number];
+/** Tasks and dataset kinds, with their facts, live in the pure core/data/datasetKinds.ts (the renderer shares it). */
+export { DATASETS, DATASET_FACTS, TASKS, type Dataset, type Task };
 /** The recurrent cells, plus the 3D-CNN baseline of the classification task. */
 export { MODEL_KINDS, type ModelKind };
-/** Classes of each dataset's classification task (digits; KTH actions). */
-export const DATASET_CLASSES: Record<Dataset, number> = { 'flowing-mnist': 10, 'rotating-mnist': 10, kth: 6 };
+/** Classes of each dataset's classification task (digits; KTH actions): the length of its facts' class names. */
+export const DATASET_CLASSES: { readonly [K in Dataset]: number } = Object.fromEntries(DATASETS.map((d) => [d, datasetClassCount(d)])) as {
+  [K in Dataset]: number;
+};
 /** Rotation cells (C_N group convolutions, angular-velocity axis). */
 export const isRotationModel = (m: ModelKind): boolean => isRotationKind(m);
 
@@ -32,7 +28,7 @@ export const trainConfigSchema = z
     /** What the run learns; classification runs read clips of `inputFrames` frames and ignore `predFrames`. */
     task: z.enum(TASKS).default('prediction'),
     dataset: z.enum(DATASETS).default('flowing-mnist'),
-    /** Folder of the KTH dataset (one folder per action), for dataset 'kth'. */
+    /** The folder a dataset read from disk (facts `source: 'path'`: KTH, one folder per action) is read from. */
     dataDir: z.string().min(1).max(4096).optional(),
     /** cnn3d: the 3D-CNN baseline (classification); its first-stage width is `hidden`. */
     model: z.enum(MODEL_KINDS),
@@ -99,7 +95,6 @@ export const trainConfigSchema = z
       });
     if (c.task === 'prediction') {
       if (c.model === 'cnn3d') ctx.addIssue({ code: 'custom', path: ['model'], message: 'the 3D-CNN is a classification baseline: use task "classification"' });
-      if (c.dataset === 'kth') ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'KTH is a classification dataset: use task "classification"' });
       if (c.testDataVRange !== undefined)
         ctx.addIssue({ code: 'custom', path: ['testDataVRange'], message: 'only classification runs have a separate test motion' });
     }
@@ -110,15 +105,30 @@ export const trainConfigSchema = z
         message: 'the input encoder is for recurrent translation classifiers (task classification, model fernn, grnn or grnn-plus)',
       });
     }
-    if (c.dataset === 'kth' && !c.dataDir)
-      ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'the KTH dataset needs dataDir: the folder with one sub-folder per action' });
-    if (c.dataset !== 'kth' && c.dataDir !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['dataDir'], message: 'only the kth dataset reads a data folder' });
+    // The dataset's facts (core/data/datasetKinds.ts): its tasks, whether it is read from a folder, its motion.
+    const data = DATASET_FACTS[c.dataset];
+    if (!servesTask(c.dataset, c.task)) {
+      const tasks = Object.keys(data.tasks).join(', ');
+      const path = c.task === 'prediction' ? ['dataset'] : ['task'];
+      ctx.addIssue({ code: 'custom', path, message: `${data.label} is a ${tasks} dataset: use task "${tasks}"` });
+    }
+    if (data.source === 'path' && !c.dataDir)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataDir'],
+        message: `the ${c.dataset} dataset needs dataDir: the ${data.path?.label ?? 'folder'} (${data.path?.hint})`,
+      });
+    if (data.source !== 'path' && c.dataDir !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataDir'],
+        message: `${data.label} is built in: only datasets read from disk (${DATASETS.filter((d) => DATASET_FACTS[d].source === 'path').join(', ')}) take a data folder`,
+      });
     const rotation = isRotationModel(c.model);
-    if (rotation && c.dataset !== 'rotating-mnist')
-      ctx.addIssue({ code: 'custom', path: ['dataset'], message: `${c.model} is a rotation cell: train it on rotating-mnist` });
-    if (!rotation && c.dataset === 'rotating-mnist')
-      ctx.addIssue({ code: 'custom', path: ['model'], message: 'Rotating MNIST is for rotation cells: fernn-rot or grnn-rot' });
+    if (rotation && data.motion !== 'rotation')
+      ctx.addIssue({ code: 'custom', path: ['dataset'], message: `${c.model} is a rotation cell: train it on ${rotatingDatasets()}` });
+    if (!rotation && data.motion === 'rotation')
+      ctx.addIssue({ code: 'custom', path: ['model'], message: `${data.label} is for rotation cells: fernn-rot or grnn-rot` });
     if (rotation && c.group === undefined)
       ctx.addIssue({ code: 'custom', path: ['group'], message: 'a rotation cell needs the group order N of C_N (reference: 36)' });
     if (!rotation && c.group !== undefined)
@@ -127,14 +137,17 @@ export const trainConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['vRange'], message: 'a rotation G-RNN has omegas = [0]: vRange must be 0' });
     if (c.model === 'fernn-rot' && c.vRange * c.omegaStep >= 180)
       ctx.addIssue({ code: 'custom', path: ['omegaStep'], message: DISTINCT_OMEGAS(c.vRange, c.omegaStep) });
-    if (c.dataset === 'rotating-mnist' && c.task !== 'prediction')
-      ctx.addIssue({ code: 'custom', path: ['task'], message: 'Rotating MNIST runs are frame prediction' });
-    if (c.dataset === 'rotating-mnist' && c.dataVelocities)
-      ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'Rotating MNIST draws angular velocities from dataVRange * omegaStep' });
-    if (c.dataset === 'kth' && c.dataVelocities)
-      ctx.addIssue({ code: 'custom', path: ['dataVelocities'], message: 'moving-KTH draws velocities from dataVRange' });
+    if (c.dataVelocities && !data.listedVelocities)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataVelocities'],
+        message: `${data.label} draws its ${data.motion === 'rotation' ? 'angular velocities from dataVRange * omegaStep' : 'velocities from dataVRange'}`,
+      });
   });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** The datasets whose motion is rotation, in words. */
+const rotatingDatasets = (): string => DATASETS.filter((d) => DATASET_FACTS[d].motion === 'rotation').join(' or ');
 
 /** A rotation FERNN lifts over omega in {-r..r} * step: distinct angles only while r * step < 180 degrees. */
 export const DISTINCT_OMEGAS = (r: number, step: number): string =>
@@ -238,4 +251,6 @@ export interface ProgressEvent {
   stepsPerSec: number;
   etaSec: number | null;
   status: RunStatus;
+  /** A sweep member's run: which sweep and member (set by the service that runs the sweep). */
+  sweep?: { id: string; index: number };
 }

@@ -7,6 +7,7 @@ import type { EvaluationRecord } from './evaluation';
 import type { MemoryEstimate } from './memory';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
 import { DISTINCT_OMEGAS, trainConfigSchema } from './run';
+import { createSweepSchema, type CreateSweepRequest, type SweepDetail, type SweepExecutors, type SweepSummary } from './sweeps';
 
 /**
  * The lab's service: what the CLI, the Electron main process (over IPC) and the web host (over HTTP + WebSocket)
@@ -29,6 +30,18 @@ export interface ILabService {
   listFlows(): Promise<FlowPreset[]>;
   saveFlow(req: FlowPreset): Promise<FlowPreset[]>;
   deleteFlow(req: { name: string }): Promise<FlowPreset[]>;
+  /** Sweeps of the store (beside it, in sweeps/), newest first. */
+  listSweeps(): Promise<SweepSummary[]>;
+  /** A sweep's members joined with their runs, per group mean, std and 95% CI, mean curves and progress. */
+  getSweep(req: { id: string }): Promise<SweepDetail>;
+  /** Validates every member, creates the sweep and runs it (local: this service's pool; slurm: an sbatch array). */
+  createSweep(req: CreateSweepRequest): Promise<SweepDetail>;
+  /** Queued members do not start; running ones stop at a checkpoint and end cancelled (slurm: scancel). */
+  cancelSweep(req: { id: string }): Promise<SweepDetail>;
+  /** Runs every member that has not completed (cancelled and interrupted ones from their checkpoints). */
+  resumeSweep(req: { id: string }): Promise<SweepDetail>;
+  /** The executors a sweep can use here, with the reason one cannot (Slurm without sbatch on PATH). */
+  sweepExecutors(): Promise<SweepExecutors>;
   /** Progress of running trainings; returns an unsubscribe function. */
   onDidProgress(listener: (e: ProgressEvent) => void): () => void;
 }
@@ -125,6 +138,7 @@ export interface ProbeResult {
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const runId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a run id (letters, digits, . _ -)');
+const sweepId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/, 'must be a sweep id (letters, digits, . _ -)');
 /** A flow text of any kind, read by the one flow grammar (core/flows/flowGrammar.ts). */
 export const flowSpecSchema = z.string().superRefine((f, ctx) => {
   const r = readFlowText(f);
@@ -213,8 +227,15 @@ export const serviceSchemas = {
   predictions: z.object({ id: runId, count: int(1, 16).default(4) }).strict(),
   saveFlow: flowPresetSchema,
   deleteFlow: z.object({ name: z.string().min(1).max(60) }).strict(),
+  listSweeps: null,
+  getSweep: z.object({ id: sweepId }).strict(),
+  createSweep: createSweepSchema,
+  cancelSweep: z.object({ id: sweepId }).strict(),
+  resumeSweep: z.object({ id: sweepId }).strict(),
+  sweepExecutors: null,
 } as const;
 export type ServiceMethod = keyof typeof serviceSchemas;
 export const SERVICE_METHODS = Object.keys(serviceSchemas) as ServiceMethod[];
 
 export type { TrainConfig };
+export type { CreateSweepRequest, SweepDetail, SweepExecutors, SweepSummary };

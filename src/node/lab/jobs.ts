@@ -13,7 +13,7 @@ import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../c
 import { cellStep, zeroHidden } from '../../core/nn/cell';
 import type { LabInfo, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeResult, RunEstimate } from '../../core/protocol/service';
 import type { ServiceArgs } from '../../core/protocol/serviceArgs';
-import { DATASET_CLASSES, type RunRecord, type TrainConfig } from '../../core/protocol/run';
+import { DATASET_CLASSES, DATASET_FACTS, type RunRecord, type TrainConfig } from '../../core/protocol/run';
 import type { ModelConfig } from '../../core/nn/config';
 import type { ParamMap } from '../../core/nn/params';
 import { createClassifier, type ClassifierModel } from '../../core/nn/classifier';
@@ -89,7 +89,7 @@ async function evaluateClassificationJob(
   const c = rec.config;
   const unsupported = req.kinds.filter((k) => k === 'length' || k === 'equivariance');
   if (unsupported.length) throw new InputError('kinds', `${unsupported.join(', ')} apply to frame-prediction runs; a classification run has test and velocity`);
-  if (req.kinds.includes('velocity') && c.dataset !== 'flowing-mnist')
+  if (req.kinds.includes('velocity') && !DATASET_FACTS[c.dataset].velocityGrid)
     throw new InputError('kinds', `the velocity grid is built from Flowing MNIST; run ${rec.id} was trained on ${c.dataset}`);
   const { model, checkpoint } = await loadRunModel(store, req.id);
   const out: EvaluationResults = { runId: req.id, records: [] };
@@ -141,11 +141,21 @@ export async function evaluateJob(
   await selectBackend(rec.config.backend);
   if (rec.config.task === 'classification') return evaluateClassificationJob(store, rec, req, onProgress);
   const c = rec.config;
-  const rotating = c.dataset === 'rotating-mnist';
-  if (rotating && req.kinds.includes('length'))
+  // What applies follows from the dataset's facts (core/data/datasetKinds.ts): its motion, its evaluations.
+  const data = DATASET_FACTS[c.dataset];
+  const rotating = data.motion === 'rotation';
+  const missing = req.kinds.filter((k) => (k === 'length' && !data.lengthCurve) || (k === 'velocity' && !data.velocityGrid));
+  if (missing.length)
     throw new InputError(
       'kinds',
-      'length generalisation is measured on Flowing MNIST; a Rotating-MNIST run has test, velocity (angular velocities) and equivariance',
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not measured on ${data.label} (length generalisation on Flowing MNIST; ` +
+        'velocity grids on the MNIST datasets): this run has ' +
+        [
+          'test',
+          ...(data.velocityGrid ? [rotating ? 'velocity (angular velocities)' : 'velocity'] : []),
+          ...(data.lengthCurve ? ['length'] : []),
+          'equivariance',
+        ].join(', '),
     );
   const { model, checkpoint } = await loadRunPredictor(store, req.id, 'id', 'this evaluation');
   const out: EvaluationResults = { runId: req.id, records: [] };

@@ -28,6 +28,8 @@ import { runParamCount } from './trainJob';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
+import { createSweepMethods, type SweepMethods } from '../sweeps/sweepService';
+import type { TaskCommand } from '../sweeps/slurm';
 
 export const LAB_VERSION = '0.1.0';
 
@@ -45,6 +47,8 @@ export interface LabServiceOptions {
    * wasm is planned for that many, so the first ones do not take every core (default 1; more running raise it).
    */
   concurrentRuns?: number;
+  /** What Slurm array tasks of the app's sweeps run (default: this node and bin/fernn-lab.js; null: no Slurm). */
+  sweepTaskCommand?: TaskCommand | null;
 }
 
 export type LabService = ILabService & {
@@ -86,7 +90,13 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
   const training = new Map<string, TrainingHandle>();
   let backends: Pick<LabInfo, 'backends' | 'auto'> | null = null;
 
-  const emit = (e: ProgressEvent) => listeners.forEach((l) => l(e));
+  let sweeps: SweepMethods | null = null;
+  let disposed = false;
+  const emit = (e: ProgressEvent) => {
+    const member = sweeps?.memberOf(e.runId);
+    const event = member ? { ...e, sweep: member } : e;
+    listeners.forEach((l) => l(event));
+  };
 
   const spawn = (): Worker => new Worker(workerPath, { resourceLimits: { maxOldGenerationSizeMb: 8192 } });
 
@@ -323,6 +333,26 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       await writeFileAtomic(flowsFile, JSON.stringify(rest, null, 2));
       return rest;
     },
+    async listSweeps(raw?: unknown) {
+      parseServiceArgs('listSweeps', raw);
+      return sweepMethods().listSweeps();
+    },
+    async getSweep(raw) {
+      return sweepMethods().getSweep(parseServiceArgs('getSweep', raw).id);
+    },
+    async createSweep(raw) {
+      return sweepMethods().createSweep(parseServiceArgs('createSweep', raw));
+    },
+    async cancelSweep(raw) {
+      return sweepMethods().cancelSweep(parseServiceArgs('cancelSweep', raw).id);
+    },
+    async resumeSweep(raw) {
+      return sweepMethods().resumeSweep(parseServiceArgs('resumeSweep', raw).id);
+    },
+    async sweepExecutors(raw?: unknown) {
+      parseServiceArgs('sweepExecutors', raw);
+      return sweepMethods().sweepExecutors();
+    },
     onDidProgress(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -331,9 +361,13 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       await training.get(id)?.done;
     },
     async dispose() {
+      disposed = true;
       await Promise.all([...training.keys()].map((id) => stopTraining(id, true)));
+      // The pools' members ended interrupted, and the pools start no more (they see disposed).
+      await sweeps?.whenIdle();
       listeners.clear();
     },
   };
+  const sweepMethods = (): SweepMethods => (sweeps ??= createSweepMethods(service, { taskCommand: opts.sweepTaskCommand, stopped: () => disposed }));
   return service;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabService } from '../lab/labService';
 import { runMember, type MemberOutcome } from './member';
-import { CANCEL_FILE, type SweepRecord } from './sweepStore';
+import { CANCEL_FILE, memberRunId, type SweepRecord } from './sweepStore';
 
 /**
  * Default local parallelism: one run per core, divided by the threads each run uses (FERNN_WASM_THREADS on wasm),
@@ -21,26 +21,73 @@ export interface LocalSweepOptions {
   stopped?(): boolean;
   onMemberStart?(index: number): void;
   onMemberEnd?(index: number, outcome: MemberOutcome): void;
+  /** How often the pool looks for the sweep's `cancelled` marker (written by `sweep cancel` in any process). */
+  cancelPollMs?: number;
+}
+
+export interface LocalSweep {
+  /** Resolves when every member of the pool has ended or was left queued. */
+  done: Promise<Map<number, MemberOutcome>>;
+  /** Cancels: queued members do not start, running ones stop at a checkpoint and end `cancelled` (resumable). */
+  cancel(): Promise<void>;
+  /** Indices of the members training now. */
+  running(): number[];
 }
 
 /**
  * The local executor: a bounded pool of the lab service's training workers; queued members start as others end.
  * No scheduler of ours beyond that: each member is claimed, so a second pool on the same sweep (or a Slurm task)
- * never trains a member twice. A `cancelled` marker in the sweep folder stops queued members from starting.
+ * never trains a member twice. A `cancelled` marker in the sweep folder (from `sweep cancel` or the service's
+ * cancelSweep, in this process or another) cancels the pool; stopping the lab instead (Ctrl-C, shutdown) leaves the
+ * running members interrupted.
  */
-export async function runLocalSweep(lab: LabService, sweepDir: string, sweep: SweepRecord, opts: LocalSweepOptions): Promise<Map<number, MemberOutcome>> {
+export function startLocalSweep(lab: LabService, sweepDir: string, sweep: SweepRecord, opts: LocalSweepOptions): LocalSweep {
   const queue = [...(opts.indices ?? sweep.members.map((m) => m.index))];
   const outcomes = new Map<number, MemberOutcome>();
-  const stopped = () => (opts.stopped?.() ?? false) || existsSync(join(sweepDir, CANCEL_FILE));
+  const training = new Set<number>();
+  let cancelled = false;
+  const marked = () => existsSync(join(sweepDir, CANCEL_FILE));
+  const stopped = () => cancelled || (opts.stopped?.() ?? false) || marked();
+  const stop = (i: number) =>
+    lab.stopRun({ id: memberRunId(sweep.id, i) }).then(
+      () => undefined,
+      () => undefined,
+    );
+  const cancel = async (): Promise<void> => {
+    cancelled = true;
+    await Promise.all([...training].map(stop));
+  };
+  const watch = setInterval(() => {
+    if (!cancelled && marked()) void cancel();
+  }, opts.cancelPollMs ?? 500);
   const worker = async (): Promise<void> => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       if (stopped()) return;
       opts.onMemberStart?.(i);
-      const outcome = await runMember(lab, sweepDir, sweep, i, { job: null, stopped });
-      outcomes.set(i, outcome);
-      opts.onMemberEnd?.(i, outcome);
+      const index = i;
+      const outcome = await runMember(lab, sweepDir, sweep, index, {
+        job: null,
+        stopped,
+        get stoppedAs() {
+          return cancelled || marked() ? ('cancelled' as const) : ('interrupted' as const);
+        },
+        onTraining: () => {
+          training.add(index);
+          if (cancelled) void stop(index);
+        },
+      });
+      training.delete(index);
+      outcomes.set(index, outcome);
+      opts.onMemberEnd?.(index, outcome);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length)) }, worker));
-  return outcomes;
+  const done = Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length)) }, worker))
+    .then(() => outcomes)
+    .finally(() => clearInterval(watch));
+  return { done, cancel, running: () => [...training] };
+}
+
+/** Runs a local sweep to its end (see startLocalSweep). */
+export function runLocalSweep(lab: LabService, sweepDir: string, sweep: SweepRecord, opts: LocalSweepOptions): Promise<Map<number, MemberOutcome>> {
+  return startLocalSweep(lab, sweepDir, sweep, opts).done;
 }

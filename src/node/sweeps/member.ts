@@ -19,6 +19,8 @@ export interface MemberControl {
   stopped?(): boolean;
   /** Called once the member's training runs (a stop that came meanwhile must be sent again now). */
   onTraining?(runId: string): void;
+  /** What a run created but stopped before it trained becomes (default interrupted: a later task resumes it). */
+  stoppedAs?: 'cancelled' | 'interrupted';
 }
 
 /**
@@ -57,7 +59,11 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
         await create();
       });
     }
-    if (ctl.stopped?.()) return { kind: 'stopped' };
+    if (ctl.stopped?.()) {
+      // Never trained here: not 'queued' forever (readers would wait on it), but resumable.
+      if ((await lab.store.get(id)).status === 'queued') await lab.store.release(id, ctl.stoppedAs ?? 'interrupted', ctl.stoppedAs ?? 'interrupted');
+      return { kind: 'stopped' };
+    }
     await lab.resumeRun({ id });
     ctl.onTraining?.(id);
     await lab.whenIdle(id);

@@ -1,51 +1,13 @@
 import { z } from 'zod';
-import { gridStats, groupStats, type GridStats, type GroupStats } from '../../core/sweeps/stats';
+import { gridStats, groupStats, type GroupStats } from '../../core/sweeps/stats';
+import type { StatsJson, SweepGroupStatus, SweepMemberStatus, SweepStatus, VelocityGridStats } from '../../core/protocol/sweeps';
 import type { RunRecord } from '../../core/protocol/run';
 import type { RunStore } from '../store/runStore';
 import { latestByKind } from '../store/evaluations';
 import { memberJobs, slurmStates } from './slurm';
 import { memberRunId, type SweepRecord } from './sweepStore';
 
-type Value = string | number | boolean;
-
-export interface StatsJson {
-  mean: number;
-  std: number | null;
-  ci95: [number, number] | null;
-}
-
-export interface SweepMemberStatus {
-  index: number;
-  run_id: string;
-  overrides: Record<string, Value>;
-  /** The run's status once it exists; before: 'queued' while Slurm holds its task, else 'pending'. */
-  status: string;
-  test_mse?: number | null;
-  test_accuracy?: number | null;
-  slurm_job: string | null;
-  slurm_state: string | null;
-}
-
-export interface SweepGroupStatus {
-  key: string;
-  n: number;
-  completed: number;
-  test_mse?: StatsJson | null;
-  test_accuracy?: StatsJson | null;
-  /** Per test-velocity cell over the members with a velocity evaluation (fernn-lab eval RUN_ID --kinds velocity). */
-  velocity_mse?: VelocityGridStats;
-  velocity_accuracy?: VelocityGridStats;
-}
-
-export type VelocityGridStats = GridStats & { velocities: number[] };
-
-export interface SweepStatus {
-  sweep_id: string;
-  name: string;
-  executor: SweepRecord['executor']['kind'];
-  members: SweepMemberStatus[];
-  groups: SweepGroupStatus[];
-}
+export type { StatsJson, SweepGroupStatus, SweepMemberStatus, SweepStatus, VelocityGridStats };
 
 const stats = (xs: number[]): StatsJson | null => {
   if (xs.length === 0) return null;

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { trainConfigSchema, type TrainConfig } from '../../core/protocol/run';
 import { SWEEP_NAME_RE, sweepSpecSchema, type SweepSpec, type SweepValue } from '../../core/sweeps/spec';
+import { slurmOptionsSchema, type SlurmOptions } from '../../core/protocol/sweeps';
 import { InputError } from '../../core/util/errors';
 import { writeFileAtomic } from '../store/atomicFile';
 
@@ -26,29 +27,7 @@ export const CANCEL_FILE = 'cancelled';
 
 const value = z.union([z.string(), z.number(), z.boolean()]);
 
-export const slurmOptionsSchema = z
-  .object({
-    partition: z.string().min(1).optional(),
-    time: z
-      .string()
-      .regex(/^[0-9:-]+$/, 'a Slurm time limit like 30, 1:00:00 or 1-00:00:00')
-      .optional(),
-    cpusPerTask: z.number().int().min(1).max(1024).optional(),
-    gpusPerTask: z.number().int().min(0).max(64).optional(),
-    mem: z
-      .string()
-      .regex(/^[0-9]+[KMGT]?$/, 'a Slurm memory size like 4G')
-      .optional(),
-    account: z.string().min(1).optional(),
-    qos: z.string().min(1).optional(),
-    arrayParallelism: z.number().int().min(1).max(100000).optional(),
-    sbatchArgs: z.array(z.string()).default([]),
-    setup: z.string().optional(),
-    /** Seconds before the time limit at which Slurm sends SIGUSR1 (checkpoint and requeue). */
-    signalSeconds: z.number().int().min(1).max(3600).default(60),
-  })
-  .strict();
-export type SlurmOptions = z.infer<typeof slurmOptionsSchema>;
+export { slurmOptionsSchema, type SlurmOptions };
 
 export const executorSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('local'), parallel: z.number().int().min(1).max(256) }).strict(),
@@ -74,7 +53,13 @@ export const sweepRecordSchema = z
     name: z.string().regex(SWEEP_NAME_RE),
     createdAt: z.string(),
     storeRoot: z.string().min(1),
-    spec: sweepSpecSchema,
+    /** The spec file of a sweep made by the CLI (train flags). */
+    spec: sweepSpecSchema.optional(),
+    /** What the app asked for (createSweep: config fields), for a sweep made through the lab service. */
+    request: z
+      .object({ base: z.record(z.string(), z.unknown()), grid: z.record(z.string(), z.array(value)), seeds: z.number().int() })
+      .strict()
+      .optional(),
     executor: executorSchema,
     members: z.array(sweepMemberSchema).min(1),
   })
@@ -108,7 +93,8 @@ export function makeSweepId(name: string, now: Date = new Date()): string {
 
 export interface NewSweep {
   name: string;
-  spec: SweepSpec;
+  spec?: SweepSpec;
+  request?: { base: Record<string, unknown>; grid: Record<string, SweepValue[]>; seeds: number };
   executor: ExecutorChoice;
   members: { index: number; overrides: Record<string, SweepValue>; group: string; config: TrainConfig }[];
 }
@@ -134,6 +120,7 @@ export async function createSweep(storeRoot: string, s: NewSweep): Promise<{ dir
       createdAt: new Date().toISOString(),
       storeRoot: resolve(storeRoot),
       spec: s.spec,
+      request: s.request,
       executor: s.executor,
       members: s.members,
     });

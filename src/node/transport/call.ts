@@ -25,7 +25,7 @@ export function isServiceMethod(name: unknown): name is ServiceMethod {
 export function toWireError(e: unknown): WireError {
   if (e instanceof InputError) {
     const detail = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
-    const notFound = /^no (run|saved flow)\b/.test(detail);
+    const notFound = /^no (run|saved flow|sweep)\b/.test(detail);
     return { code: notFound ? 'not_found' : 'bad_argument', field: e.field, message: e.message };
   }
   const message = e instanceof Error ? e.message : String(e);

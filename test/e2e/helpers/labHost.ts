@@ -27,8 +27,11 @@ export interface LabHost {
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** Starts the built web host (dist/webHost.js) on 127.0.0.1 with an ephemeral port and a fresh temporary store. */
-export async function startLabHost(): Promise<LabHost> {
+/**
+ * Starts the built web host (dist/webHost.js) on 127.0.0.1 with an ephemeral port and a fresh temporary store;
+ * `env` is added to this process's environment (e.g. a PATH without sbatch).
+ */
+export async function startLabHost(options: { env?: NodeJS.ProcessEnv } = {}): Promise<LabHost> {
   const entry = join(ROOT, 'dist/webHost.js');
   if (!existsSync(entry) || !existsSync(join(ROOT, 'dist/renderer/index.html')))
     throw new Error('build first: npm run build (dist/webHost.js and dist/renderer are missing)');
@@ -38,7 +41,7 @@ export async function startLabHost(): Promise<LabHost> {
   const child: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--store', store, '--json', '--note', 'end-to-end test'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FERNN_TEST_GATES: gates.dir },
+    env: { ...process.env, ...options.env, FERNN_TEST_GATES: gates.dir },
   });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));

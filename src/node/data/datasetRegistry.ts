@@ -1,0 +1,30 @@
+import { DATASET_FACTS, isDataset, UnknownDatasetError, type Dataset, type Task, type TasksOf } from '../../core/data/datasetKinds';
+import { InputError } from '../../core/util/errors';
+import { flowingMnistClassification, flowingMnistPrediction } from './datasets/flowingMnist';
+import { kthClassification } from './datasets/kth';
+import type { TaskLoaders } from './datasets/loader';
+import { rotatingMnistPrediction } from './datasets/rotatingMnist';
+
+/**
+ * The loaders of every dataset kind: one line per kind, mapped over core/data/datasetKinds.ts DATASET_FACTS, and for
+ * each kind exactly the tasks its facts name. A kind added there without a line here, or a task in its facts without
+ * a loader, is a compile error. A kind's loaders live in their own file in ./datasets/ (docs/architecture.md).
+ */
+export const DATASET_LOADERS: { readonly [K in Dataset]: Pick<TaskLoaders, TasksOf<K>> } = {
+  'flowing-mnist': { prediction: flowingMnistPrediction, classification: flowingMnistClassification },
+  'rotating-mnist': { prediction: rotatingMnistPrediction },
+  kth: { classification: kthClassification },
+};
+
+/**
+ * The loader of `dataset` for `task`. An unknown kind (a run.json or flag from elsewhere) is an UnknownDatasetError;
+ * a task the kind does not serve an InputError naming `dataset` (the run schema refuses both before a run exists).
+ */
+export function datasetLoader<T extends Task>(dataset: string, task: T): TaskLoaders[T] {
+  if (!isDataset(dataset)) throw new UnknownDatasetError(dataset);
+  const loaders: Partial<TaskLoaders> = DATASET_LOADERS[dataset];
+  const loader = loaders[task] as TaskLoaders[T] | undefined;
+  if (!loader)
+    throw new InputError('dataset', `${DATASET_FACTS[dataset].label} has no ${task} data: it serves ${Object.keys(DATASET_FACTS[dataset].tasks).join(', ')}`);
+  return loader;
+}

@@ -1,0 +1,54 @@
+import type { ClassificationSource } from '../../../core/data/flowingMnistClassification';
+import type { TrainConfig } from '../../../core/protocol/run';
+
+/**
+ * What a dataset kind's loader gives a run, whatever the data are made of: seeded streams of sequences (prediction)
+ * or of labelled clips (classification). A kind's loader file (this folder) implements the loaders of the tasks its
+ * facts name (core/data/datasetKinds.ts); node/data/datasetRegistry.ts maps every kind to its loaders.
+ */
+
+/** A seeded stream of sequences [B, T, H, W, 1]: batch `index` of `size` is the same whenever it is asked for. */
+export interface SequenceSource {
+  batch(index: number, size: number): { frames: Float32Array; shape: readonly [number, number, number, number, 1] };
+}
+
+/** The three data streams of a prediction run (Flowing MNIST: train and val from the seeded 54k/6k split, test from t10k). */
+export interface RunData {
+  train: SequenceSource;
+  val: SequenceSource;
+  test: SequenceSource;
+  epochSize: number;
+}
+
+/** The labelled clip streams of a classification run. */
+export interface ClassificationRunData {
+  train: ClassificationSource;
+  val: ClassificationSource;
+  test: ClassificationSource;
+  /** Clips per epoch (training digits; KTH: training segments). */
+  epochSize: number;
+  numClasses: number;
+  /** Where the clips come from, for the run's log. */
+  note: string;
+}
+
+export type Split = 'train' | 'val' | 'test';
+export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+
+/** How a classification loader is asked: the test motion range, load progress, and the splits needed. */
+export interface ClassificationLoad {
+  /** Velocity range -D..D of the test clips (the run's testDataVRange, else its dataVRange). */
+  testRange: number;
+  onLoad?: (done: number, total: number) => void;
+  /** The splits to load (a reader from disk decodes only these; generated data are made on demand anyway). */
+  splits: readonly Split[];
+}
+
+export type PredictionLoader = (config: TrainConfig, dataSeed: number) => Promise<RunData>;
+export type ClassificationLoader = (config: TrainConfig, dataSeed: number, load: ClassificationLoad) => Promise<ClassificationRunData>;
+
+/** The loader of each task. */
+export interface TaskLoaders {
+  prediction: PredictionLoader;
+  classification: ClassificationLoader;
+}
