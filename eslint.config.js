@@ -11,7 +11,8 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_thr
 
 /**
  * Core modules with no imports but types (no tfjs, no zod; enforced below), which the renderer may import as values:
- * the one flow grammar, the rotation grid, the model and dataset kinds, the training defaults (docs/architecture.md).
+ * the one flow grammar, the rotation grid, the model and dataset kinds, the training defaults, the equivariance notes and
+ * paper claims, and the long-format export rows (protocol/paperExport; docs/architecture.md).
  */
 const PURE_CORE_MODULES = [
   'flows/flowGrammar',
@@ -21,6 +22,7 @@ const PURE_CORE_MODULES = [
   'metrics/equivarianceNotes',
   'metrics/paperClaims',
   'protocol/trainDefaults',
+  'protocol/paperExport',
 ];
 
 /** Preload and renderer: only *types* from core/protocol; nothing from node, main, cli; no Node or tfjs. */
@@ -29,7 +31,7 @@ const typesOnlyFromProtocol = (extra) => [
   {
     patterns: [
       {
-        group: ['**/core/protocol/*', '!**/core/protocol/methods', '!**/core/protocol/trainDefaults'],
+        group: ['**/core/protocol/*', '!**/core/protocol/methods', '!**/core/protocol/trainDefaults', '!**/core/protocol/paperExport'],
         allowTypeImports: true,
         message: 'only types (and the dependency-free method list) may be imported from core/protocol here',
       },

@@ -68,3 +68,22 @@ export function viridis(t: number): string {
 }
 
 export { Chart };
+
+/** Exported PNGs are drawn at this many device pixels per CSS pixel (print resolution), whatever the screen's. */
+export const PRINT_SCALE = 3;
+
+/**
+ * Runs `read` on the chart's canvas redrawn at `scale` device pixels per CSS pixel (at least the screen's), then
+ * draws it back at the screen's ratio: the exported image has the on-screen layout at `scale` times the pixels.
+ */
+export function atScale<T>(chart: Chart, scale: number, read: (canvas: HTMLCanvasElement) => T): T {
+  const before = chart.options.devicePixelRatio;
+  chart.options.devicePixelRatio = Math.max(scale, window.devicePixelRatio || 1);
+  chart.resize();
+  try {
+    return read(chart.canvas);
+  } finally {
+    chart.options.devicePixelRatio = before;
+    chart.resize();
+  }
+}

@@ -6,6 +6,8 @@ export interface Series {
   dashed?: boolean;
   /** Draw points only (e.g. validation marks). */
   pointsOnly?: boolean;
+  /** Drawn above the other lines (e.g. the validation curve over the noisier training loss). */
+  front?: boolean;
 }
 
 /** A shaded x range of a LineChart (e.g. the angular velocities a run trained on), optionally labelled at the top. */

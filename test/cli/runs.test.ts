@@ -123,6 +123,16 @@ describe('run references', () => {
     expect((await cli(['runs', 'show', alpha, '--store', store, '--json'])).code).toBe(0);
   });
 
+  it('runs export --format curves writes long format with the run name; another format exits 2 naming --format', async () => {
+    const ex = await cli(['runs', 'export', 'alpha', '--format', 'curves', '--store', store]);
+    expect(ex.code, ex.stderr).toBe(0);
+    const lines = ex.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('run,name,step,metric,value');
+    expect(lines[1]).toMatch(new RegExp(`^${alpha},alpha,1,train_loss,\\d`));
+    expect(lines.some((l) => l.includes(',val_mse,'))).toBe(true);
+    expectBadInput(await cli(['runs', 'export', 'alpha', '--format', 'xlsx', '--store', store]), /--format.*csv, json, curves, grids/);
+  });
+
   it('an ambiguous prefix lists the candidates', async () => {
     // Both ids start with the date of today's runs.
     const r = await cli(['runs', 'show', alpha.slice(0, 4), '--store', store]);

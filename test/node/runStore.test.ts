@@ -281,6 +281,23 @@ describe('list robustness', () => {
     expect(reasons['bad name!']).toMatch(/not a run id/);
   });
 
+  it('a second list (served from its summary cache) sees every change: updates, a run.json rewritten by another writer, deletions, corruption', async () => {
+    const a = await store.create({ ...baseOpts, name: 'a' });
+    const b = await store.create({ ...baseOpts, name: 'b' });
+    expect((await store.list()).runs.map((r) => r.name).sort()).toEqual(['a', 'b']);
+    await store.update(a.id, (r) => ({ ...r, name: 'a2' }));
+    // Another process's write: same length, written in place (no rename), so only the times tell it changed.
+    const file = join(store.runDir(b.id), 'run.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"name": "b"', '"name": "c"'));
+    expect((await store.list()).runs.map((r) => r.name).sort()).toEqual(['a2', 'c']);
+    await writeFile(file, '{ truncated');
+    const after = await store.list();
+    expect(after.runs.map((r) => r.name)).toEqual(['a2']);
+    expect(after.problems.map((p) => p.reason)).toEqual([expect.stringMatching(/not valid JSON/)]);
+    await rm(store.runDir(a.id), { recursive: true });
+    expect((await store.list()).runs).toEqual([]);
+  });
+
   it('get on a corrupt run.json names the file', async () => {
     const r = await store.create(baseOpts);
     const file = join(store.runDir(r.id), 'run.json');

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../core/util/errors';
 import { writeFileAtomic } from '../../node/store/atomicFile';
+import { EXPORT_FORMATS } from '../../node/store/runStore';
 import { describeRun, openLab } from '../lab';
 import { info, parseFlags, table } from '../io';
 import { evaluationsTable, headlineText } from '../report';
@@ -94,16 +95,18 @@ export function registerRuns(program: Command): void {
 
   runs
     .command('export')
-    .description('Export runs and their metrics as CSV (one row per metric record) or JSON')
+    .description(
+      'Export runs and their metrics: csv (one row per metric record), json, or long format for papers: curves (run, name, step, metric, value) or grids (run, name, metric, vx, vy, value)',
+    )
     .argument('<run-ids...>', 'run ids, names or unique id prefixes')
-    .option('--format <fmt>', 'csv | json (default csv)')
+    .option('--format <fmt>', 'csv | json | curves | grids (default csv)')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--store <dir>', 'run store folder')
     .action(async (ids: string[], raw: Record<string, unknown>) => {
       const f = parseFlags(
         z.object({
           store: z.string().optional(),
-          format: z.enum(['csv', 'json'], { message: 'must be csv or json' }).default('csv'),
+          format: z.enum(EXPORT_FORMATS, { message: `must be ${EXPORT_FORMATS.join(', ')}` }).default('csv'),
           out: z.string().optional(),
         }),
         raw,

@@ -1,4 +1,5 @@
 import type { MetricRecord, RunRecord } from '../../core/protocol/run';
+import { CURVE_COLUMNS, GRID_COLUMNS, curveRows, gridRows, type PaperRun } from '../../core/protocol/paperExport';
 
 /** One exported run: its (effective) record and every valid metric line, in file order. */
 export interface RunExport {
@@ -79,4 +80,14 @@ export function runsToCsv(runs: RunExport[]): string {
 /** Pretty-printed JSON array of {run, metrics}. */
 export function runsToJson(runs: RunExport[]): string {
   return JSON.stringify(runs, null, 2) + '\n';
+}
+
+/**
+ * Long-format CSV for papers (core/protocol/paperExport.ts): 'curves' — run, name, step, metric, value (training
+ * curves and length-generalisation curves); 'grids' — run, name, metric, vx, vy, value (velocity grids, angular
+ * curves). Header line first; lines end with '\n'.
+ */
+export function runsToLongCsv(kind: 'curves' | 'grids', runs: readonly PaperRun[]): string {
+  const [header, rows] = kind === 'curves' ? [CURVE_COLUMNS, curveRows(runs)] : [GRID_COLUMNS, gridRows(runs)];
+  return [header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
 }

@@ -15,9 +15,10 @@ import {
 } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
 import { isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
-import { runsToCsv, runsToJson, type RunExport } from './runExport';
+import { runsToCsv, runsToJson, runsToLongCsv, type RunExport } from './runExport';
+import { exportableEvals } from '../../core/protocol/paperExport';
 import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
-import { EVALUATIONS_DIR, readEvaluationRecords, withTestSource, writeEvaluationRecord, type NewEvaluation } from './evaluations';
+import { EVALUATIONS_DIR, latestByKind, readEvaluationRecords, withTestSource, writeEvaluationRecord, type NewEvaluation } from './evaluations';
 import type { EvaluationRecord } from '../../core/protocol/evaluation';
 
 /**
@@ -101,8 +102,18 @@ export function makeRunId(config: Pick<TrainConfig, 'model' | 'vRange'>, now: Da
   return `${stamp}-${config.model}-v${config.vRange}-${randomBytes(2).toString('hex')}`;
 }
 
+/** What `exportRuns` writes (runs export --format). */
+export const EXPORT_FORMATS = ['csv', 'json', 'curves', 'grids'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 export class RunStore {
   readonly root: string;
+  /**
+   * list()'s summary cache: each run.json already read and validated, with the stat that names that version of the
+   * file (inode, size, change and modification times to the nanosecond; every write replaces the file by rename).
+   * Listing 5,000 runs then reads and validates only the files that changed since the last list (issue 16).
+   */
+  private readonly listCache = new Map<string, { version: string; record: RunRecord }>();
 
   /** `$FERNN_LAB_STORE` when set, else ~/.fernn-lab/runs. The CLI's --store and the app's data folder override it. */
   static defaultRoot(): string {
@@ -193,7 +204,8 @@ export class RunStore {
    * Every run in the store, newest first (createdAt, then id, descending), with effective statuses. Anything that
    * is not a readable run (a stray file, a leftover temp file, a folder without run.json, invalid JSON, another
    * format, a schema mismatch, an id that does not match its folder) is reported in `problems` and skipped; a
-   * missing root is an empty store.
+   * missing root is an empty store. Unchanged run.json files are not read again (listCache); the records are
+   * shared with that cache, so callers treat them as read-only.
    */
   async list(): Promise<{ runs: RunRecord[]; problems: StoreProblem[] }> {
     let entries: Dirent[];
@@ -216,10 +228,27 @@ export class RunStore {
       else candidates.push(ent.name);
     }
     const now = Date.now();
+    const listed = new Set(candidates);
+    for (const id of this.listCache.keys()) if (!listed.has(id)) this.listCache.delete(id);
     await forEachLimit(candidates, LIST_CONCURRENCY, async (id) => {
-      const read = await readRunJson(join(this.root, id), id);
-      if (read.ok) runs.push(withTestSource(effectiveRecord(read.record, now)));
-      else problems.push({ dir: join(this.root, id), reason: read.reason });
+      const version = await stat(join(this.root, id, RUN_FILE), { bigint: true }).then(
+        (st) => (st.isFile() ? `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}` : null),
+        () => null,
+      );
+      const cached = version === null ? undefined : this.listCache.get(id);
+      let record: RunRecord;
+      if (cached && cached.version === version) record = cached.record;
+      else {
+        const read = await readRunJson(join(this.root, id), id);
+        if (!read.ok) {
+          this.listCache.delete(id);
+          problems.push({ dir: join(this.root, id), reason: read.reason });
+          return;
+        }
+        record = read.record;
+        if (version !== null) this.listCache.set(id, { version, record });
+      }
+      runs.push(withTestSource(effectiveRecord(record, now)));
     });
     runs.sort((a, b) => (a.createdAt === b.createdAt ? cmp(b.id, a.id) : cmp(b.createdAt, a.createdAt)));
     problems.sort((a, b) => cmp(a.dir, b.dir));
@@ -452,13 +481,18 @@ export class RunStore {
 
   /**
    * Exports runs with their metrics. 'json': a JSON array of {run, metrics}; 'csv': one row per metric record,
-   * columns CSV_COLUMNS (runExport.ts). Runs appear in the order of `ids`; records with effective statuses.
+   * columns CSV_COLUMNS (runExport.ts); 'curves' and 'grids': long format for papers, with the newest evaluation of
+   * each kind (runsToLongCsv). Runs appear in the order of `ids`; records with effective statuses.
    */
-  async exportRuns(ids: string[], format: 'csv' | 'json'): Promise<string> {
-    if (format !== 'csv' && format !== 'json') throw new InputError('format', `must be csv or json; got ${JSON.stringify(format)}`);
+  async exportRuns(ids: string[], format: ExportFormat): Promise<string> {
+    if (!EXPORT_FORMATS.includes(format)) throw new InputError('format', `must be ${EXPORT_FORMATS.join(', ')}; got ${JSON.stringify(format)}`);
     const runs: RunExport[] = [];
     for (const id of ids) runs.push({ run: await this.get(id), metrics: (await this.readMetrics(id)).records });
-    return format === 'csv' ? runsToCsv(runs) : runsToJson(runs);
+    if (format === 'csv') return runsToCsv(runs);
+    if (format === 'json') return runsToJson(runs);
+    const paper = [];
+    for (const r of runs) paper.push({ ...r, evals: exportableEvals(latestByKind(await this.readEvaluations(r.run.id))) });
+    return runsToLongCsv(format, paper);
   }
 
   /** The stored record (status as written), validated. */
