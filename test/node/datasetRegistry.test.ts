@@ -16,8 +16,11 @@ describe('dataset registry', () => {
       }
       // A kind read from disk says what its folder is (the form's label, the schema's message).
       expect(DATASET_FACTS[d].source === 'path', d).toBe(DATASET_FACTS[d].path !== undefined);
+      // A kind of sequence files checks them before a run exists (its inspect), and only such a kind has one.
+      const inspect = (DATASET_LOADERS[d] as { inspect?: unknown }).inspect;
+      expect(typeof inspect === 'function', `${d} inspect`).toBe(DATASET_FACTS[d].sequenceFiles);
     }
-    expect(datasetsOf('prediction')).toEqual(['flowing-mnist', 'rotating-mnist']);
+    expect(datasetsOf('prediction')).toEqual(['flowing-mnist', 'rotating-mnist', 'npy']);
     expect(datasetsOf('classification')).toEqual(['flowing-mnist', 'kth']);
   });
 

@@ -120,7 +120,7 @@ describe('New run form rules', () => {
         values: pv,
         config: { ...base, dataset: 'npy' },
         fields: ['dataDir'],
-        message: /^the \.npy file is required/,
+        message: /^\.npy file is required/,
       },
       { choice: { model: 'fernn', dataset: 'npy', dataDir: '/d/s.npy' }, values: pv, config: { ...base, dataset: 'npy', dataDir: '/d/s.npy' }, fields: [] },
       {
