@@ -37,7 +37,7 @@ describe('New run on your own .npy sequences', () => {
   it('asks for the file, refuses a bad one under the field with nothing stored, and trains on a good one', async () => {
     await page.evaluate(`location.hash = '#/new'`);
     await page.selectOption('select[name=dataset]', 'npy');
-    expect(await text('[data-error-for=dataDir]')).toMatch(/^the \.npy file is required/);
+    expect(await text('[data-error-for=dataDir]')).toMatch(/^\.npy file is required/);
     await page.selectOption('select[name=model]', 'grnn');
     await page.click('summary:has-text("More settings")');
     const fields = { hidden: '3', inputFrames: '4', predFrames: '3', steps: '2', batch: '2', valEvery: '2', valSequences: '4', testSequences: '4' };
