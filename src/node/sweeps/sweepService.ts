@@ -18,8 +18,8 @@ import { InputError } from '../../core/util/errors';
 import type { LabService } from '../lab/labService';
 import { defaultParallelism, startLocalSweep, type LocalSweep } from './localExecutor';
 import { cancelSlurmSweep, slurmAvailable, submitSweep, writeSbatchScript, type TaskCommand } from './slurm';
-import { CANCEL_FILE, createSweep, listSweeps, memberRunId, readSweep, sweepDirOf, type SweepRecord } from './sweepStore';
-import { sweepStatus } from './sweepStatus';
+import { CANCEL_FILE, createSweep, memberRunId, readSweep, sweepDirOf, type SweepRecord } from './sweepStore';
+import { sweepStatus, sweepSummaries } from './sweepStatus';
 
 /**
  * The lab service's sweeps: created from the app's request (validated members, core/protocol/sweeps.ts), run by
@@ -162,25 +162,7 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
   };
 
   return {
-    async listSweeps() {
-      const all = await listSweeps(storeRoot);
-      return Promise.all(
-        all.map(async ({ dir, sweep }) => {
-          const st = await sweepStatus(lab.store, dir, sweep);
-          const count = (x: string) => st.members.filter((m) => m.status === x).length;
-          return {
-            id: sweep.id,
-            name: sweep.name,
-            executor: sweep.executor.kind,
-            createdAt: sweep.createdAt,
-            members: sweep.members.length,
-            completed: count('completed'),
-            running: count('running'),
-            cancelled: existsSync(path.join(dir, CANCEL_FILE)),
-          };
-        }),
-      );
-    },
+    listSweeps: () => sweepSummaries(lab.store),
     async getSweep(id) {
       const { dir, rec } = await open(id);
       return detail(dir, rec);
