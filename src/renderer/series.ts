@@ -8,6 +8,64 @@ export interface Series {
   pointsOnly?: boolean;
   /** Drawn above the other lines (e.g. the validation curve over the noisier training loss). */
   front?: boolean;
+  /**
+   * An edge of a filled band, drawn without a line and left out of the legend: 'lo' the lower edge, 'hi' the upper
+   * edge, filled down to the series just before it (its 'lo'), e.g. a mean ± std band.
+   */
+  band?: 'lo' | 'hi';
+}
+
+/** A line plus a band from `lo` to `hi` (null y: no band there), in one colour: the band's two edges follow the line. */
+export function withBand(
+  label: string,
+  colour: string,
+  line: { x: number; y: number | null }[],
+  lo: { x: number; y: number | null }[],
+  hi: { x: number; y: number | null }[],
+  bandLabel: string,
+): Series[] {
+  return [
+    { label, colour, points: line },
+    { label: `${bandLabel} (low)`, colour, band: 'lo', points: lo },
+    { label: bandLabel, colour, band: 'hi', points: hi },
+  ];
+}
+
+/** A colour (#rgb, #rrggbb or rgb()) at `alpha` opacity, for band fills; other forms unchanged. */
+export function translucent(colour: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour.trim());
+  if (hex) {
+    const h = hex[1].length === 3 ? [...hex[1]].map((c) => c + c).join('') : hex[1];
+    const [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
+    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+  }
+  const rgb = /^rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/i.exec(colour.trim());
+  return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : colour;
+}
+
+/** A LineChart's Chart.js datasets: lines, points, and band edges ('hi' fills to the 'lo' before it, '-1'). */
+export function lineDatasets(series: Series[], yFloor: number | undefined, colourOf: (i: number) => string) {
+  return series.map((s, i) => {
+    const colour = s.colour ?? colourOf(i);
+    const edge = s.band !== undefined;
+    return {
+      label: s.label,
+      data: s.points.map((p) => ({ x: p.x, y: p.y === null || yFloor === undefined ? p.y : Math.max(p.y, yFloor) })),
+      borderColor: edge ? 'transparent' : colour,
+      backgroundColor: edge ? translucent(colour, 0.18) : colour,
+      borderDash: s.dashed ? [6, 4] : [],
+      fill: s.band === 'hi' ? ('-1' as const) : false,
+      // Chart.js draws lower orders last (on top); the legend keeps the series' own order (labels.sort below).
+      order: s.front ? 0 : edge ? 2 : 1,
+      borderWidth: edge ? 0 : 2,
+      showLine: !s.pointsOnly,
+      pointRadius: edge ? 0 : s.pointsOnly ? 3 : s.points.length > 40 ? 0 : 2,
+      pointHitRadius: edge ? 0 : 1,
+      spanGaps: true,
+      parsing: false as const,
+      normalized: true,
+    };
+  });
 }
 
 /** A shaded x range of a LineChart (e.g. the angular velocities a run trained on), optionally labelled at the top. */

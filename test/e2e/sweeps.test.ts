@@ -116,6 +116,12 @@ describe('sweeps in the app', () => {
       expect(await text(`${row} [data-col=mean]`)).toMatch(/^\d.* ± \d/);
       expect(await text(`${row} [data-col=ci95]`)).toMatch(/^-?\d.* … \d/);
     }
+    // Mean curves with a filled mean ± std band per group (two groups of two members: two bands in each chart).
+    await expect
+      .poll(() => page.locator('[data-testid=sweep-groups] .charts canvas').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-bands'))), {
+        timeout: E2E_WAIT_MS,
+      })
+      .toEqual(['2', '2']);
     await shot('sweeps');
     const downloads: string[] = [];
     page.on('download', async (dl) => downloads.push(await readFile((await dl.path())!, 'utf8')));

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -13,7 +12,6 @@ import { cancelSlurmSweep, requeueSelf, slurmAvailable, submitSweep, writeSbatch
 import {
   CANCEL_FILE,
   createSweep,
-  listSweeps,
   readSweep,
   slurmOptionsSchema,
   sweepDirOf,
@@ -21,7 +19,7 @@ import {
   type NewSweep,
   type SweepRecord,
 } from '../../node/sweeps/sweepStore';
-import { sweepSettled, sweepStatus, sweepStatusCsv, type StatsJson, type SweepStatus } from '../../node/sweeps/sweepStatus';
+import { sweepSettled, sweepStatus, sweepStatusCsv, sweepSummaries, type StatsJson, type SweepStatus } from '../../node/sweeps/sweepStatus';
 import { flagName, info, parseFlags, table } from '../io';
 import { intFlag } from '../options';
 import { openLab } from '../lab';
@@ -292,23 +290,17 @@ export function registerSweep(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const f = parseFlags(z.object({ store: z.string().optional(), json: z.boolean().default(false) }), raw);
       const storeRoot = storeOf(f.store);
-      const store = new RunStore(storeRoot);
-      const rows = await Promise.all(
-        (await listSweeps(storeRoot)).map(async ({ dir, sweep: s }) => {
-          const st = await sweepStatus(store, dir, s);
-          const count = (x: string) => st.members.filter((m) => m.status === x).length;
-          return {
-            sweep_id: s.id,
-            name: s.name,
-            executor: s.executor.kind,
-            created_at: s.createdAt,
-            members: s.members.length,
-            completed: count('completed'),
-            running: count('running'),
-            cancelled: existsSync(join(dir, CANCEL_FILE)),
-          };
-        }),
-      );
+      // The lab service's listing (sweepSummaries), in the CLI's snake_case JSON.
+      const rows = (await sweepSummaries(new RunStore(storeRoot))).map((s) => ({
+        sweep_id: s.id,
+        name: s.name,
+        executor: s.executor,
+        created_at: s.createdAt,
+        members: s.members,
+        completed: s.completed,
+        running: s.running,
+        cancelled: s.cancelled,
+      }));
       if (f.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
       else {
         const cells = rows.map((r) => [r.sweep_id, r.name, r.executor, r.members, r.completed, r.running]);

@@ -50,7 +50,7 @@ export interface LabServiceOptions {
    * wasm is planned for that many, so the first ones do not take every core (default 1; more running raise it).
    */
   concurrentRuns?: number;
-  /** What Slurm array tasks of the app's sweeps run (default: this node and bin/fernn-lab.js; null: no Slurm). */
+  /** What Slurm array tasks of the app's sweeps run (default: findTaskCommand in sweeps/sweepService.ts; null: no Slurm). */
   sweepTaskCommand?: TaskCommand | null;
 }
 

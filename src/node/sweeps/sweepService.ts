@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +18,8 @@ import { InputError } from '../../core/util/errors';
 import type { LabService } from '../lab/labService';
 import { defaultParallelism, startLocalSweep, type LocalSweep } from './localExecutor';
 import { cancelSlurmSweep, slurmAvailable, submitSweep, writeSbatchScript, type TaskCommand } from './slurm';
-import { CANCEL_FILE, createSweep, listSweeps, memberRunId, readSweep, sweepDirOf, type SweepRecord } from './sweepStore';
-import { sweepStatus } from './sweepStatus';
+import { CANCEL_FILE, createSweep, memberRunId, readSweep, sweepDirOf, type SweepRecord } from './sweepStore';
+import { sweepStatus, sweepSummaries } from './sweepStatus';
 
 /**
  * The lab service's sweeps: created from the app's request (validated members, core/protocol/sweeps.ts), run by
@@ -39,15 +39,38 @@ export interface SweepMethods {
   whenIdle(): Promise<void>;
 }
 
-/** `node bin/fernn-lab.js`: what each Slurm array task runs (the CLI next to this bundle or in the repo). */
-export function defaultTaskCommand(): TaskCommand | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (let dir = here, i = 0; i < 6; i++, dir = path.dirname(dir)) {
-    const bin = path.join(dir, 'bin', 'fernn-lab.js');
-    // Electron's own binary is not node: the tasks run the node on the cluster's PATH (after --setup).
-    if (existsSync(bin)) return { node: process.versions.electron ? 'node' : process.execPath, bin };
+/** An executable `node` on PATH (absolute), or null. */
+function nodeOnPath(): string | null {
+  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
+    const f = path.join(d || '.', process.platform === 'win32' ? 'node.exe' : 'node');
+    try {
+      accessSync(f, constants.X_OK);
+      return path.resolve(f);
+    } catch {
+      // not here
+    }
   }
   return null;
+}
+
+/**
+ * What each Slurm array task runs: `NODE …/dist/cli.js sweep task …`, the CLI bundle next to this one (dist/) or, from
+ * the sources, the repo's dist/cli.js. NODE is this process's node (the web host, `fernn-lab serve`, tests), or in
+ * Electron, whose binary is not node, the `node` on the lab's PATH resolved now (absolute, as tasks start without
+ * --setup's PATH changes being known here). A CLI inside an app archive (.asar) cannot be run by node: no command.
+ */
+export function findTaskCommand(): { cmd: TaskCommand } | { reason: string } {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = here, i = 0; i < 6; i++, dir = path.dirname(dir)) {
+    const cli = path.basename(dir) === 'dist' ? path.join(dir, 'cli.js') : path.join(dir, 'dist', 'cli.js');
+    if (!existsSync(cli)) continue;
+    if (cli.includes('.asar'))
+      return { reason: `the lab's CLI is inside the app archive (${cli}); start the lab from a checkout (npm start, fernn-lab serve)` };
+    const node = process.versions.electron ? nodeOnPath() : process.execPath;
+    if (!node) return { reason: 'no node on PATH to run the array tasks with (Electron is not node)' };
+    return { cmd: { node, bin: cli } };
+  }
+  return { reason: "the fernn-lab CLI (dist/cli.js) is not found next to this lab; run 'npm run build'" };
 }
 
 /** Mean, std and n at every step any member reached (curves of members that are still running included). */
@@ -61,7 +84,8 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
   const storeRoot = lab.store.root;
   const pools = new Map<string, LocalSweep>();
   const members = new Map<string, SweepRef>();
-  const taskCommand = opts.taskCommand === undefined ? defaultTaskCommand() : opts.taskCommand;
+  const found = opts.taskCommand === undefined ? findTaskCommand() : opts.taskCommand ? { cmd: opts.taskCommand } : { reason: 'no task command' };
+  const taskCommand = 'cmd' in found ? found.cmd : null;
 
   const open = async (id: string): Promise<{ dir: string; rec: SweepRecord }> => {
     const dir = sweepDirOf(storeRoot, id);
@@ -97,7 +121,7 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
       ? { available: false, reason: s.reason }
       : taskCommand
         ? { available: true, reason: `sbatch found; tasks run ${taskCommand.node} ${taskCommand.bin}` }
-        : { available: false, reason: 'the fernn-lab command (bin/fernn-lab.js) is not found next to this lab' };
+        : { available: false, reason: 'reason' in found ? found.reason : 'no task command' };
     const parallel = defaultParallelism();
     return { local: { available: true, defaultParallel: parallel, detail: `a pool of ${parallel} training workers here` }, slurm, defaults: SWEEP_DEFAULTS };
   };
@@ -138,25 +162,7 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
   };
 
   return {
-    async listSweeps() {
-      const all = await listSweeps(storeRoot);
-      return Promise.all(
-        all.map(async ({ dir, sweep }) => {
-          const st = await sweepStatus(lab.store, dir, sweep);
-          const count = (x: string) => st.members.filter((m) => m.status === x).length;
-          return {
-            id: sweep.id,
-            name: sweep.name,
-            executor: sweep.executor.kind,
-            createdAt: sweep.createdAt,
-            members: sweep.members.length,
-            completed: count('completed'),
-            running: count('running'),
-            cancelled: existsSync(path.join(dir, CANCEL_FILE)),
-          };
-        }),
-      );
-    },
+    listSweeps: () => sweepSummaries(lab.store),
     async getSweep(id) {
       const { dir, rec } = await open(id);
       return detail(dir, rec);

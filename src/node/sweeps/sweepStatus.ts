@@ -1,11 +1,13 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { gridStats, groupStats, type GroupStats } from '../../core/sweeps/stats';
-import type { StatsJson, SweepGroupStatus, SweepMemberStatus, SweepStatus, VelocityGridStats } from '../../core/protocol/sweeps';
+import type { StatsJson, SweepGroupStatus, SweepMemberStatus, SweepStatus, SweepSummary, VelocityGridStats } from '../../core/protocol/sweeps';
 import type { RunRecord } from '../../core/protocol/run';
 import type { RunStore } from '../store/runStore';
 import { latestByKind } from '../store/evaluations';
 import { memberJobs, slurmStates } from './slurm';
-import { memberRunId, type SweepRecord } from './sweepStore';
+import { CANCEL_FILE, listSweeps, memberRunId, type SweepRecord } from './sweepStore';
 
 export type { StatsJson, SweepGroupStatus, SweepMemberStatus, SweepStatus, VelocityGridStats };
 
@@ -103,4 +105,24 @@ export function sweepStatusCsv(s: SweepStatus, groupOf: (index: number) => strin
     rows.push(['group', null, null, g.key, null, metric, null, g.n, g.completed, st?.mean, st?.std, st?.ci95?.[0], st?.ci95?.[1]]);
   }
   return rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
+
+/** The store's sweeps, newest first, with member counts: the listing of `sweep ls` and the lab service's listSweeps. */
+export async function sweepSummaries(store: RunStore): Promise<SweepSummary[]> {
+  return Promise.all(
+    (await listSweeps(store.root)).map(async ({ dir, sweep }) => {
+      const st = await sweepStatus(store, dir, sweep);
+      const count = (x: string) => st.members.filter((m) => m.status === x).length;
+      return {
+        id: sweep.id,
+        name: sweep.name,
+        executor: sweep.executor.kind,
+        createdAt: sweep.createdAt,
+        members: sweep.members.length,
+        completed: count('completed'),
+        running: count('running'),
+        cancelled: existsSync(path.join(dir, CANCEL_FILE)),
+      };
+    }),
+  );
 }
