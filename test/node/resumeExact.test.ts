@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type RunRecord } from '../../src/core/protocol/run';
-import { decodeSafetensors, readCheckpointFile } from '../../src/node/checkpoint/safetensors';
 import { runTrainJob } from '../../src/node/lab/trainJob';
-import { RunStore } from '../../src/node/store/runStore';
+import type { RunStore } from '../../src/node/store/runStore';
 import { useCpu } from '../helpers/backend';
+import { checkpointWeights, removeRunStore, tempRunStore } from '../helpers/runStore';
 
 /**
  * An early-stopping run stopped and resumed must end where an uninterrupted one ends, with the same weights: the
@@ -34,18 +31,13 @@ const config = trainConfigSchema.parse({
   seed: 5,
 });
 
-let root: string;
 let store: RunStore;
 
 beforeAll(async () => {
   await useCpu();
-  root = await mkdtemp(path.join(os.tmpdir(), 'fernn-resume-'));
-  store = new RunStore(root);
-  await store.init();
+  store = await tempRunStore('fernn-resume-');
 });
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => removeRunStore(store));
 
 const create = () => store.create({ config, seeds: { init: config.seed, data: config.seed + 1 }, params: 0, versions: {} });
 
@@ -56,10 +48,7 @@ function stopAfter(steps: number) {
 }
 const never = { emit: () => undefined, shouldStop: () => false };
 
-async function weights(id: string, which: 'last' | 'best'): Promise<Record<string, number[]>> {
-  const { tensors } = decodeSafetensors(await readCheckpointFile(store.checkpointPath(id, which)));
-  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data)]));
-}
+const weights = (id: string, which: 'last' | 'best') => checkpointWeights(store, id, which);
 
 async function validations(id: string): Promise<{ step: number; best: boolean }[]> {
   const { records } = await store.readMetrics(id);

@@ -1,0 +1,23 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeSafetensors, readCheckpointFile } from '../../src/node/checkpoint/safetensors';
+import { RunStore } from '../../src/node/store/runStore';
+
+/** A run store in a fresh temporary folder (`prefix` + random), created and ready; removeRunStore deletes it. */
+export async function tempRunStore(prefix: string): Promise<RunStore> {
+  const store = new RunStore(await mkdtemp(path.join(os.tmpdir(), prefix)));
+  await store.init();
+  return store;
+}
+
+/** Deletes a store made by tempRunStore; nothing when it was never made (a beforeAll that failed first). */
+export async function removeRunStore(store: RunStore | undefined): Promise<void> {
+  if (store) await rm(store.root, { recursive: true, force: true });
+}
+
+/** A run's last or best checkpoint as plain arrays by tensor name, to compare two runs' weights exactly. */
+export async function checkpointWeights(store: RunStore, id: string, which: 'last' | 'best'): Promise<Record<string, number[]>> {
+  const { tensors } = decodeSafetensors(await readCheckpointFile(store.checkpointPath(id, which)));
+  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data)]));
+}
