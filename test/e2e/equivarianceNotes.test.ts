@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/core/protocol/run';
 import type { LabHost } from './helpers/labHost';
-import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './helpers/session';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, SHOTS, textOf, waitForRun } from './helpers/session';
 
 /**
  * Equivariance that explains itself (issue 16): the Inspector names the hidden and output errors, says whether ν is in
@@ -12,7 +12,6 @@ import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './help
  * the same model at a larger r to show it shrink; a flow outside V never shows a bare hidden error 0; the run page
  * and Compare say which error a figure is. At 900 px wide (the narrow layout the issue names) nothing overflows.
  */
-const SHOTS = 'test-results/screenshots';
 const TINY = {
   model: 'fernn',
   vRange: 1,

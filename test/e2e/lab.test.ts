@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/core/protocol/run';
 import type { RunDetail } from '../../src/core/protocol/service';
 import type { LabHost } from './helpers/labHost';
-import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './helpers/session';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, shot as screenshot, textOf, waitForRun } from './helpers/session';
 import type { Gate } from '../helpers/gates';
 
 /**
@@ -16,8 +16,6 @@ import type { Gate } from '../helpers/gates';
  * two cores. Screenshots of every view go to test-results/screenshots/ (and docs/screenshots/ with
  * FERNN_UPDATE_SCREENSHOTS=1).
  */
-const SHOTS = 'test-results/screenshots';
-const DOCS_SHOTS = 'docs/screenshots';
 const TINY = { vRange: 1, hidden: 4, dataVRange: 1, steps: 40, batch: 4, imageSize: 16, valEvery: 10, valSequences: 16, testSequences: 32, backend: 'wasm' };
 
 let host: LabHost;
@@ -30,15 +28,7 @@ let gateA: Gate;
 let runB = '';
 let runC = '';
 
-async function shot(name: string) {
-  await mkdir(SHOTS, { recursive: true });
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  if (process.env.FERNN_UPDATE_SCREENSHOTS) {
-    await mkdir(DOCS_SHOTS, { recursive: true });
-    await copyFile(path, join(DOCS_SHOTS, `${name}.png`));
-  }
-}
+const shot = (name: string) => screenshot(page, name);
 const go = (hash: string) => goTo(page, hash);
 const text = (sel: string) => textOf(page, sel);
 const stepOf = async () => Number((await text('[data-stat=step]')).split('/')[0]);

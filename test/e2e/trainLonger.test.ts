@@ -5,14 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/core/protocol/run';
 import type { FlowPreset, RunDetail } from '../../src/core/protocol/service';
 import type { LabHost } from './helpers/labHost';
-import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './helpers/session';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, SHOTS, textOf, waitForRun } from './helpers/session';
 
 /**
  * Issue 16 end to end, in Chromium on the built web host: a completed run trained longer from the run page, the Flow
  * designer's saves (the note never reused, overwriting asks, invalid fields kept out of the header, a wrapping
  * velocity named), and Predictions with each sample's velocity, difference frames and the best or last weights.
  */
-const SHOTS = 'test-results/screenshots';
 const SHORT = {
   model: 'fernn',
   vRange: 1,

@@ -5,26 +5,10 @@ import { predictionsJob } from '../../src/node/lab/jobs';
 import { runTrainJob } from '../../src/node/lab/trainJob';
 import type { RunStore } from '../../src/node/store/runStore';
 import { useCpu } from '../helpers/backend';
-import { removeRunStore, tempRunStore } from '../helpers/runStore';
+import { removeRunStore, tempRunStore, TINY_GRNN } from '../helpers/runStore';
 
 /** The predictions job: each sample's motion, pages of the test set that agree, and the best or last weights. */
-const config = trainConfigSchema.parse({
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  numDigits: 2,
-  inputFrames: 3,
-  predFrames: 2,
-  batch: 2,
-  steps: 4,
-  dataVRange: 1,
-  valEvery: 2,
-  valSequences: 4,
-  testSequences: 4,
-  backend: 'cpu',
-  seed: 3,
-});
+const config = trainConfigSchema.parse({ ...TINY_GRNN, numDigits: 2, steps: 4, valEvery: 2, seed: 3 });
 
 let store: RunStore;
 let id: string;

@@ -3,7 +3,7 @@ import { trainConfigSchema, type RunRecord } from '../../src/core/protocol/run';
 import { runTrainJob } from '../../src/node/lab/trainJob';
 import type { RunStore } from '../../src/node/store/runStore';
 import { useCpu } from '../helpers/backend';
-import { checkpointWeights, removeRunStore, tempRunStore } from '../helpers/runStore';
+import { checkpointWeights, removeRunStore, tempRunStore, TINY_GRNN } from '../helpers/runStore';
 
 /**
  * An early-stopping run stopped and resumed must end where an uninterrupted one ends, with the same weights: the
@@ -11,25 +11,7 @@ import { checkpointWeights, removeRunStore, tempRunStore } from '../helpers/runS
  * weights and the optimizer. The training job runs in this process; the stop is a `shouldStop` that turns true after
  * a given number of steps, so nothing depends on timing.
  */
-const config = trainConfigSchema.parse({
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  numDigits: 1,
-  inputFrames: 3,
-  predFrames: 2,
-  batch: 2,
-  steps: 60,
-  lr: 0.05,
-  dataVRange: 1,
-  valEvery: 2,
-  valSequences: 4,
-  testSequences: 4,
-  earlyStopPatience: 3,
-  backend: 'cpu',
-  seed: 5,
-});
+const config = trainConfigSchema.parse({ ...TINY_GRNN, steps: 60, lr: 0.05, valEvery: 2, earlyStopPatience: 3, seed: 5 });
 
 let store: RunStore;
 

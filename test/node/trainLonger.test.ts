@@ -9,31 +9,14 @@ import { markContinuation } from '../../src/node/lab/trainLonger';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
 import type { RunStore } from '../../src/node/store/runStore';
 import { useCpu } from '../helpers/backend';
-import { checkpointWeights, removeRunStore, tempRunStore } from '../helpers/runStore';
+import { checkpointWeights, removeRunStore, tempRunStore, TINY_GRNN } from '../helpers/runStore';
 
 /**
  * "Train longer": a completed run continued from its last checkpoint must end with the weights of one uninterrupted
  * run of the new total (optimizer moments, step count and loop state restored), and record the continuation. The
  * training runs in this process; nothing depends on timing.
  */
-const base: TrainConfigInput = {
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  numDigits: 1,
-  inputFrames: 3,
-  predFrames: 2,
-  batch: 2,
-  steps: 12,
-  lr: 0.05,
-  dataVRange: 1,
-  valEvery: 3,
-  valSequences: 4,
-  testSequences: 4,
-  backend: 'cpu',
-  seed: 7,
-};
+const base: TrainConfigInput = { ...TINY_GRNN, steps: 12, lr: 0.05, valEvery: 3, seed: 7 };
 
 let store: RunStore;
 

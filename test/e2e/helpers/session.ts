@@ -1,3 +1,5 @@
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { RunRecord } from '../../../src/core/protocol/run';
 import type { RunDetail } from '../../../src/core/protocol/service';
@@ -85,6 +87,21 @@ export async function goTo(page: Page, hash: string, { detour = true }: { detour
 /** The trimmed text of the first element matching `sel` ('' when it has none). */
 export async function textOf(page: Page, sel: string): Promise<string> {
   return (await page.locator(sel).first().textContent())?.trim() ?? '';
+}
+
+/** Where screenshots go: every run writes test-results/; with FERNN_UPDATE_SCREENSHOTS=1 docs/ gets a copy too. */
+export const SHOTS = 'test-results/screenshots';
+const DOCS_SHOTS = 'docs/screenshots';
+
+/** A full-page screenshot named `name`.png in SHOTS, copied to docs/screenshots/ with FERNN_UPDATE_SCREENSHOTS=1. */
+export async function shot(page: Page, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  const path = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  if (process.env.FERNN_UPDATE_SCREENSHOTS) {
+    await mkdir(DOCS_SHOTS, { recursive: true });
+    await copyFile(path, join(DOCS_SHOTS, `${name}.png`));
+  }
 }
 
 /** Polls getRun every half second until `done` holds for the run; throws, naming its status and step, after `timeoutMs`. */
