@@ -1,57 +1,24 @@
 // The built CLI on a run store: evaluations kept as records, the headline test figure, runs named by name or id
 // prefix, and bad input (a missing store, an unknown run, a corrupt checkpoint, a flow the model cannot take) ending
 // with exit code 2, the flag or argument named and no JavaScript stack.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationRecord } from '../../src/core/protocol/evaluation';
 import type { RunRecord } from '../../src/core/protocol/run';
+import { cli, expectBadInput, trainTinyRun } from '../helpers/cli';
 
-const BIN = path.resolve('bin/fernn-lab.js');
 let store: string;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Bad input: exit 2, the field named, no stack trace, nothing on stdout. */
-function expectBadInput(r: Result, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
-  expect(r.stdout).toBe('');
-}
-
-const TRAIN = ['train', '--model', 'grnn', '--hidden', '2', '--image-size', '8', '--batch', '2', '--steps', '4', '--input-frames', '3', '--pred-frames', '2'];
-const TRAIN_TAIL = ['--val-every', '2', '--val-sequences', '4', '--test-sequences', '8', '--backend', 'wasm', '--json'];
 let alpha: string;
 let beta: string;
 
 beforeAll(async () => {
   store = await mkdtemp(path.join(os.tmpdir(), 'fernn-cli-runs-'));
-  const a = await cli([...TRAIN, ...TRAIN_TAIL, '--store', store, '--name', 'alpha']);
-  expect(a.code, a.stderr).toBe(0);
-  alpha = (JSON.parse(a.stdout) as { run_id: string }).run_id;
-  const b = await cli([...TRAIN, ...TRAIN_TAIL, '--store', store, '--name', 'beta']);
-  expect(b.code, b.stderr).toBe(0);
-  beta = (JSON.parse(b.stdout) as { run_id: string }).run_id;
+  alpha = await trainTinyRun(store, 'alpha', { testSequences: 8 });
+  beta = await trainTinyRun(store, 'beta', { testSequences: 8 });
 });
-afterAll(async () => {
-  await rm(store, { recursive: true, force: true });
-});
+afterAll(() => rm(store, { recursive: true, force: true }));
 
 interface Shown {
   run: RunRecord;

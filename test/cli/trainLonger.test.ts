@@ -1,53 +1,22 @@
 // "Train longer" from the command line: `fernn-lab resume RUN --steps N` continues a completed run from its last
 // checkpoint to N steps in all and records it; bad input (a bad or too small --steps, a run that is not completed)
 // exits 2 naming the flag or argument, with no JavaScript stack.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type RunRecord } from '../../src/core/protocol/run';
 import { RunStore } from '../../src/node/store/runStore';
+import { cli, expectBadInput, trainTinyRun } from '../helpers/cli';
 
-const BIN = path.resolve('bin/fernn-lab.js');
 let store: string;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Bad input: exit 2, the field named, no stack trace, nothing on stdout. */
-function expectBadInput(r: Result, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
-  expect(r.stdout).toBe('');
-}
-
-const TRAIN = ['train', '--model', 'grnn', '--hidden', '2', '--image-size', '8', '--batch', '2', '--steps', '4', '--input-frames', '3', '--pred-frames', '2'];
-const TRAIN_TAIL = ['--val-every', '2', '--val-sequences', '4', '--test-sequences', '4', '--backend', 'wasm', '--json'];
 let run: string;
 
 beforeAll(async () => {
   store = await mkdtemp(path.join(os.tmpdir(), 'fernn-cli-longer-'));
-  const a = await cli([...TRAIN, ...TRAIN_TAIL, '--store', store, '--name', 'short']);
-  expect(a.code, a.stderr).toBe(0);
-  run = (JSON.parse(a.stdout) as { run_id: string }).run_id;
+  run = await trainTinyRun(store, 'short', { testSequences: 4 });
 });
-afterAll(async () => {
-  await rm(store, { recursive: true, force: true });
-});
+afterAll(() => rm(store, { recursive: true, force: true }));
 
 describe('fernn-lab resume RUN --steps N', () => {
   it('refuses a bad --steps, a total not above the steps trained, and a plain resume of a completed run', async () => {

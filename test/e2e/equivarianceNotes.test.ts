@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/core/protocol/run';
-import type { RunDetail } from '../../src/core/protocol/service';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import type { LabHost } from './helpers/labHost';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, SHOTS, textOf, waitForRun } from './helpers/session';
 
 /**
  * Equivariance that explains itself (issue 16): the Inspector names the hidden and output errors, says whether ν is in
@@ -13,8 +12,6 @@ import { startLabHost, type LabHost } from './helpers/labHost';
  * the same model at a larger r to show it shrink; a flow outside V never shows a bare hidden error 0; the run page
  * and Compare say which error a figure is. At 900 px wide (the narrow layout the issue names) nothing overflows.
  */
-const E2E_WAIT_MS = 300_000;
-const SHOTS = 'test-results/screenshots';
 const TINY = {
   model: 'fernn',
   vRange: 1,
@@ -34,30 +31,16 @@ let browser: Browser;
 let page: Page;
 const consoleProblems: string[] = [];
 
-async function go(hash: string) {
-  await page.evaluate(`location.hash = ${JSON.stringify(hash.startsWith('#/runs') ? '#/flows' : '#/runs')}`);
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
-const text = async (sel: string) => (await page.locator(sel).first().textContent())?.trim() ?? '';
+const go = (hash: string) => goTo(page, hash);
+const text = (sel: string) => textOf(page, sel);
 /** The page is no wider than the window: nothing overflows sideways. */
 const overflow = async () => Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
 
 beforeAll(async () => {
-  host = await startLabHost();
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 900, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) consoleProblems.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
-  await page.goto(host.url);
+  ({ host, browser, page } = await openLab({ viewport: { width: 900, height: 900 }, colorScheme: 'light', problems: consoleProblems }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+afterAll(() => closeLab({ host, browser }));
 
 describe('equivariance notes', () => {
   it('a fresh FERNN-V1 probe explains its output error by the truncated V, and the same probe at r = 2 shows it smaller', async () => {
@@ -101,12 +84,8 @@ describe('equivariance notes', () => {
     const grnn = (await host.call('startRun', { config: { ...TINY, model: 'grnn', vRange: 0 }, name: 'translating-mnist tiny' })).body.result as RunRecord;
     const until = Date.now() + E2E_WAIT_MS;
     for (const id of [started.id, grnn.id]) {
-      for (;;) {
-        const r = ((await host.call('getRun', { id })).body.result as RunDetail).run;
-        if (r.status === 'completed') break;
-        if (r.status === 'failed' || Date.now() > until) throw new Error(`run ${id}: ${r.status} at step ${r.progress.step}`);
-        await new Promise((res) => setTimeout(res, 500));
-      }
+      const { run } = await waitForRun(host, id, (r) => r.status === 'completed' || r.status === 'failed', until - Date.now());
+      if (run.status === 'failed') throw new Error(`run ${id}: ${run.status} at step ${run.progress.step}`);
     }
     const ev = await host.call('evaluateRun', { id: started.id, kinds: ['equivariance'], flows: ['translate:1,0', 'translate:2,0'] });
     expect(ev.status).toBe(200);

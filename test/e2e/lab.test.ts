@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/core/protocol/run';
 import type { RunDetail } from '../../src/core/protocol/service';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import type { LabHost } from './helpers/labHost';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, shot as screenshot, textOf, waitForRun } from './helpers/session';
 import type { Gate } from '../helpers/gates';
 
 /**
@@ -16,10 +16,6 @@ import type { Gate } from '../helpers/gates';
  * two cores. Screenshots of every view go to test-results/screenshots/ (and docs/screenshots/ with
  * FERNN_UPDATE_SCREENSHOTS=1).
  */
-/** How long a wait may take before it counts as hung: generous, so a loaded machine passes too (issue 12). */
-const E2E_WAIT_MS = 300_000;
-const SHOTS = 'test-results/screenshots';
-const DOCS_SHOTS = 'docs/screenshots';
 const TINY = { vRange: 1, hidden: 4, dataVRange: 1, steps: 40, batch: 4, imageSize: 16, valEvery: 10, valSequences: 16, testSequences: 32, backend: 'wasm' };
 
 let host: LabHost;
@@ -32,48 +28,17 @@ let gateA: Gate;
 let runB = '';
 let runC = '';
 
-async function shot(name: string) {
-  await mkdir(SHOTS, { recursive: true });
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  if (process.env.FERNN_UPDATE_SCREENSHOTS) {
-    await mkdir(DOCS_SHOTS, { recursive: true });
-    await copyFile(path, join(DOCS_SHOTS, `${name}.png`));
-  }
-}
-async function go(hash: string) {
-  // A detour through another view re-creates the target view, as a user arriving there would see it.
-  await page.evaluate(`location.hash = ${JSON.stringify(hash.startsWith('#/runs') ? '#/flows' : '#/runs')}`);
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
-const text = async (sel: string) => (await page.locator(sel).first().textContent())?.trim() ?? '';
+const shot = (name: string) => screenshot(page, name);
+const go = (hash: string) => goTo(page, hash);
+const text = (sel: string) => textOf(page, sel);
 const stepOf = async () => Number((await text('[data-stat=step]')).split('/')[0]);
-async function waitRun(id: string, done: (r: RunRecord) => boolean, timeoutMs = E2E_WAIT_MS): Promise<RunRecord> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = (await host.call('getRun', { id })).body.result as RunDetail;
-    if (done(r.run)) return r.run;
-    if (Date.now() > until) throw new Error(`run ${id} stuck at ${r.run.status} step ${r.run.progress.step}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}
+const waitRun = async (id: string, done: (r: RunRecord) => boolean, timeoutMs?: number) => (await waitForRun(host, id, done, timeoutMs)).run;
 
 beforeAll(async () => {
-  host = await startLabHost();
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true, colorScheme: 'light' });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) consoleProblems.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
-  await page.goto(host.url);
+  ({ host, browser, page } = await openLab({ acceptDownloads: true, colorScheme: 'light', problems: consoleProblems }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+afterAll(() => closeLab({ host, browser }));
 
 describe('web host security (real service)', () => {
   it('answers 401 without the token and with a wrong one', async () => {

@@ -1,9 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/core/protocol/run';
-import type { RunDetail } from '../../src/core/protocol/service';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import type { LabHost } from './helpers/labHost';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, waitForRun } from './helpers/session';
 
 /**
  * The New run form end to end (issue 16): "New run from this config" fills every field with a run's config and
@@ -11,7 +10,6 @@ import { startLabHost, type LabHost } from './helpers/labHost';
  * stop, pooling, activation) reach run.json; the form keeps its contents across a view change and a reload, and
  * "Reset to defaults" brings the defaults back; a newly opened view starts at its top. Runs are tiny (wasm, 8 px).
  */
-const E2E_WAIT_MS = 300_000;
 /** A source run with every new setting away from its default. */
 const SOURCE = {
   model: 'fernn',
@@ -42,34 +40,18 @@ let host: LabHost;
 let browser: Browser;
 let page: Page;
 
-async function go(hash: string) {
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
+/** Sets the hash only: these tests check what a view keeps, or where it opens, when the user comes straight from another. */
+const go = (hash: string) => goTo(page, hash, { detour: false });
 const value = (name: string) => page.locator(`[name=${name}]`).first().inputValue();
-async function waitRun(id: string, done: (r: RunRecord) => boolean): Promise<RunRecord> {
-  const until = Date.now() + E2E_WAIT_MS;
-  for (;;) {
-    const r = (await host.call('getRun', { id })).body.result as RunDetail;
-    if (done(r.run)) return r.run;
-    if (Date.now() > until) throw new Error(`run ${id} stuck at ${r.run.status} step ${r.run.progress.step}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}
+const waitRun = async (id: string, done: (r: RunRecord) => boolean) => (await waitForRun(host, id, done)).run;
 const ended = (r: RunRecord) => r.status !== 'running' && r.status !== 'queued';
 
 beforeAll(async () => {
-  host = await startLabHost();
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  await page.goto(host.url);
+  ({ host, browser, page } = await openLab({ colorScheme: 'light' }));
   await page.waitForSelector('nav a[data-view=new]');
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+afterAll(() => closeLab({ host, browser }));
 
 describe('the New run form', () => {
   it('"New run from this config" fills every field with the run’s config; started, the copy has the same config and its own name', async () => {

@@ -3,14 +3,13 @@ import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/node/store/runStore';
 import { writeManyRuns, type GeneratedRun } from '../helpers/manyRuns';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import type { LabHost } from './helpers/labHost';
+import { closeLab, E2E_WAIT_MS, goTo, openLab } from './helpers/session';
 
 /**
  * Exports for papers and the run page's charts (issue 16), on a generated run (nothing trains): a loss curve with a
  * resume, a length curve and a velocity grid written into the store as the service writes them.
  */
-const E2E_WAIT_MS = 300_000;
 let host: LabHost;
 let browser: Browser;
 let page: Page;
@@ -18,10 +17,10 @@ let run: GeneratedRun;
 const problems: string[] = [];
 const t = '2026-01-01T00:00:00.000Z';
 
-beforeAll(async () => {
-  host = await startLabHost();
-  [run] = await writeManyRuns(host.store, 1);
-  const store = new RunStore(host.store);
+/** One generated run with a resumed loss curve, validation points, and a velocity and a length evaluation. */
+async function writeChartedRun(storeDir: string): Promise<GeneratedRun> {
+  const [run] = await writeManyRuns(storeDir, 1);
+  const store = new RunStore(storeDir);
   for (let step = 1; step <= 100; step++) {
     await store.appendMetric(run.id, { kind: 'train', step, epoch: 0, loss: 1 / step, gradNorm: 1, msPerStep: 10, t });
     if (step === 50) await store.appendMetric(run.id, { kind: 'event', step, event: 'resumed', message: 'resumed at step 50', t });
@@ -43,17 +42,20 @@ beforeAll(async () => {
     settings: { sequences: 4, seqLens: [20] },
     result: { 20: { mean: Array.from({ length: 20 }, (_, i) => 0.01 * (i + 1)), std: new Array(20).fill(0), sequences: 4 } },
   });
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true })).newPage();
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.setDefaultTimeout(E2E_WAIT_MS);
-  await page.goto(host.url);
+  return run;
+}
+
+beforeAll(async () => {
+  ({ host, browser, page } = await openLab({
+    acceptDownloads: true,
+    problems,
+    consoleErrors: false,
+    defaultTimeoutMs: E2E_WAIT_MS,
+    beforeBrowser: async (h) => void (run = await writeChartedRun(h.store)),
+  }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+afterAll(() => closeLab({ host, browser }));
 
 /** Width and height of a PNG from its IHDR chunk. */
 function pngSize(bytes: Buffer): { width: number; height: number } {
@@ -68,7 +70,7 @@ async function downloaded(click: () => Promise<void>): Promise<Download> {
 
 describe('exports for papers', () => {
   it('chart PNGs are at least twice the size they have on screen; the heat-map PNG carries its colour scale', async () => {
-    await page.evaluate(`location.hash = '#/compare?ids=${run.id}'`);
+    await goTo(page, `#/compare?ids=${run.id}`, { detour: false });
     await page.waitForSelector('[data-png=loss]');
     const box = await page.locator('figure:has([data-png=loss]) canvas').evaluate((c) => ({ w: c.clientWidth, h: c.clientHeight }));
     const loss = pngSize(await readFile((await (await downloaded(() => page.click('[data-png=loss]'))).path())!));
@@ -105,7 +107,7 @@ describe('exports for papers', () => {
 
 describe('the run page', () => {
   it('shows speed in ms/step, and length and velocity generalisation inline', async () => {
-    await page.evaluate(`location.hash = '#/runs/${run.id}'`);
+    await goTo(page, `#/runs/${run.id}`, { detour: false });
     await page.waitForSelector('[data-testid=length-generalisation] canvas');
     expect(await page.locator('[data-stat=speed]').textContent()).toBe('10.0 ms/step');
     await page.waitForSelector('[data-testid=velocity-generalisation] canvas');

@@ -4,16 +4,14 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/core/protocol/run';
 import type { FlowPreset, RunDetail } from '../../src/core/protocol/service';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import type { LabHost } from './helpers/labHost';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, SHOTS, textOf, waitForRun } from './helpers/session';
 
 /**
  * Issue 16 end to end, in Chromium on the built web host: a completed run trained longer from the run page, the Flow
  * designer's saves (the note never reused, overwriting asks, invalid fields kept out of the header, a wrapping
  * velocity named), and Predictions with each sample's velocity, difference frames and the best or last weights.
  */
-const E2E_WAIT_MS = 300_000;
-const SHOTS = 'test-results/screenshots';
 const SHORT = {
   model: 'fernn',
   vRange: 1,
@@ -36,40 +34,17 @@ let page: Page;
 const consoleProblems: string[] = [];
 let runId = '';
 
-const text = async (sel: string) => (await page.locator(sel).first().textContent())?.trim() ?? '';
-async function go(hash: string) {
-  // A detour through another view re-creates the target view, as a user arriving there would see it.
-  await page.evaluate(`location.hash = ${JSON.stringify(hash.startsWith('#/runs') ? '#/flows' : '#/runs')}`);
-  await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
-}
-async function waitRun(id: string, done: (r: RunRecord) => boolean): Promise<RunDetail> {
-  const until = Date.now() + E2E_WAIT_MS;
-  for (;;) {
-    const d = (await host.call('getRun', { id })).body.result as RunDetail;
-    if (done(d.run)) return d;
-    if (Date.now() > until) throw new Error(`run ${id} stuck at ${d.run.status} step ${d.run.progress.step}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}
+const text = (sel: string) => textOf(page, sel);
+const go = (hash: string) => goTo(page, hash);
+const waitRun = (id: string, done: (r: RunRecord) => boolean) => waitForRun(host, id, done);
 const flows = async () => (await host.call('listFlows')).body.result as FlowPreset[];
 
 beforeAll(async () => {
-  host = await startLabHost();
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) consoleProblems.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
-  await page.goto(host.url);
+  ({ host, browser, page } = await openLab({ colorScheme: 'light', problems: consoleProblems }));
   await mkdir(SHOTS, { recursive: true });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+afterAll(() => closeLab({ host, browser }));
 
 describe('train longer from the run page', () => {
   it('continues a completed run to a new total, says so, and keeps the first headline as a record', async () => {

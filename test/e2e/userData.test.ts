@@ -2,16 +2,15 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunDetail, RunList } from '../../src/core/protocol/service';
+import type { RunList } from '../../src/core/protocol/service';
 import { encodeNpy } from '../../src/node/npy';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import type { LabHost } from './helpers/labHost';
+import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './helpers/session';
 
 /**
  * The New run form on a user's .npy sequences (a path on the lab's machine): a bad file is refused under the path
  * field and leaves no run; the training-parity fixture's G-RNN data trains to completion and run.json records it.
  */
-const E2E_WAIT_MS = 300_000;
 const DATA = resolve('test/fixtures/training-parity/grnn.data.npy'); // [8, 7, 1, 9, 7]
 
 let host: LabHost;
@@ -19,23 +18,17 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  host = await startLabHost();
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
-  await page.goto(host.url);
+  ({ host, browser, page } = await openLab());
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+afterAll(() => closeLab({ host, browser }));
 
-const text = async (sel: string) => (await page.locator(sel).first().textContent())?.trim() ?? '';
+const text = (sel: string) => textOf(page, sel);
 const runCount = async () => ((await host.call('listRuns', {})).body.result as RunList).runs.length;
 
 describe('New run on your own .npy sequences', () => {
   it('asks for the file, refuses a bad one under the field with nothing stored, and trains on a good one', async () => {
-    await page.evaluate(`location.hash = '#/new'`);
+    await goTo(page, '#/new', { detour: false });
     await page.selectOption('select[name=dataset]', 'npy');
     expect(await text('[data-error-for=dataDir]')).toMatch(/^\.npy file is required/);
     await page.selectOption('select[name=model]', 'grnn');
@@ -57,12 +50,7 @@ describe('New run on your own .npy sequences', () => {
     await page.click('button[type=submit]');
     await page.waitForURL(/#\/runs\/.+/, { timeout: E2E_WAIT_MS });
     const id = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
-    const until = Date.now() + E2E_WAIT_MS;
-    let detail = (await host.call('getRun', { id })).body.result as RunDetail;
-    while (!['completed', 'failed'].includes(detail.run.status) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 500));
-      detail = (await host.call('getRun', { id })).body.result as RunDetail;
-    }
+    const detail = await waitForRun(host, id, (r) => r.status === 'completed' || r.status === 'failed');
     expect(detail.run.status).toBe('completed');
     expect(detail.run.config).toMatchObject({ dataset: 'npy', dataDir: DATA, inputFrames: 4, predFrames: 3 });
     expect(detail.run.sources?.data?.[0]).toMatchObject({ split: 'all', path: DATA, shape: [8, 7, 9, 7], dtype: 'float32' });

@@ -1,48 +1,25 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../src/core/protocol/run';
 import { parseServiceArgs } from '../../src/core/protocol/serviceArgs';
 import { predictionsJob } from '../../src/node/lab/jobs';
 import { runTrainJob } from '../../src/node/lab/trainJob';
-import { RunStore } from '../../src/node/store/runStore';
+import type { RunStore } from '../../src/node/store/runStore';
 import { useCpu } from '../helpers/backend';
+import { removeRunStore, tempRunStore, TINY_GRNN } from '../helpers/runStore';
 
 /** The predictions job: each sample's motion, pages of the test set that agree, and the best or last weights. */
-const config = trainConfigSchema.parse({
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  numDigits: 2,
-  inputFrames: 3,
-  predFrames: 2,
-  batch: 2,
-  steps: 4,
-  dataVRange: 1,
-  valEvery: 2,
-  valSequences: 4,
-  testSequences: 4,
-  backend: 'cpu',
-  seed: 3,
-});
+const config = trainConfigSchema.parse({ ...TINY_GRNN, numDigits: 2, steps: 4, valEvery: 2, seed: 3 });
 
-let root: string;
 let store: RunStore;
 let id: string;
 
 beforeAll(async () => {
   await useCpu();
-  root = await mkdtemp(path.join(os.tmpdir(), 'fernn-predictions-'));
-  store = new RunStore(root);
-  await store.init();
+  store = await tempRunStore('fernn-predictions-');
   const run = await store.create({ config, seeds: { init: 3, data: 4 }, params: 0, versions: {} });
   id = (await runTrainJob(store, run.id, false, { emit: () => undefined, shouldStop: () => false })).id;
 }, 300_000);
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => removeRunStore(store));
 
 const job = (raw: object) => predictionsJob(store, parseServiceArgs('predictions', { id, ...raw }));
 

@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type RunRecord } from '../../src/core/protocol/run';
-import { decodeSafetensors, readCheckpointFile } from '../../src/node/checkpoint/safetensors';
 import { runTrainJob } from '../../src/node/lab/trainJob';
-import { RunStore } from '../../src/node/store/runStore';
+import type { RunStore } from '../../src/node/store/runStore';
 import { useCpu } from '../helpers/backend';
+import { checkpointWeights, removeRunStore, tempRunStore, TINY_GRNN } from '../helpers/runStore';
 
 /**
  * An early-stopping run stopped and resumed must end where an uninterrupted one ends, with the same weights: the
@@ -14,38 +11,15 @@ import { useCpu } from '../helpers/backend';
  * weights and the optimizer. The training job runs in this process; the stop is a `shouldStop` that turns true after
  * a given number of steps, so nothing depends on timing.
  */
-const config = trainConfigSchema.parse({
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  numDigits: 1,
-  inputFrames: 3,
-  predFrames: 2,
-  batch: 2,
-  steps: 60,
-  lr: 0.05,
-  dataVRange: 1,
-  valEvery: 2,
-  valSequences: 4,
-  testSequences: 4,
-  earlyStopPatience: 3,
-  backend: 'cpu',
-  seed: 5,
-});
+const config = trainConfigSchema.parse({ ...TINY_GRNN, steps: 60, lr: 0.05, valEvery: 2, earlyStopPatience: 3, seed: 5 });
 
-let root: string;
 let store: RunStore;
 
 beforeAll(async () => {
   await useCpu();
-  root = await mkdtemp(path.join(os.tmpdir(), 'fernn-resume-'));
-  store = new RunStore(root);
-  await store.init();
+  store = await tempRunStore('fernn-resume-');
 });
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => removeRunStore(store));
 
 const create = () => store.create({ config, seeds: { init: config.seed, data: config.seed + 1 }, params: 0, versions: {} });
 
@@ -56,10 +30,7 @@ function stopAfter(steps: number) {
 }
 const never = { emit: () => undefined, shouldStop: () => false };
 
-async function weights(id: string, which: 'last' | 'best'): Promise<Record<string, number[]>> {
-  const { tensors } = decodeSafetensors(await readCheckpointFile(store.checkpointPath(id, which)));
-  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data)]));
-}
+const weights = (id: string, which: 'last' | 'best') => checkpointWeights(store, id, which);
 
 async function validations(id: string): Promise<{ step: number; best: boolean }[]> {
   const { records } = await store.readMetrics(id);

@@ -4,49 +4,27 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
 import { InputError } from '../../src/core/util/errors';
-import { decodeSafetensors, readCheckpointFile } from '../../src/node/checkpoint/safetensors';
 import { runTrainJob } from '../../src/node/lab/trainJob';
 import { markContinuation } from '../../src/node/lab/trainLonger';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
-import { RunStore } from '../../src/node/store/runStore';
+import type { RunStore } from '../../src/node/store/runStore';
 import { useCpu } from '../helpers/backend';
+import { checkpointWeights, removeRunStore, tempRunStore, TINY_GRNN } from '../helpers/runStore';
 
 /**
  * "Train longer": a completed run continued from its last checkpoint must end with the weights of one uninterrupted
  * run of the new total (optimizer moments, step count and loop state restored), and record the continuation. The
  * training runs in this process; nothing depends on timing.
  */
-const base: TrainConfigInput = {
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  numDigits: 1,
-  inputFrames: 3,
-  predFrames: 2,
-  batch: 2,
-  steps: 12,
-  lr: 0.05,
-  dataVRange: 1,
-  valEvery: 3,
-  valSequences: 4,
-  testSequences: 4,
-  backend: 'cpu',
-  seed: 7,
-};
+const base: TrainConfigInput = { ...TINY_GRNN, steps: 12, lr: 0.05, valEvery: 3, seed: 7 };
 
-let root: string;
 let store: RunStore;
 
 beforeAll(async () => {
   await useCpu();
-  root = await mkdtemp(path.join(os.tmpdir(), 'fernn-longer-'));
-  store = new RunStore(root);
-  await store.init();
+  store = await tempRunStore('fernn-longer-');
 });
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => removeRunStore(store));
 
 const create = (over: Partial<TrainConfigInput> = {}) => {
   const config = trainConfigSchema.parse({ ...base, ...over });
@@ -54,10 +32,7 @@ const create = (over: Partial<TrainConfigInput> = {}) => {
 };
 const never = { emit: () => undefined, shouldStop: () => false };
 
-async function weights(id: string, which: 'last' | 'best'): Promise<Record<string, number[]>> {
-  const { tensors } = decodeSafetensors(await readCheckpointFile(store.checkpointPath(id, which)));
-  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data)]));
-}
+const weights = (id: string, which: 'last' | 'best') => checkpointWeights(store, id, which);
 async function events(id: string): Promise<string[]> {
   return (await store.readMetrics(id)).records.flatMap((r) => (r.kind === 'event' ? [`${r.event}@${r.step}`] : []));
 }
