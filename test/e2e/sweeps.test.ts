@@ -1,11 +1,11 @@
-import { copyFile, mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepDetail } from '../../src/core/protocol/sweeps';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import type { LabHost } from './helpers/labHost';
+import { E2E_WAIT_MS, closeLab, openLab, shot as shotOf, textOf } from './helpers/session';
 
 /**
  * Sweeps in the app, end to end: the built web host (its lab service runs the sweep in its own pool, training on
@@ -13,26 +13,14 @@ import { startLabHost, type LabHost } from './helpers/labHost';
  * known step (the test gate) so live progress is seen mid-run whatever the machine's speed. The host runs with a
  * PATH without sbatch, so Slurm must be offered greyed out with its reason.
  */
-const E2E_WAIT_MS = 300_000;
-const SHOTS = 'test-results/screenshots';
-const DOCS_SHOTS = 'docs/screenshots';
-
 let host: LabHost;
 let browser: Browser;
 let page: Page;
 const consoleProblems: string[] = [];
 let sweepId = '';
 
-async function shot(name: string) {
-  await mkdir(SHOTS, { recursive: true });
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  if (process.env.FERNN_UPDATE_SCREENSHOTS) {
-    await mkdir(DOCS_SHOTS, { recursive: true });
-    await copyFile(path, join(DOCS_SHOTS, `${name}.png`));
-  }
-}
-const text = async (sel: string) => (await page.locator(sel).first().textContent())?.trim() ?? '';
+const shot = (name: string) => shotOf(page, name);
+const text = (sel: string) => textOf(page, sel);
 
 /** A PATH like ours in which sbatch does not exist: one folder of links to every other command. */
 async function pathWithoutSbatch(): Promise<string> {
@@ -49,21 +37,15 @@ async function pathWithoutSbatch(): Promise<string> {
 }
 
 beforeAll(async () => {
-  host = await startLabHost({ env: { PATH: await pathWithoutSbatch() } });
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true, colorScheme: 'light' });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) consoleProblems.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleProblems.push(`page error: ${e.message}`));
-  await page.goto(host.url);
+  ({ host, browser, page } = await openLab({
+    env: { PATH: await pathWithoutSbatch() },
+    acceptDownloads: true,
+    colorScheme: 'light',
+    problems: consoleProblems,
+  }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+afterAll(() => closeLab({ host, browser }));
 
 describe('sweeps in the app', () => {
   it('offers Slurm greyed out with its reason when sbatch is not on PATH', async () => {
