@@ -57,6 +57,10 @@ try {
     );
     const firstMs = (await first.jsonValue()) as number;
     const domRows = await page.locator('[data-run]').count();
+    // Where the first open's time goes: each request of the page (start and end, ms from navigation start).
+    const firstOpenRequests = (await page.evaluate(
+      `performance.getEntriesByType('resource').map((e) => [e.name.replace(location.origin, '').split('?')[0], Math.round(e.startTime), Math.round(e.responseEnd)])`,
+    )) as [string, number, number][];
     const reopenMs: number[] = [];
     for (let i = 0; i < 5; i++) reopenMs.push(await reopen(page));
     console.log(
@@ -67,6 +71,7 @@ try {
         reopenMs: Math.round(median(reopenMs)),
         reopenAllMs: reopenMs.map(Math.round),
         domRows,
+        firstOpenRequests,
       }),
     );
   } finally {

@@ -55,6 +55,8 @@ async function start(): Promise<void> {
       ...(existsSync(workerPath) ? { workerPath } : {}),
       flowsFile: join(app.getPath('userData'), 'flows.json'),
     });
+    // Warm the run list's cache while the window opens: the app's first listRuns then reads no run.json (issue 16).
+    void service.store.list().catch(() => undefined);
     lockDownSession(session.defaultSession);
     serveRenderer(protocol, join(here, 'renderer'));
     serveLabOverIpc(ipcMain, service, () => BrowserWindow.getAllWindows().map((w) => w.webContents));

@@ -37,7 +37,7 @@ export function sourceText(checkpoint: CheckpointRef | null | undefined, sequenc
 }
 
 /** The headline test figure's source (run.json results.testSource), or '' when the run has none yet. */
-export function headlineSource(r: RunRecord): string {
+export function headlineSource(r: Pick<RunRecord, 'results'>): string {
   const s = r.results?.testSource;
   return s ? sourceText({ which: s.checkpoint, step: s.step }, s.sequences) : '';
 }

@@ -32,7 +32,7 @@ export function isClassification(c: Pick<RunRecord['config'], 'task'>): boolean 
   return c.task === 'classification';
 }
 
-export function runLabel(r: RunRecord): string {
+export function runLabel(r: Pick<RunRecord, 'name' | 'id'> & { config: Pick<RunRecord['config'], 'model' | 'vRange' | 'group' | 'omegaStep'> }): string {
   return r.name ? `${r.name} (${modelLabel(r.config)})` : `${modelLabel(r.config)} · ${r.id}`;
 }
 

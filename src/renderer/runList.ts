@@ -1,4 +1,5 @@
-import type { RunRecord, RunStatus } from '../core/protocol/run';
+import type { RunStatus } from '../core/protocol/run';
+import type { RunSummary } from '../core/protocol/service';
 import { isClassification, isRotating, modelLabel } from './format';
 
 /**
@@ -8,7 +9,7 @@ import { isClassification, isRotating, modelLabel } from './format';
 
 /** What a run is for the list's task filter. */
 export type RunTask = 'prediction' | 'rotating' | 'classification';
-export const taskOf = (r: Pick<RunRecord, 'config'>): RunTask =>
+export const taskOf = (r: Pick<RunSummary, 'config'>): RunTask =>
   isClassification(r.config) ? 'classification' : isRotating(r.config) ? 'rotating' : 'prediction';
 export const TASK_LABELS: Record<RunTask, string> = { prediction: 'prediction', rotating: 'prediction · Rotating MNIST', classification: 'classification' };
 
@@ -59,10 +60,10 @@ export const NO_SWEEP = '(none)';
 export const DEFAULT_QUERY: RunListQuery = { text: '', model: '', status: '', task: '', sweep: '', sort: 'created', dir: 'desc', group: true };
 
 /** Lower-case text a search looks in. */
-const haystack = (r: RunRecord) => `${r.name ?? ''} ${r.id} ${modelLabel(r.config)} ${r.config.model} ${r.sweep?.id ?? ''}`.toLowerCase();
+const haystack = (r: RunSummary) => `${r.name ?? ''} ${r.id} ${modelLabel(r.config)} ${r.config.model} ${r.sweep?.id ?? ''}`.toLowerCase();
 
 /** The runs that match every filter of the query, in the order given. */
-export function filterRuns(runs: readonly RunRecord[], q: Pick<RunListQuery, 'text' | 'model' | 'status' | 'task' | 'sweep'>): RunRecord[] {
+export function filterRuns(runs: readonly RunSummary[], q: Pick<RunListQuery, 'text' | 'model' | 'status' | 'task' | 'sweep'>): RunSummary[] {
   const words = q.text.toLowerCase().split(/\s+/).filter(Boolean);
   return runs.filter((r) => {
     if (q.model && r.config.model !== q.model) return false;
@@ -78,7 +79,7 @@ export function filterRuns(runs: readonly RunRecord[], q: Pick<RunListQuery, 'te
 }
 
 /** The run's value for a sort key; null when it has none (no test figure yet): those sort last in either direction. */
-function sortValue(r: RunRecord, key: SortKey): number | string | null {
+function sortValue(r: RunSummary, key: SortKey): number | string | null {
   switch (key) {
     case 'testMse':
       return isClassification(r.config) ? null : (r.results?.testMse ?? null);
@@ -103,7 +104,7 @@ const compare = (a: number | string, b: number | string): number =>
   typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
 
 /** A sorted copy: by the key in the direction, runs without a value last, ties newest first (then by id). */
-export function sortRuns(runs: readonly RunRecord[], key: SortKey, dir: SortDir): RunRecord[] {
+export function sortRuns(runs: readonly RunSummary[], key: SortKey, dir: SortDir): RunSummary[] {
   const sign = dir === 'asc' ? 1 : -1;
   const keyed = runs.map((r) => ({ r, v: sortValue(r, key) }));
   keyed.sort((a, b) => {
@@ -120,17 +121,17 @@ export function sortRuns(runs: readonly RunRecord[], key: SortKey, dir: SortDir)
 
 /** A row of the list: a run (indented when it belongs to an open sweep group), or a sweep's group row. */
 export type RunListItem =
-  | { kind: 'run'; key: string; run: RunRecord; inSweep: boolean }
-  | { kind: 'sweep'; key: string; sweep: string; runs: number; open: boolean; best: RunRecord | null };
+  | { kind: 'run'; key: string; run: RunSummary; inSweep: boolean }
+  | { kind: 'sweep'; key: string; sweep: string; runs: number; open: boolean; best: RunSummary | null };
 
 /**
  * The rows to show: filtered, sorted, and (with `group`) each sweep as one row at the place of its first run in the
  * sort order, followed by its runs (in the same order) when the sweep is open.
  */
-export function listItems(runs: readonly RunRecord[], q: RunListQuery, open: ReadonlySet<string>): RunListItem[] {
+export function listItems(runs: readonly RunSummary[], q: RunListQuery, open: ReadonlySet<string>): RunListItem[] {
   const sorted = sortRuns(filterRuns(runs, q), q.sort, q.dir);
   if (!q.group) return sorted.map((run) => ({ kind: 'run', key: run.id, run, inSweep: false }));
-  const members = new Map<string, RunRecord[]>();
+  const members = new Map<string, RunSummary[]>();
   for (const r of sorted) {
     if (!r.sweep) continue;
     const list = members.get(r.sweep.id);
@@ -157,7 +158,7 @@ export function listItems(runs: readonly RunRecord[], q: RunListQuery, open: Rea
 }
 
 /** The sweep's best run by its test figure (lowest test MSE, else highest test accuracy), or null when none has one. */
-export function bestOf(runs: readonly RunRecord[]): RunRecord | null {
+export function bestOf(runs: readonly RunSummary[]): RunSummary | null {
   const mse = sortRuns(runs, 'testMse', 'asc')[0];
   if (mse && sortValue(mse, 'testMse') !== null) return mse;
   const acc = sortRuns(runs, 'testAccuracy', 'desc')[0];
@@ -165,7 +166,7 @@ export function bestOf(runs: readonly RunRecord[]): RunRecord | null {
 }
 
 /** The sweeps in the runs, sorted, for the sweep filter. */
-export function sweepIds(runs: readonly RunRecord[]): string[] {
+export function sweepIds(runs: readonly RunSummary[]): string[] {
   return [...new Set(runs.flatMap((r) => (r.sweep ? [r.sweep.id] : [])))].sort();
 }
 

@@ -1,13 +1,14 @@
 import { reactive } from 'vue';
 import type { ProgressEvent, RunRecord } from '../core/protocol/run';
-import type { FlowPreset, LabInfo } from '../core/protocol/service';
+import type { FlowPreset, LabInfo, RunSummary } from '../core/protocol/service';
 import { errorMessage, lab } from './lab';
 
 /** What several views share: lab info, the run list with live status, saved flows. */
 export const state = reactive({
   info: null as LabInfo | null,
   infoError: '',
-  runs: [] as RunRecord[],
+  /** Summaries: the full record of a run comes from getRun. */
+  runs: [] as RunSummary[],
   problems: [] as { dir: string; reason: string }[],
   runsError: '',
   runsLoaded: false,

@@ -151,4 +151,21 @@ describe('the Runs view with thousands of runs', () => {
     await expect.poll(async () => (await page.locator('#run-detail').textContent()) ?? '', { timeout: E2E_WAIT_MS }).toContain('run-00777');
     expect(problems).toEqual([]);
   });
+
+  it("Compare's run picker shows a bounded number of runs, and its search finds a given run", async () => {
+    await page.evaluate(`location.hash = '#/compare'`);
+    await page.waitForSelector('[data-testid=compare-search]');
+    const picks = () => page.locator('input[data-compare]').evaluateAll((els) => els.map((e) => e.getAttribute('data-compare') ?? ''));
+    await expect.poll(async () => (await picks()).length, { timeout: E2E_WAIT_MS }).toBeGreaterThan(0);
+    expect((await picks()).length).toBeLessThanOrEqual(MAX_DOM_ROWS);
+    expect(await page.textContent('[data-testid=compare-matches]')).toContain(`of ${N} matching runs shown`);
+    await page.fill('[data-testid=compare-search]', 'run-02345');
+    await expect.poll(picks, { timeout: E2E_WAIT_MS }).toEqual([runs[2345].id]);
+    await page.check(`input[data-compare="${runs[2345].id}"]`);
+    await expect.poll(() => page.url(), { timeout: E2E_WAIT_MS }).toContain(runs[2345].id);
+    // A chosen run stays in the list, to be unticked, when the search moves on.
+    await page.fill('[data-testid=compare-search]', runs[42].id);
+    await expect.poll(async () => (await picks()).sort(), { timeout: E2E_WAIT_MS }).toEqual([runs[2345].id, runs[42].id].sort());
+    expect(problems).toEqual([]);
+  });
 });

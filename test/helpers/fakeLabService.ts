@@ -1,4 +1,5 @@
 import type { ProgressEvent, RunRecord } from '../../src/core/protocol/run';
+import { toRunSummary } from '../../src/core/protocol/runSummary';
 import { trainConfigSchema } from '../../src/core/protocol/run';
 import type { FlowPreset, ILabService } from '../../src/core/protocol/service';
 import { InputError } from '../../src/core/util/errors';
@@ -43,7 +44,7 @@ export function createFakeLabService(): FakeLabService {
     },
     async listRuns() {
       record('listRuns');
-      return { runs: [...runs.values()], problems: [] };
+      return { runs: [...runs.values()].map(toRunSummary), problems: [] };
     },
     async getRun(req) {
       record('getRun', req);

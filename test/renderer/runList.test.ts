@@ -37,7 +37,7 @@ function run(over: {
   });
 }
 const q = (over: Partial<RunListQuery>): RunListQuery => ({ ...DEFAULT_QUERY, ...over });
-const names = (rs: RunRecord[]) => rs.map((r) => r.name);
+const names = (rs: readonly { name?: string }[]) => rs.map((r) => r.name);
 
 describe('run list: filter', () => {
   const runs = [

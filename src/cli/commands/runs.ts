@@ -26,7 +26,8 @@ export function registerRuns(program: Command): void {
       requireStoreFolder(f.store);
       const lab = await openLab(f.store);
       try {
-        const { runs: list, problems } = await lab.listRuns();
+        // Full records (runs ls --json prints them whole); the service's listRuns gives summaries.
+        const { runs: list, problems } = await lab.store.list();
         if (f.json) {
           process.stdout.write(`${JSON.stringify({ store: lab.store.root, runs: list, problems })}\n`);
           return;

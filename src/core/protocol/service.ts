@@ -6,6 +6,7 @@ import type { EquivarianceReport } from '../metrics/equivariance';
 import type { EvaluationRecord } from './evaluation';
 import type { MemoryEstimate } from './memory';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
+import type { RunSummary } from './runSummary';
 import { DISTINCT_OMEGAS, trainConfigSchema } from './run';
 import { createSweepSchema, type CreateSweepRequest, type SweepDetail, type SweepExecutors, type SweepSummary } from './sweeps';
 
@@ -16,6 +17,7 @@ import { createSweepSchema, type CreateSweepRequest, type SweepDetail, type Swee
  */
 export interface ILabService {
   info(): Promise<LabInfo>;
+  /** Every run as a summary (the fields lists show; full records: getRun). */
   listRuns(): Promise<RunList>;
   getRun(req: { id: string }): Promise<RunDetail>;
   startRun(req: StartRunRequest): Promise<RunRecord>;
@@ -63,7 +65,8 @@ export interface LabInfo {
 }
 
 export interface RunList {
-  runs: RunRecord[];
+  /** Summaries (core/protocol/runSummary.ts), newest first: getRun gives a run's full record. */
+  runs: RunSummary[];
   /** Folders in the store that are not readable runs (reported, skipped). */
   problems: { dir: string; reason: string }[];
 }
@@ -267,5 +270,5 @@ export const serviceSchemas = {
 export type ServiceMethod = keyof typeof serviceSchemas;
 export const SERVICE_METHODS = Object.keys(serviceSchemas) as ServiceMethod[];
 
-export type { TrainConfig };
+export type { TrainConfig, RunSummary };
 export type { CreateSweepRequest, SweepDetail, SweepExecutors, SweepSummary };

@@ -29,6 +29,7 @@ import { markContinuation } from './trainLonger';
 import { inspectRunData } from './data';
 import { inspectInitCheckpoint } from '../checkpoint/init';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
+import { toRunSummary } from '../../core/protocol/runSummary';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
 import { createSweepMethods, type SweepMethods } from '../sweeps/sweepService';
@@ -241,7 +242,8 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     },
     async listRuns(raw?: unknown): Promise<RunList> {
       parseServiceArgs('listRuns', raw);
-      return store.list();
+      const { runs, problems } = await store.list();
+      return { runs: runs.map(toRunSummary), problems };
     },
     async getRun(raw): Promise<RunDetail> {
       const { id } = parseServiceArgs('getRun', raw);
@@ -252,9 +254,12 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     async startRun(raw): Promise<RunRecord> {
       const req = parseServiceArgs('startRun', raw);
       const config = req.config;
-      // A run asked for on wasm that cannot fit its heap is refused before it exists (with auto the backend is chosen
-      // in the worker, which ends such a run as out_of_memory before allocating anything).
-      if (config.backend === 'wasm') {
+      // A run that cannot fit the wasm heap is refused before it exists: asked for on wasm, or on auto where auto
+      // resolves to wasm here (the worker resolves it the same way: the backends job answers what auto picks).
+      const onWasm =
+        config.backend === 'wasm' ||
+        (config.backend === 'auto' && (backends ??= await job<Pick<LabInfo, 'backends' | 'auto'>>('backends', null)).auto?.name === 'wasm');
+      if (onWasm) {
         const memory = estimateTrainingMemory(config, 'wasm', runParamCount(config));
         if (!memory.fits) throw new InputError('config.batch', memory.message ?? 'the run does not fit in the wasm heap');
       }
