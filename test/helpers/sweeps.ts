@@ -1,6 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { TrainConfigInput } from '../../src/core/protocol/run';
+import type { SweepDetail } from '../../src/core/protocol/sweeps';
+import { createLabService, type LabService } from '../../src/node/lab/labService';
+import { gateFolder, type Gates } from './gates';
 
 export { BIN, ROOT, cli, type CliRun } from './cli';
 
@@ -53,4 +59,61 @@ export async function safetensorsTensors(file: string): Promise<Map<string, Buff
     if (name !== '__metadata__' && t.data_offsets) out.set(name, data.subarray(t.data_offsets[0], t.data_offsets[1]));
   }
   return out;
+}
+
+/** A sweep member's config small enough that an in-process sweep of a few members ends in seconds (G-RNN, 8 px, cpu). */
+export const TINY_MEMBER: TrainConfigInput = {
+  model: 'grnn',
+  vRange: 0,
+  hidden: 2,
+  imageSize: 8,
+  batch: 2,
+  steps: 6,
+  valEvery: 3,
+  valSequences: 4,
+  testSequences: 4,
+  inputFrames: 3,
+  predFrames: 2,
+  backend: 'cpu',
+};
+
+/** A lab service over a fresh store, with its test-gate folder (set up in beforeAll, disposed and removed in afterAll). */
+export interface GatedLab {
+  readonly lab: LabService;
+  readonly gates: Gates;
+  /** Polls getSweep until `want` holds for the sweep. */
+  settled(id: string, want: (d: SweepDetail) => boolean): Promise<SweepDetail>;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that start a lab service on a temporary store with the test gate on. Workers
+ * take the environment of their creation, so the gate folder is set before the service starts one.
+ */
+export function useGatedLab(prefix: string): GatedLab {
+  let dir = '';
+  const ctx = {} as { lab: LabService; gates: Gates };
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+    ctx.gates = await gateFolder(path.join(dir, 'gates'));
+    process.env.FERNN_TEST_GATES = ctx.gates.dir;
+    ctx.lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: path.resolve('dist/labWorker.js') });
+  });
+  afterAll(async () => {
+    delete process.env.FERNN_TEST_GATES;
+    await ctx.lab?.dispose();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get lab() {
+      return ctx.lab;
+    },
+    get gates() {
+      return ctx.gates;
+    },
+    settled: (id, want) =>
+      until(async () => {
+        const d = await ctx.lab.getSweep({ id });
+        return want(d) ? d : null;
+      }, 250),
+  };
 }

@@ -21,6 +21,8 @@ const h = vi.hoisted(() => {
     quitCalls: 0,
     sandboxEnabled: false,
     disposed: 0,
+    /** Reads of the run list's cache by main at start (it warms the cache while the window opens). */
+    warmed: 0,
     userData: '',
   };
   const app = {
@@ -83,6 +85,12 @@ vi.mock('../../src/node/lab/labService', async () => {
     LAB_VERSION: 'test',
     createLabService: async () => ({
       ...createFakeLabService(),
+      store: {
+        list: async () => {
+          h.rec.warmed++;
+          return [];
+        },
+      },
       dispose: async () => {
         await new Promise((r) => setTimeout(r, 20));
         h.rec.disposed++;
@@ -119,6 +127,8 @@ describe('Electron main process', () => {
     });
     expect(String((w.opts.webPreferences as { preload: string }).preload)).toMatch(/preload\.cjs$/);
     expect(w.url).toBe('app://lab/index.html#/runs');
+    // The run list's cache is read once while the window opens, so the app's first listRuns reads no run.json.
+    expect(h.rec.warmed).toBe(1);
     expect(h.rec.sandboxEnabled).toBe(true);
     expect(h.rec.privileged).toEqual([[{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]]);
   });

@@ -1,74 +1,34 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProgressEvent, TrainConfigInput } from '../../src/core/protocol/run';
-import type { SweepDetail } from '../../src/core/protocol/sweeps';
-import { createLabService, type LabService } from '../../src/node/lab/labService';
+import { describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../../src/core/protocol/run';
 import { sweepsRootFor } from '../../src/node/sweeps/sweepStore';
-import { gateFolder, type Gates } from '../helpers/gates';
-import { until } from '../helpers/sweeps';
+import { TINY_MEMBER, useGatedLab } from '../helpers/sweeps';
 
-let dir: string;
-let lab: LabService;
-let gates: Gates;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-sweep-svc-'));
-  // Workers take the environment of their creation: the gate folder must be set before the service starts one.
-  gates = await gateFolder(path.join(dir, 'gates'));
-  process.env.FERNN_TEST_GATES = gates.dir;
-  lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: path.resolve('dist/labWorker.js') });
-});
-afterAll(async () => {
-  delete process.env.FERNN_TEST_GATES;
-  await lab.dispose();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const base: TrainConfigInput = {
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  batch: 2,
-  steps: 6,
-  valEvery: 3,
-  valSequences: 4,
-  testSequences: 4,
-  inputFrames: 3,
-  predFrames: 2,
-  backend: 'cpu',
-};
-
-const settled = (id: string, want: (d: SweepDetail) => boolean) =>
-  until(async () => {
-    const d = await lab.getSweep({ id });
-    return want(d) ? d : null;
-  });
+const svc = useGatedLab('fernn-sweep-svc-');
+const base = TINY_MEMBER;
+const settled = svc.settled;
 
 describe('the lab service runs sweeps in its own pool', () => {
   it('validates every member before creating anything: the error names the member and the field', async () => {
-    await expect(lab.createSweep({ name: 'bad', base, grid: { model: ['grnn', 'fernn'], vRange: [0, 7] }, seeds: 1 })).rejects.toThrow(
+    await expect(svc.lab.createSweep({ name: 'bad', base, grid: { model: ['grnn', 'fernn'], vRange: [0, 7] }, seeds: 1 })).rejects.toThrow(
       /^grid\.vRange: member 1 \(model=grnn, vRange=7, seed=0\): .*<= ?4/,
     );
-    await expect(lab.createSweep({ name: 'bad', base: { ...base, hidden: 0 }, seeds: 2 })).rejects.toThrow(/^base\.hidden: member 0 \(seed=0\)/);
-    await expect(lab.createSweep({ name: 'bad', base, grid: { seed: [1, 2] } })).rejects.toThrow(/^grid\.seed: seeds come from `seeds`/);
-    await expect(lab.createSweep({ name: 'a/b', base })).rejects.toThrow(/^name: /);
-    await expect(lab.getSweep({ id: '../x' })).rejects.toThrow(/^id: must be a sweep id/);
-    expect(existsSync(sweepsRootFor(lab.store.root))).toBe(false);
-    const ex = await lab.sweepExecutors();
+    await expect(svc.lab.createSweep({ name: 'bad', base: { ...base, hidden: 0 }, seeds: 2 })).rejects.toThrow(/^base\.hidden: member 0 \(seed=0\)/);
+    await expect(svc.lab.createSweep({ name: 'bad', base, grid: { seed: [1, 2] } })).rejects.toThrow(/^grid\.seed: seeds come from `seeds`/);
+    await expect(svc.lab.createSweep({ name: 'a/b', base })).rejects.toThrow(/^name: /);
+    await expect(svc.lab.getSweep({ id: '../x' })).rejects.toThrow(/^id: must be a sweep id/);
+    expect(existsSync(sweepsRootFor(svc.lab.store.root))).toBe(false);
+    const ex = await svc.lab.sweepExecutors();
     expect(ex.local.available).toBe(true);
     expect(typeof ex.slurm.reason).toBe('string');
   });
 
   it('creates a 2 models x 2 seeds sweep: member progress events, cancel ends the running member cancelled, resume completes all', async () => {
-    const gate = await gates.hold('svc/0', 2);
+    const gate = await svc.gates.hold('svc/0', 2);
     const events: ProgressEvent[] = [];
-    const off = lab.onDidProgress((e) => events.push(e));
+    const off = svc.lab.onDidProgress((e) => events.push(e));
     // A model axis without a vRange axis: the G-RNN members get V = {0}, the FERNN ones the base's vRange 1.
-    const created = await lab.createSweep({
+    const created = await svc.lab.createSweep({
       name: 'svc',
       base: { ...base, vRange: 1 },
       grid: { model: ['grnn', 'fernn'] },
@@ -84,20 +44,20 @@ describe('the lab service runs sweeps in its own pool', () => {
     ]);
     expect(created.memberGroups).toEqual(['model=grnn', 'model=grnn', 'model=fernn', 'model=fernn']);
     expect(created.active).toBe(true);
-    expect(await lab.listSweeps()).toEqual([expect.objectContaining({ id, name: 'svc', members: 4, cancelled: false })]);
+    expect(await svc.lab.listSweeps()).toEqual([expect.objectContaining({ id, name: 'svc', members: 4, cancelled: false })]);
 
     await gate.parked();
-    const parked = await lab.getSweep({ id });
+    const parked = await svc.lab.getSweep({ id });
     expect(parked.status.members.map((m) => m.status)).toEqual(['running', 'pending', 'pending', 'pending']);
     expect(parked.progress[0]).toEqual({ index: 0, step: 2, steps: 6 });
     expect(events.some((e) => e.sweep?.id === id && e.sweep.index === 0 && e.step === 2)).toBe(true);
 
-    const cancelled = await lab.cancelSweep({ id });
+    const cancelled = await svc.lab.cancelSweep({ id });
     expect(cancelled.status.members.map((m) => m.status)).toEqual(['cancelled', 'pending', 'pending', 'pending']);
     expect([cancelled.cancelled, cancelled.active]).toEqual([true, false]);
 
     await gate.release();
-    await lab.resumeSweep({ id });
+    await svc.lab.resumeSweep({ id });
     const done = await settled(id, (d) => !d.active && d.status.members.every((m) => m.status === 'completed'));
     off();
     expect(done.cancelled).toBe(false);
@@ -105,7 +65,7 @@ describe('the lab service runs sweeps in its own pool', () => {
       ['model=grnn', 2, 2, true],
       ['model=fernn', 2, 2, true],
     ]);
-    const configs = await Promise.all(done.status.members.map(async (m) => (await lab.store.get(m.run_id)).config));
+    const configs = await Promise.all(done.status.members.map(async (m) => (await svc.lab.store.get(m.run_id)).config));
     expect(configs.map((c) => [c.model, c.vRange, c.seed])).toEqual([
       ['grnn', 0, 0],
       ['grnn', 0, 1],
@@ -113,11 +73,11 @@ describe('the lab service runs sweeps in its own pool', () => {
       ['fernn', 1, 1],
     ]);
     // Member 0 went on from its checkpoint; the mean curves cover every step with n = 2.
-    const { records } = await lab.store.readMetrics(done.status.members[0].run_id);
+    const { records } = await svc.lab.store.readMetrics(done.status.members[0].run_id);
     expect(records.some((r) => r.kind === 'event' && r.event === 'resumed' && r.step === 2)).toBe(true);
     expect(done.curves[0].train.map((p) => [p.step, p.n])).toEqual([1, 2, 3, 4, 5, 6].map((s) => [s, 2]));
     expect(done.curves[0].val.map((p) => p.step)).toEqual([3, 6]);
     expect(done.progress.every((p) => p.step === 6)).toBe(true);
-    await expect(lab.resumeSweep({ id })).resolves.toMatchObject({ active: false });
+    await expect(svc.lab.resumeSweep({ id })).resolves.toMatchObject({ active: false });
   });
 });

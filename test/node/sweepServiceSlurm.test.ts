@@ -1,12 +1,7 @@
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainConfigInput } from '../../src/core/protocol/run';
-import type { SweepDetail } from '../../src/core/protocol/sweeps';
-import { createLabService, type LabService } from '../../src/node/lab/labService';
-import { gateFolder, type Gates } from '../helpers/gates';
-import { slurmHere, until } from '../helpers/sweeps';
+import { describe, expect, it } from 'vitest';
+import { TINY_MEMBER, slurmHere, useGatedLab } from '../helpers/sweeps';
 
 /**
  * The lab service's Slurm executor against the real daemons (scripts/slurm-local.sh start): the path the app takes
@@ -19,55 +14,22 @@ const required = process.env.FERNN_REQUIRE_SLURM === '1';
 const slurm = slurmHere();
 if (!slurm.ok) process.stderr.write(`sweepServiceSlurm: Slurm tests ${required ? 'REQUIRED but' : 'skipped:'} ${slurm.reason}\n`);
 
-let dir: string;
-let lab: LabService;
-let gates: Gates;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'fernn-sweep-svc-slurm-'));
-  gates = await gateFolder(path.join(dir, 'gates'));
-  process.env.FERNN_TEST_GATES = gates.dir;
-  lab = await createLabService({ storeRoot: path.join(dir, 'runs'), shell: { kind: 'web' }, workerPath: path.resolve('dist/labWorker.js') });
-});
-afterAll(async () => {
-  delete process.env.FERNN_TEST_GATES;
-  await lab?.dispose();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-const base: TrainConfigInput = {
-  model: 'grnn',
-  vRange: 0,
-  hidden: 2,
-  imageSize: 8,
-  batch: 2,
-  steps: 6,
-  valEvery: 3,
-  valSequences: 4,
-  testSequences: 4,
-  inputFrames: 3,
-  predFrames: 2,
-  backend: 'cpu',
-};
-
-const settled = (id: string, want: (d: SweepDetail) => boolean) =>
-  until(async () => {
-    const d = await lab.getSweep({ id });
-    return want(d) ? d : null;
-  }, 250);
+const svc = useGatedLab('fernn-sweep-svc-slurm-');
+const base = TINY_MEMBER;
+const settled = svc.settled;
 
 const ACTIVE = ['RUNNING', 'PENDING', 'COMPLETING', 'CONFIGURING', 'REQUEUED', 'SUSPENDED'];
 
 describe.skipIf(!slurm.ok && !required)('the lab service runs sweeps on Slurm (real daemons)', () => {
   it('a Slurm cluster answers and the service offers the Slurm executor (required in CI)', async () => {
     expect(slurm.ok, slurm.reason).toBe(true);
-    const ex = await lab.sweepExecutors();
+    const ex = await svc.lab.sweepExecutors();
     expect(ex.slurm.available, ex.slurm.reason).toBe(true);
   });
 
   it('createSweep submits 2 members; getSweep shows their jobs; cancelSweep scancels; resumeSweep completes both with group stats', async () => {
-    const gate = await gates.hold('svc-slurm/0', 2);
-    const created = await lab.createSweep({ name: 'svc-slurm', base, seeds: 2, executor: { kind: 'slurm', slurm: { sbatchArgs: [], signalSeconds: 60 } } });
+    const gate = await svc.gates.hold('svc-slurm/0', 2);
+    const created = await svc.lab.createSweep({ name: 'svc-slurm', base, seeds: 2, executor: { kind: 'slurm', slurm: { sbatchArgs: [], signalSeconds: 60 } } });
     const id = created.status.sweep_id;
     expect(created.status.executor).toBe('slurm');
     expect(created.active).toBe(false);
@@ -86,7 +48,7 @@ describe.skipIf(!slurm.ok && !required)('the lab service runs sweeps on Slurm (r
     expect(parked.status.members[0].slurm_job).toBe(jobs[0]);
     expect(parked.progress[0]).toEqual({ index: 0, step: 2, steps: 6 });
 
-    const cancelled = await lab.cancelSweep({ id });
+    const cancelled = await svc.lab.cancelSweep({ id });
     expect(cancelled.cancelled).toBe(true);
     // scancel: the parked task checkpoints on SIGTERM and its run ends interrupted; its job leaves the queue.
     const stopped = await settled(
@@ -94,10 +56,10 @@ describe.skipIf(!slurm.ok && !required)('the lab service runs sweeps on Slurm (r
       (d) => d.status.members.every((m) => m.status !== 'running' && !ACTIVE.includes(m.slurm_state ?? '')) && d.status.members[0].status === 'interrupted',
     );
     expect(stopped.status.members[0].status).toBe('interrupted');
-    expect((await lab.store.get(stopped.status.members[0].run_id)).progress.checkpointStep).toBe(2);
+    expect((await svc.lab.store.get(stopped.status.members[0].run_id)).progress.checkpointStep).toBe(2);
 
     await gate.release();
-    const resumed = await lab.resumeSweep({ id });
+    const resumed = await svc.lab.resumeSweep({ id });
     expect(resumed.cancelled).toBe(false);
     const done = await settled(id, (d) => d.status.members.every((m) => m.status === 'completed'));
     // Resumed members run under a new submission.
@@ -108,7 +70,7 @@ describe.skipIf(!slurm.ok && !required)('the lab service runs sweeps on Slurm (r
     const xs = done.status.members.map((m) => m.test_mse as number);
     expect(g.test_mse?.mean).toBeCloseTo((xs[0] + xs[1]) / 2, 12);
     expect(g.test_mse?.ci95).not.toBeNull();
-    const { records } = await lab.store.readMetrics(done.status.members[0].run_id);
+    const { records } = await svc.lab.store.readMetrics(done.status.members[0].run_id);
     expect(records.some((r) => r.kind === 'event' && r.event === 'resumed' && r.step === 2)).toBe(true);
     expect(done.curves[0].train.map((p) => p.n)).toEqual([2, 2, 2, 2, 2, 2]);
   });
