@@ -105,6 +105,8 @@ export function describeRun(r: RunRecord): string {
       ? `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val accuracy ${pct(r.progress.bestValAccuracy)} (step ${r.progress.bestStep ?? '-'}), test accuracy ${headlineText(r)}`
       : `  train loss ${r.progress.lastTrainLoss?.toFixed(5) ?? '-'}, best val MSE ${r.progress.bestValMse?.toFixed(5) ?? '-'} (step ${r.progress.bestStep ?? '-'}), test MSE ${headlineText(r)}`,
   ];
+  const recorded = r.sources?.data?.find((d) => d.classes)?.classes;
+  if (recorded) lines.push(`  classes (from the data, label order): ${recorded.map((c) => c.name).join(', ')}`);
   for (const c of r.continuations ?? [])
     lines.push(`  trained longer: from step ${c.fromStep} to ${c.toStep} (${c.at})${c.earlyStopReset ? ', early-stop count reset' : ''}`);
   return lines.join('\n');

@@ -11,8 +11,18 @@ export function velocityGridText(v: NonNullable<EvaluationResults['velocity']>):
   );
 }
 
-/** Human report of an evaluation. */
-export function evaluationText(r: EvaluationResults): string {
+/** A confusion matrix as text (rows true, columns predicted), headed by the run's class names (runClassNames) when
+ *  they match its size, else by the label numbers. */
+export function confusionText(confusion: readonly (readonly number[])[], classNames: readonly string[] = []): string {
+  const names = classNames.length === confusion.length ? classNames : confusion.map((_, i) => String(i));
+  return table(
+    ['true \\ pred', ...names],
+    confusion.map((row, i) => [names[i], ...row.map(String)]),
+  );
+}
+
+/** Human report of an evaluation; `classNames`: the run's (runClassNames), for a confusion matrix. */
+export function evaluationText(r: EvaluationResults, classNames: readonly string[] = []): string {
   const parts: string[] = [];
   if (r.test)
     parts.push(`test MSE ${r.test.mse.toFixed(5)} over ${r.test.sequences} sequences; per future step: ${r.test.perStep.map((x) => x.toFixed(4)).join(' ')}`);
@@ -31,10 +41,7 @@ export function evaluationText(r: EvaluationResults): string {
   if (r.testAccuracy) {
     const t = r.testAccuracy;
     parts.push(
-      `test accuracy ${(100 * t.accuracy).toFixed(1)}% over ${t.sequences} clips; confusion (rows true, columns predicted)\n${table(
-        ['true \\ pred', ...t.confusion.map((_, i) => String(i))],
-        t.confusion.map((row, i) => [String(i), ...row.map(String)]),
-      )}`,
+      `test accuracy ${(100 * t.accuracy).toFixed(1)}% over ${t.sequences} clips; confusion (rows true, columns predicted)\n${confusionText(t.confusion, classNames)}`,
     );
   }
   if (r.velocityAccuracy) {

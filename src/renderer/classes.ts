@@ -1,4 +1,4 @@
-import { DATASETS, DATASET_FACTS, type Dataset } from '../core/data/datasetKinds';
+import { DATASETS, DATASET_FACTS, runClassNames, type Dataset, type RunClassSource } from '../core/data/datasetKinds';
 
 /**
  * Class names of each dataset's classification task, in label order (MNIST digits; KTH actions in the reference's
@@ -12,8 +12,11 @@ export const DATASET_LABELS: { readonly [K in Dataset]: string } = Object.fromEn
   [K in Dataset]: string;
 };
 
-/** The names for a confusion matrix of `n` classes: the dataset's, or the label numbers when they do not match. */
-export function classNames(dataset: Dataset | undefined, n: number): string[] {
-  const names = DATASET_CLASS_NAMES[dataset ?? 'flowing-mnist'];
+/**
+ * The names for a run's confusion matrix of `n` classes: those its data recorded (users' class folders: run.json
+ * `sources.data`), else its dataset's; the label numbers when they do not match.
+ */
+export function classNames(run: RunClassSource | undefined, n: number): string[] {
+  const names = run ? runClassNames(run) : DATASET_CLASS_NAMES['flowing-mnist'];
   return names.length === n ? [...names] : Array.from({ length: n }, (_, i) => String(i));
 }

@@ -21,7 +21,7 @@ describe('dataset registry', () => {
       expect(typeof inspect === 'function', `${d} inspect`).toBe(DATASET_FACTS[d].sequenceFiles);
     }
     expect(datasetsOf('prediction')).toEqual(['flowing-mnist', 'rotating-mnist', 'npy']);
-    expect(datasetsOf('classification')).toEqual(['flowing-mnist', 'kth']);
+    expect(datasetsOf('classification')).toEqual(['flowing-mnist', 'kth', 'class-folders']);
   });
 
   it('a kind that is not registered is a named error, never a fallback to Flowing MNIST', async () => {

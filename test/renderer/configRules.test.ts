@@ -168,8 +168,19 @@ describe('class names', () => {
   it('match the datasets’ class counts and the KTH label order', () => {
     for (const d of DATASETS) expect(DATASET_CLASS_NAMES[d]).toHaveLength(DATASET_CLASSES[d]);
     expect(DATASET_CLASS_NAMES.kth).toEqual([...KTH_ACTIONS]);
-    expect(classNames('kth', 6)[5]).toBe('handclapping');
-    expect(classNames('kth', 3)).toEqual(['0', '1', '2']);
+    const kth = { config: { dataset: 'kth' as const } };
+    expect(classNames(kth, 6)[5]).toBe('handclapping');
+    expect(classNames(kth, 3)).toEqual(['0', '1', '2']);
+  });
+
+  it('of a run on users’ class folders are the names its data recorded (run.json sources.data)', () => {
+    const classes = [
+      { name: 'drift', videos: 3 },
+      { name: 'spin', videos: 4 },
+    ];
+    const run = { config: { dataset: 'class-folders' as const }, sources: { data: [{ split: 'all', classes }] } };
+    expect(classNames(run, 2)).toEqual(['drift', 'spin']);
+    expect(classNames({ config: run.config }, 2)).toEqual(['0', '1']);
   });
 });
 

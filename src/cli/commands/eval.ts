@@ -4,6 +4,7 @@ import { openLab } from '../lab';
 import { info, parseFlags } from '../io';
 import { intFlag } from '../options';
 import { evaluationText } from '../report';
+import { runClassNames } from '../../core/data/datasetKinds';
 import { requireStoreFolder, resolveRun } from '../runRef';
 import { InputError } from '../../core/util/errors';
 
@@ -54,7 +55,7 @@ export function registerEval(program: Command): void {
           seqLens,
           flows: f.flows?.split(';'),
         });
-        process.stdout.write(f.json ? `${JSON.stringify(r)}\n` : `${evaluationText(r)}\n`);
+        process.stdout.write(f.json ? `${JSON.stringify(r)}\n` : `${evaluationText(r, runClassNames(await lab.store.get(id)))}\n`);
       } finally {
         await lab.dispose();
       }

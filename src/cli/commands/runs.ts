@@ -7,7 +7,8 @@ import { writeFileAtomic } from '../../node/store/atomicFile';
 import { EXPORT_FORMATS } from '../../node/store/runStore';
 import { describeRun, openLab } from '../lab';
 import { info, parseFlags, table } from '../io';
-import { evaluationsTable, headlineText } from '../report';
+import { confusionText, evaluationsTable, headlineText } from '../report';
+import { runClassNames } from '../../core/data/datasetKinds';
 import { requireStoreFolder, resolveRun } from '../runRef';
 
 const storeFlags = z.object({ store: z.string().optional(), json: z.boolean().default(false) });
@@ -77,6 +78,7 @@ export function registerRuns(program: Command): void {
         }
         const r = d.run;
         const vals = d.metrics.filter((m) => m.kind === 'val');
+        const acc = testAccuracyOf(d.evals['test-accuracy']);
         process.stdout.write(
           `${describeRun(r)}\n  config ${JSON.stringify(r.config)}\n  seeds init ${r.seeds.init} data ${r.seeds.data}; created ${r.createdAt}\n` +
             (vals.length
@@ -84,6 +86,9 @@ export function registerRuns(program: Command): void {
                   ['step', 'val MSE', 'best'],
                   vals.map((v) => [v.step, fmt(v.mse, 5), v.best ? '*' : '']),
                 )}\n`
+              : '') +
+            (acc
+              ? `\nconfusion of the latest test accuracy (${(100 * acc.accuracy).toFixed(1)}%; rows true, columns predicted)\n${confusionText(acc.confusion, runClassNames(r))}\n`
               : '') +
             (d.evaluations.length
               ? `\nevaluations (oldest first; fernn-lab eval ${r.id} adds more)\n${evaluationsTable(d.evaluations, r.results?.testSource?.evaluationId)}\n`
@@ -154,4 +159,12 @@ export function registerRuns(program: Command): void {
         await lab.dispose();
       }
     });
+}
+
+/** A stored test-accuracy result (evals/test-accuracy.json), or undefined when it is not one. */
+function testAccuracyOf(v: unknown): { accuracy: number; confusion: number[][] } | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as { accuracy?: unknown; confusion?: unknown };
+  const rows = Array.isArray(o.confusion) && o.confusion.every((row) => Array.isArray(row) && row.every((x) => typeof x === 'number'));
+  return typeof o.accuracy === 'number' && rows ? { accuracy: o.accuracy, confusion: o.confusion as number[][] } : undefined;
 }

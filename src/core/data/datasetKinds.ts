@@ -25,7 +25,8 @@ export interface DatasetFacts {
   readonly label: string;
   /** The tasks it serves, each with the form's hint (what a run of that task on it learns). */
   readonly tasks: { readonly [T in Task]?: string };
-  /** The classification labels in label order (digits: their value; KTH: KTH_ACTIONS). */
+  /** The classification labels in label order (digits: their value; KTH: KTH_ACTIONS); empty where the data name
+   *  them (users' class folders: the run records them, see runClassNames). */
   readonly classNames: readonly string[];
   /** The kind of motion in its clips: the flows its runs are probed with and the cells that fit it. */
   readonly motion: FlowKind;
@@ -48,7 +49,7 @@ export interface DatasetFacts {
   readonly sequenceFiles: boolean;
 }
 
-export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth', 'npy'] as const;
+export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth', 'npy', 'class-folders'] as const;
 export type Dataset = (typeof DATASETS)[number];
 
 /** Written `as const` so the tasks of each kind are types (TasksOf); read through DATASET_FACTS. */
@@ -111,6 +112,24 @@ const FACTS = {
     lengthCurve: false,
     sequenceFiles: true,
   },
+  'class-folders': {
+    label: 'Your class folders',
+    tasks: { classification: 'one folder per class (its name is the label) of your videos or PNG frame folders, moved by random translations' },
+    // From the data: the folders' names in sorted order, recorded in run.json (runClassNames).
+    classNames: [],
+    motion: 'translation',
+    source: 'path',
+    path: {
+      label: 'Class folders',
+      hint: "one folder per class (the name is the label) of videos or folders of PNG frames; 10% of each class's videos each held out for validation and test (seeded)",
+      placeholder: '/data/classes',
+    },
+    defaultImageSize: 32,
+    listedVelocities: false,
+    velocityGrid: false,
+    lengthCurve: false,
+    sequenceFiles: true,
+  },
 } as const satisfies { readonly [K in Dataset]: DatasetFacts };
 
 /** The facts of every dataset kind. */
@@ -143,3 +162,18 @@ export const datasetsOf = (task: Task): Dataset[] => DATASETS.filter((d) => serv
 
 /** The number of classes of a dataset's classification labels. */
 export const datasetClassCount = (kind: Dataset): number => DATASET_FACTS[kind].classNames.length;
+
+/** What runClassNames reads of a run record (a structural type: this module imports no schemas). */
+export interface RunClassSource {
+  readonly config: { readonly dataset: Dataset };
+  readonly sources?: { readonly data?: readonly { readonly split: string; readonly classes?: readonly { readonly name: string }[] }[] };
+}
+
+/**
+ * A run's class names in label order: those recorded from its data (users' class folders: the classes of
+ * run.json `sources.data`, training source first), else its dataset's facts (digits, KTH actions).
+ */
+export function runClassNames(run: RunClassSource): readonly string[] {
+  const recorded = run.sources?.data?.find((d) => d.classes !== undefined)?.classes;
+  return recorded ? recorded.map((c) => c.name) : DATASET_FACTS[run.config.dataset].classNames;
+}

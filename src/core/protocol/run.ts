@@ -32,10 +32,11 @@ export const trainConfigSchema = z
     task: z.enum(TASKS).default(D.task),
     dataset: z.enum(DATASETS).default(D.dataset),
     /** The folder or file a dataset read from disk (facts `source: 'path'`) is read from: KTH, one folder per action;
-     *  npy, the .npy file of sequences. */
+     *  npy, the .npy file of sequences; class-folders, one folder per class. */
     dataDir: z.string().min(1).max(4096).optional(),
-    /** Dataset 'npy': separate validation and test files (same format). Without them, seeded fractions of dataDir
-     *  (10% each, at least one sequence; never overlapping) are held out. */
+    /** Datasets of sequence files (npy, class-folders): separate validation and test files or folders (same format).
+     *  Without them, seeded fractions of dataDir (10% each, at least one sequence, class-folders: per class, by video;
+     *  never overlapping) are held out. */
     dataVal: z.string().min(1).max(4096).optional(),
     dataTest: z.string().min(1).max(4096).optional(),
     /** Dataset 'npy': the order of training batches (generated datasets are a seeded stream: no file order). */
@@ -224,6 +225,9 @@ export const runRecordSchema = z.object({
             sha256: z.string(),
             shape: z.array(z.number().int()),
             dtype: z.string(),
+            /** Users' class folders: each class (folder name, in label order) and its videos in this source. The
+             *  run's class names are those of its first source (runClassNames, core/data/datasetKinds.ts). */
+            classes: z.array(z.object({ name: z.string(), videos: z.number().int().nonnegative() })).optional(),
           }),
         )
         .optional(),

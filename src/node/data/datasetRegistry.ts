@@ -1,9 +1,10 @@
 import { DATASET_FACTS, isDataset, UnknownDatasetError, type Dataset, type Task, type TasksOf } from '../../core/data/datasetKinds';
 import { InputError } from '../../core/util/errors';
 import { flowingMnistClassification, flowingMnistPrediction } from './datasets/flowingMnist';
+import { classFolderNames, classFoldersClassification, inspectClassFolders } from './datasets/classFolders';
 import { kthClassification } from './datasets/kth';
 import type { TrainConfig } from '../../core/protocol/run';
-import type { DataInspector, DataSources, TaskLoaders } from './datasets/loader';
+import type { ClassNamer, DataInspector, DataSources, TaskLoaders } from './datasets/loader';
 import { inspectNpyData, npyPrediction } from './datasets/npy';
 import { rotatingMnistPrediction } from './datasets/rotatingMnist';
 
@@ -11,13 +12,17 @@ import { rotatingMnistPrediction } from './datasets/rotatingMnist';
  * The loaders of every dataset kind: one line per kind, mapped over core/data/datasetKinds.ts DATASET_FACTS, and for
  * each kind exactly the tasks its facts name. A kind added there without a line here, or a task in its facts without
  * a loader, is a compile error. A kind's loaders live in their own file in ./datasets/ (docs/architecture.md). A kind
- * read from files also names its `inspect`: the check of its files before a run exists and what run.json records.
+ * read from files also names its `inspect`: the check of its files before a run exists and what run.json records; a
+ * kind whose classes come from its data (facts without classNames) its `classNames`.
  */
-export const DATASET_LOADERS: { readonly [K in Dataset]: Pick<TaskLoaders, TasksOf<K>> & { readonly inspect?: DataInspector } } = {
+export const DATASET_LOADERS: {
+  readonly [K in Dataset]: Pick<TaskLoaders, TasksOf<K>> & { readonly inspect?: DataInspector; readonly classNames?: ClassNamer };
+} = {
   'flowing-mnist': { prediction: flowingMnistPrediction, classification: flowingMnistClassification },
   'rotating-mnist': { prediction: rotatingMnistPrediction },
   kth: { classification: kthClassification },
   npy: { prediction: npyPrediction, inspect: inspectNpyData },
+  'class-folders': { classification: classFoldersClassification, inspect: inspectClassFolders, classNames: classFolderNames },
 };
 
 /**
@@ -37,4 +42,10 @@ export function datasetLoader<T extends Task>(dataset: string, task: T): TaskLoa
 export async function inspectRunData(config: TrainConfig): Promise<DataSources | undefined> {
   const loaders: { readonly inspect?: DataInspector } = DATASET_LOADERS[config.dataset];
   return loaders.inspect?.(config);
+}
+
+/** The number of classes of a classification config: its dataset's facts, or (users' class folders) its data's folders. */
+export async function dataClassCount(config: TrainConfig): Promise<number> {
+  const loaders: { readonly classNames?: ClassNamer } = DATASET_LOADERS[config.dataset];
+  return loaders.classNames ? (await loaders.classNames(config)).length : DATASET_FACTS[config.dataset].classNames.length;
 }

@@ -155,29 +155,47 @@ async function classify(
     return;
   }
   const name = `person${String(person).padStart(2, '0')}_${action}_d${scenario}`;
-  const base = { name, path, action, label: KTH_ACTIONS.indexOf(action), person, scenario };
-  if (!isDir) {
-    if (!(KTH_VIDEO_EXTENSIONS as readonly string[]).includes(ext)) {
-      problems.push({ path, reason: `extension ${ext || '(none)'} is not a video (${KTH_VIDEO_EXTENSIONS.join(', ')}); skipped` });
-      return;
-    }
-    out.push({ ...base, kind: 'video' });
+  const item = await readVideoItem(path, isDir);
+  if ('reason' in item) {
+    problems.push({ path, reason: `${item.reason}; skipped` });
     return;
   }
-  const files = await readdir(path).catch((e: Error) => {
-    problems.push({ path, reason: `cannot read the frame folder: ${e.message}` });
-    return null;
-  });
-  if (!files) return;
+  out.push({ name, action, label: KTH_ACTIONS.indexOf(action), person, scenario, ...item });
+}
+
+/** One video on disk, whatever the dataset: a video file for ffmpeg, or a folder of its frames in order. */
+export interface VideoItem {
+  readonly path: string;
+  readonly kind: 'video' | 'frames';
+  /** Frame files in numeric-aware name order (kind 'frames' only). */
+  readonly frameFiles?: readonly string[];
+}
+
+/**
+ * What a file or folder is as a video: a file with a video extension (decoded later by ffmpeg) or a folder of
+ * PGM/PPM/PNG frames; otherwise the reason it is none. Shared by KTH and the users' class folders.
+ */
+export async function readVideoItem(path: string, isDir: boolean): Promise<VideoItem | { reason: string }> {
+  if (!isDir) {
+    const ext = extname(path).toLowerCase();
+    if (!(KTH_VIDEO_EXTENSIONS as readonly string[]).includes(ext))
+      return { reason: `extension ${ext || '(none)'} is not a video (${KTH_VIDEO_EXTENSIONS.join(', ')}) and it is not a folder of frames` };
+    return { path, kind: 'video' };
+  }
+  let files: string[];
+  try {
+    files = await readdir(path);
+  } catch (e) {
+    return { reason: `cannot read the frame folder: ${(e as Error).message}` };
+  }
   const frames = files.filter((f) => (KTH_FRAME_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()));
   if (frames.length === 0) {
     const other =
       files.length > 0 ? ` (holds ${files.slice(0, 3).join(', ')}${files.length > 3 ? ', ...' : ''}; JPEG is not supported, convert to PNG or PGM)` : '';
-    problems.push({ path, reason: `frame folder has no ${KTH_FRAME_EXTENSIONS.join('/')} frames${other}; skipped` });
-    return;
+    return { reason: `frame folder has no ${KTH_FRAME_EXTENSIONS.join('/')} frames${other}` };
   }
   frames.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  out.push({ ...base, kind: 'frames', frameFiles: frames.map((f) => join(path, f)) });
+  return { path, kind: 'frames', frameFiles: frames.map((f) => join(path, f)) };
 }
 
 /**
@@ -259,14 +277,15 @@ export interface LoadKthOptions {
 /**
  * Loads one video as grayscale frames in [0, 1], resized to H x W.
  * @returns frames [T, H, W] float32
- * @throws InputError('kth') when ffmpeg is missing or fails, or a frame cannot be decoded
+ * @throws InputError('kth') when ffmpeg is missing or fails, a frame cannot be decoded, or a folder's frames differ in size
  */
-export async function loadKthVideo(entry: KthEntry, options: LoadKthOptions = {}): Promise<GrayVideo> {
+export async function loadKthVideo(entry: VideoItem, options: LoadKthOptions = {}): Promise<GrayVideo> {
   const [h, w] = outputSize(options.size ?? 32);
   if (entry.kind === 'video') return decodeWithFfmpeg(entry.path, h, w, options);
   const files = entry.frameFiles ?? [];
   if (files.length === 0) throw new InputError(FIELD, `${entry.path} has no frames`);
   const frames = new Float32Array(files.length * h * w);
+  let first: GrayImage = { width: 0, height: 0, pixels: new Float32Array(0) };
   for (let i = 0; i < files.length; i++) {
     const bytes = await readFile(files[i]);
     let img: GrayImage;
@@ -275,6 +294,12 @@ export async function loadKthVideo(entry: KthEntry, options: LoadKthOptions = {}
     } catch (e) {
       throw new InputError(FIELD, `${files[i]}: ${(e as Error).message}`);
     }
+    if (i > 0 && (img.width !== first.width || img.height !== first.height))
+      throw new InputError(
+        FIELD,
+        `${files[i]} is ${img.width}x${img.height}, the folder's first frame ${files[0]} ${first.width}x${first.height}: frames of one video must have one size`,
+      );
+    if (i === 0) first = img;
     frames.set(resizeGray(img.pixels, img.height, img.width, h, w), i * h * w);
   }
   return { frames, shape: [files.length, h, w] };

@@ -10,7 +10,7 @@ import { SPLITS, type ClassificationRunData, type RunData, type Split } from '..
  */
 export type { ClassificationRunData, RunData, SequenceSource } from '../data/datasets/loader';
 export { dataOmegas } from '../data/datasets/rotatingMnist';
-export { inspectRunData } from '../data/datasetRegistry';
+export { dataClassCount, inspectRunData } from '../data/datasetRegistry';
 export { NPY_HOLDOUT, npySplits } from '../data/datasets/npy';
 
 /** The three sequence streams of a prediction run (train, val, test) from its dataset's loader. */

@@ -13,7 +13,7 @@ import { createSeq2Seq, disposeModel, predict, type Seq2SeqModel } from '../../c
 import { cellStep, zeroHidden } from '../../core/nn/cell';
 import type { LabInfo, EvaluationResults, FramesDto, PredictionsDto, ProbeModelResult, ProbeResult, RunEstimate } from '../../core/protocol/service';
 import type { ServiceArgs } from '../../core/protocol/serviceArgs';
-import { DATASET_CLASSES, DATASET_FACTS, type RunRecord, type TrainConfig } from '../../core/protocol/run';
+import { DATASET_FACTS, type RunRecord, type TrainConfig } from '../../core/protocol/run';
 import type { ModelConfig } from '../../core/nn/config';
 import type { ParamMap } from '../../core/nn/params';
 import { createClassifier, type ClassifierModel } from '../../core/nn/classifier';
@@ -25,7 +25,7 @@ import { BACKENDS, backendLine, selectBackend } from '../backend';
 import { loadModelSafetensors } from '../checkpoint/safetensors';
 import { loadMnist } from '../mnist';
 import type { RunStore } from '../store/runStore';
-import { classificationRunData, dataOmegas, runData, splitBatch } from './data';
+import { classificationRunData, dataClassCount, dataOmegas, runData, splitBatch } from './data';
 import { RotatingMnist } from '../../core/data/rotatingMnist';
 import { angularVelocityGeneralisation } from '../../core/metrics/rotationGeneralisation';
 import { cellConfigFromSpec } from '../../core/nn/cellSpec';
@@ -381,17 +381,18 @@ export async function predictionsJob(store: RunStore, req: ServiceArgs<'predicti
 export async function estimateJob(config: TrainConfig): Promise<RunEstimate> {
   const backend = await selectBackend(config.backend);
   // Known before anything is allocated: a config beyond the backend's memory is not timed (it would abort).
-  const memory = estimateTrainingMemory(config, backend.name, runParamCount(config));
+  const classes = config.task === 'classification' ? await dataClassCount(config) : 0;
+  const memory = estimateTrainingMemory(config, backend.name, runParamCount(config, classes || undefined));
   if (!memory.fits) {
     return { backend: backend.name, backendDetail: backend.detail, msPerStep: 0, totalSec: 0, basis: memory.basis, warning: backend.warning, memory };
   }
   const classification = config.task === 'classification';
-  const model = classification ? createClassifier(classifierConfigOf(config), 0) : createSeq2Seq(modelConfigOf(config), 0);
+  const model = classification ? createClassifier(classifierConfigOf(config, classes), 0) : createSeq2Seq(modelConfigOf(config), 0);
   const opt = createAdam(config.lr);
   const shape = [config.batch, config.inputFrames, config.imageSize, config.imageSize, 1] as const;
   const x = tf.randomUniform([...shape]) as tf.Tensor5D;
   const y = tf.randomUniform([config.batch, config.predFrames, config.imageSize, config.imageSize, 1]) as tf.Tensor5D;
-  const labels = Int32Array.from({ length: config.batch }, (_, i) => i % DATASET_CLASSES[config.dataset]);
+  const labels = Int32Array.from({ length: config.batch }, (_, i) => i % classes);
   const times: number[] = [];
   try {
     for (let i = 0; i < 3; i++) {

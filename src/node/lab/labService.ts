@@ -26,7 +26,7 @@ import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
 import { modelConfigOf, runParamCount } from './trainJob';
 import { markContinuation } from './trainLonger';
-import { inspectRunData } from './data';
+import { dataClassCount, inspectRunData } from './data';
 import { inspectInitCheckpoint } from '../checkpoint/init';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
 import { toRunSummary } from '../../core/protocol/runSummary';
@@ -256,11 +256,13 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       const config = req.config;
       // A run that cannot fit the wasm heap is refused before it exists: asked for on wasm, or on auto where auto
       // resolves to wasm here (the worker resolves it the same way: the backends job answers what auto picks).
+      // Classes of data that name their own (users' class folders: the folders) size the classifier's head.
+      const classes = config.task === 'classification' ? await dataClassCount(config) : undefined;
       const onWasm =
         config.backend === 'wasm' ||
         (config.backend === 'auto' && (backends ??= await job<Pick<LabInfo, 'backends' | 'auto'>>('backends', null)).auto?.name === 'wasm');
       if (onWasm) {
-        const memory = estimateTrainingMemory(config, 'wasm', runParamCount(config));
+        const memory = estimateTrainingMemory(config, 'wasm', runParamCount(config, classes));
         if (!memory.fits) throw new InputError('config.batch', memory.message ?? 'the run does not fit in the wasm heap');
       }
       // User data and a start checkpoint are checked before the run exists: bad ones leave nothing in the store.
@@ -272,7 +274,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
         name: req.name,
         ...(sources ? { sources } : {}),
         seeds: { init: config.seed, data: config.seed + 1 },
-        params: runParamCount(config),
+        params: runParamCount(config, classes),
         versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },
       });
       startTraining(rec.id, false);

@@ -60,17 +60,17 @@ export function modelConfigOf(c: TrainConfig): Seq2SeqConfig {
 
 /**
  * The classifier config of a classification run: a recurrent classifier (frames through the cell's input conv, or
- * the reference's per-frame conv encoder), or the 3D-CNN baseline whose first-stage width is `hidden`.
+ * the reference's per-frame conv encoder), or the 3D-CNN baseline whose first-stage width is `hidden`. `classes`:
+ * the dataset's (its facts), or for data that name their classes (users' class folders) the count read from them.
  */
-export function classifierConfigOf(c: TrainConfig): ClassifierConfig {
-  const classes = DATASET_CLASSES[c.dataset];
+export function classifierConfigOf(c: TrainConfig, classes: number = DATASET_CLASSES[c.dataset]): ClassifierConfig {
   if (c.model === 'cnn3d') return makeCnn3dConfig({ numClasses: classes, width: c.hidden });
   return makeClassifierConfig(cellConfigOf(c), classes, { pool: c.pool, encoder: c.encoder === 'reference' ? {} : null });
 }
 
 /** Parameters of the run's model (prediction or classification). */
-export function runParamCount(c: TrainConfig): number {
-  return c.task === 'classification' ? classifierParamCount(classifierConfigOf(c)) : seq2seqParamCount(modelConfigOf(c));
+export function runParamCount(c: TrainConfig, classes?: number): number {
+  return c.task === 'classification' ? classifierParamCount(classifierConfigOf(c, classes)) : seq2seqParamCount(modelConfigOf(c));
 }
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
@@ -130,7 +130,7 @@ async function classificationTask(config: TrainConfig, dataSeed: number): Promis
   return {
     epochSize: data.epochSize,
     note: data.note,
-    create: (seed) => createClassifier(classifierConfigOf(config), seed),
+    create: (seed) => createClassifier(classifierConfigOf(config, data.numClasses), seed),
     async step(m, opt, step) {
       const b = data.train.batch(step - 1, config.batch);
       const x = tf.tensor5d(b.clips, [...b.shape]);

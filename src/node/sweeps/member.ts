@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import { LAB_VERSION, type LabService } from '../lab/labService';
 import { runParamCount } from '../lab/trainJob';
+import { dataClassCount } from '../lab/data';
 import type { RunRecord } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
 import { claimMember, type ClaimOwner } from './memberClaim';
@@ -42,6 +43,7 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
     });
     if (existing?.status === 'completed') return { kind: 'already-completed', run: existing };
     if (!existing) {
+      const classes = member.config.task === 'classification' ? await dataClassCount(member.config) : undefined;
       const create = () =>
         lab.store.create({
           id,
@@ -49,7 +51,7 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
           name: memberRunName(sweep, index),
           sweep: { id: sweep.id, index },
           seeds: { init: member.config.seed, data: member.config.seed + 1 },
-          params: runParamCount(member.config),
+          params: runParamCount(member.config, classes),
           versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },
         });
       await create().catch(async (e: unknown) => {

@@ -58,6 +58,9 @@ export type DataSources = NonNullable<NonNullable<RunRecord['sources']>['data']>
  */
 export type DataInspector = (config: TrainConfig) => Promise<DataSources>;
 
+/** The class names a kind's data give (users' class folders), read without decoding; kinds whose facts name them have none. */
+export type ClassNamer = (config: TrainConfig) => Promise<string[]>;
+
 /** The loader of each task. */
 export interface TaskLoaders {
   prediction: PredictionLoader;
