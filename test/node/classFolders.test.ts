@@ -60,7 +60,7 @@ describe('hashClassFolders', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   const hash = async (): Promise<string> => hashClassFolders(await scanClassFolders(root, 'dataDir'));
 
-  it('changes with a file’s bytes or its class, not with files that are not data', async () => {
+  it('changes with a file’s bytes, name or class, not with files that are not data', async () => {
     const h0 = await hash();
     expect(h0).toMatch(/^[0-9a-f]{64}$/);
     writeFileSync(join(root, 'a', '.DS_Store'), 'x');
@@ -70,6 +70,10 @@ describe('hashClassFolders', () => {
     const h1 = await hash();
     expect(h1).not.toBe(h0);
     writeBarFrames(join(root, 'b', 'v0'), { frames: 2, bar: 'along', offset: 1 });
-    expect(await hash()).not.toBe(h1);
+    const h2 = await hash();
+    expect(h2).not.toBe(h1);
+    // The same bytes in the same order under another name: the name is part of the data (its label, its order).
+    renameSync(join(root, 'b', 'v0', '0001.png'), join(root, 'b', 'v0', '0000.png'));
+    expect(await hash()).not.toBe(h2);
   });
 });
