@@ -31,6 +31,21 @@ export interface ClassFolderIndex {
 const ignored = (name: string): boolean => name.startsWith('.') || name === 'Thumbs.db' || name === 'desktop.ini';
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** A folder's entries that may be data (not dotfiles), with symbolic links followed; unreadable: an InputError. */
+async function entries(dir: string, field: string): Promise<{ name: string; isDir: boolean }[]> {
+  try {
+    const out: { name: string; isDir: boolean }[] = [];
+    for (const d of await readdir(dir, { withFileTypes: true })) {
+      if (ignored(d.name)) continue;
+      const isDir = d.isDirectory() || (d.isSymbolicLink() && (await stat(join(dir, d.name)).catch(() => null))?.isDirectory() === true);
+      out.push({ name: d.name, isDir });
+    }
+    return out;
+  } catch (e) {
+    throw new InputError(field, `cannot read the folder ${dir}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Walks a root of class folders (names only; nothing decoded).
  * @throws InputError(field) for a missing root, fewer than 2 class folders, an empty class folder, or an entry of a
@@ -40,7 +55,7 @@ export async function scanClassFolders(root: string, field: string): Promise<Cla
   const s = await stat(root).catch(() => null);
   if (!s) throw new InputError(field, `${root} does not exist`);
   if (!s.isDirectory()) throw new InputError(field, `${root} is not a folder: give a folder holding one folder per class`);
-  const top = (await readdir(root, { withFileTypes: true })).filter((d) => !ignored(d.name) && d.isDirectory()).sort(byName);
+  const top = (await entries(root, field)).filter((d) => d.isDir).sort(byName);
   if (top.length < 2)
     throw new InputError(
       field,
@@ -49,11 +64,11 @@ export async function scanClassFolders(root: string, field: string): Promise<Cla
   const classes: ClassFolder[] = [];
   for (const d of top) {
     const path = join(root, d.name);
-    const inner = (await readdir(path, { withFileTypes: true })).filter((e) => !ignored(e.name)).sort(byName);
+    const inner = (await entries(path, field)).sort(byName);
     if (inner.length === 0) throw new InputError(field, `the class folder ${path} is empty: put its videos or folders of frames in it`);
     const videos: VideoItem[] = [];
     for (const e of inner) {
-      const item = await readVideoItem(join(path, e.name), e.isDirectory());
+      const item = await readVideoItem(join(path, e.name), e.isDir);
       if ('reason' in item)
         throw new InputError(field, `${join(path, e.name)}: ${item.reason} (a class folder holds videos, or one folder of frames per video)`);
       videos.push(item);
