@@ -34,12 +34,16 @@ export const trainConfigSchema = z
     /** The folder or file a dataset read from disk (facts `source: 'path'`) is read from: KTH, one folder per action;
      *  npy, the .npy file of sequences. */
     dataDir: z.string().min(1).max(4096).optional(),
-    /** Dataset 'npy': separate validation and test files (same format). Without them, seeded fractions of dataDir
-     *  (10% each, at least one sequence; never overlapping) are held out. */
+    /** Datasets 'npy' and 'frames': separate validation and test files or folders (same format). Without them, seeded
+     *  fractions of dataDir (10% each of the sequences, or of the clips for 'frames'; at least one; never overlapping)
+     *  are held out. */
     dataVal: z.string().min(1).max(4096).optional(),
     dataTest: z.string().min(1).max(4096).optional(),
     /** Dataset 'npy': the order of training batches (generated datasets are a seeded stream: no file order). */
     batchOrder: z.enum(BATCH_ORDERS).default('shuffle'),
+    /** Dataset 'frames' (facts `clipWindows`): frames between the starts of successive windows of a clip; absent: the
+     *  window length inputFrames + predFrames (windows side by side, no frame in two windows). */
+    dataStride: int(L.dataStride.min, L.dataStride.max).optional(),
     /** Start from these weights instead of a seeded init: a .safetensors of ours or a reference .pth (read with
      *  vRange); prediction runs. The run records its sha256 (`sources.init`). */
     init: z.string().min(1).max(4096).optional(),
@@ -157,6 +161,12 @@ export const trainConfigSchema = z
           message: `${data.label} is a seeded stream with no file order: file order is for datasets of sequence files (${sequenceFileDatasets()})`,
         });
     }
+    if (c.dataStride !== undefined && !data.clipWindows)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataStride'],
+        message: `a stride is for datasets cut from clips into windows (${DATASETS.filter((d) => DATASET_FACTS[d].clipWindows).join(', ')}), not ${data.label}`,
+      });
     if (c.init !== undefined && c.task !== 'prediction')
       ctx.addIssue({ code: 'custom', path: ['init'], message: 'starting from a checkpoint is for prediction runs' });
     const rotation = isRotationModel(c.model);
@@ -224,6 +234,8 @@ export const runRecordSchema = z.object({
             sha256: z.string(),
             shape: z.array(z.number().int()),
             dtype: z.string(),
+            /** Dataset 'frames': the clips (videos, frame folders) the windows of `shape` [windows, T, H, W] are cut from. */
+            clips: z.number().int().nonnegative().optional(),
           }),
         )
         .optional(),

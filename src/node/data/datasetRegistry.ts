@@ -1,6 +1,7 @@
 import { DATASET_FACTS, isDataset, UnknownDatasetError, type Dataset, type Task, type TasksOf } from '../../core/data/datasetKinds';
 import { InputError } from '../../core/util/errors';
 import { flowingMnistClassification, flowingMnistPrediction } from './datasets/flowingMnist';
+import { framesPrediction, inspectFramesData } from './datasets/frames';
 import { kthClassification } from './datasets/kth';
 import type { TrainConfig } from '../../core/protocol/run';
 import type { DataInspector, DataSources, TaskLoaders } from './datasets/loader';
@@ -18,6 +19,7 @@ export const DATASET_LOADERS: { readonly [K in Dataset]: Pick<TaskLoaders, Tasks
   'rotating-mnist': { prediction: rotatingMnistPrediction },
   kth: { classification: kthClassification },
   npy: { prediction: npyPrediction, inspect: inspectNpyData },
+  frames: { prediction: framesPrediction, inspect: inspectFramesData },
 };
 
 /**
