@@ -33,12 +33,13 @@ describe('New run on your own frame folders', () => {
     for (let i = 0; i < 3; i++) writeFrameFolder(join(bad, `clip${i}`), { frames: i === 1 ? 5 : 10, width: 10, height: 9 });
 
     await goTo(page, '#/new', { detour: false });
+    await page.click('summary:has-text("More settings")');
+    expect(await page.locator('input[name=dataStride]').count()).toBe(0); // Flowing MNIST is not cut from clips
     await page.selectOption('select[name=dataset]', 'frames');
     expect(await text('label.field:has(input[name=dataDir]) > span:first-child')).toBe('Clips folder');
     expect(await text('label.field:has(input[name=dataDir]) .hint')).toMatch(/a video \(ffmpeg\) or a folder of PNG frames/);
     expect(await text('[data-error-for=dataDir]')).toMatch(/^Clips folder is required/);
     await page.selectOption('select[name=model]', 'grnn');
-    await page.click('summary:has-text("More settings")');
     const fields = {
       hidden: '2',
       imageSize: '8',
@@ -59,14 +60,15 @@ describe('New run on your own frame folders', () => {
     expect(await runCount()).toBe(0);
 
     await page.fill('input[name=dataDir]', good);
+    await page.fill('input[name=dataStride]', '2');
     await page.click('button[type=submit]');
     await page.waitForURL(/#\/runs\/.+/, { timeout: E2E_WAIT_MS });
     const id = decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
     const detail = await waitForRun(host, id, (r) => r.status === 'completed' || r.status === 'failed');
     expect(detail.run.status).toBe('completed');
-    expect(detail.run.config).toMatchObject({ dataset: 'frames', dataDir: good, inputFrames: 4, predFrames: 2, imageSize: 8 });
-    // 4 clips of 10 frames, windows of 6 side by side: 1 each.
-    expect(detail.run.sources?.data?.[0]).toMatchObject({ split: 'all', path: good, shape: [4, 6, 8, 8], dtype: 'frames', clips: 4 });
+    expect(detail.run.config).toMatchObject({ dataset: 'frames', dataDir: good, inputFrames: 4, predFrames: 2, imageSize: 8, dataStride: 2 });
+    // 4 clips of 10 frames, windows of 6 starting every 2 frames (0, 2, 4): 3 each.
+    expect(detail.run.sources?.data?.[0]).toMatchObject({ split: 'all', path: good, shape: [12, 6, 8, 8], dtype: 'frames', clips: 4 });
     expect(Number.isFinite(detail.run.results?.testMse)).toBe(true);
   });
 });
