@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import type { GrayVideo } from '../../core/data/movingClips';
@@ -57,13 +57,20 @@ export async function scanClipFolder(root: string, field: string): Promise<ClipF
   const st = await stat(root).catch(() => null);
   if (!st) throw bad(root, 'no such folder');
   if (!st.isDirectory()) throw bad(root, 'not a folder (a folder of videos or of frame folders; a .npy file is dataset npy)');
-  const entries = (await readdir(root, { withFileTypes: true })).filter((d) => !hidden(d.name)).sort((a, b) => byName(a.name, b.name));
+  const list = async (path: string): Promise<Dirent[]> => {
+    try {
+      return (await readdir(path, { withFileTypes: true })).filter((d) => !hidden(d.name)).sort((a, b) => byName(a.name, b.name));
+    } catch (e) {
+      throw bad(path, `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
+  const entries = await list(root);
   if (entries.length === 0) throw bad(root, 'the folder is empty: put one video or one folder of PNG frames in it per clip');
   const clips: FrameClip[] = [];
   for (const d of entries) {
     const path = join(root, d.name);
     if (d.isDirectory()) {
-      const inner = (await readdir(path, { withFileTypes: true })).filter((f) => !hidden(f.name)).sort((a, b) => byName(a.name, b.name));
+      const inner = await list(path);
       if (inner.length === 0) throw bad(path, 'the frame folder is empty');
       for (const f of inner) {
         if (!f.isFile() || !isFrame(f.name))
