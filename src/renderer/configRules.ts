@@ -36,6 +36,8 @@ export interface NumberRule {
   rotationOnly?: boolean;
   /** Label and help of the field in a rotation cell's form (Rotating MNIST), where they differ. */
   rotation?: { label: string; help: string };
+  /** The field belongs to datasets cut from clips into windows only (facts `clipWindows`: the form hides it otherwise). */
+  clipWindowsOnly?: boolean;
 }
 
 export const NUMBER_RULES: NumberRule[] = [
@@ -134,6 +136,16 @@ export const NUMBER_RULES: NumberRule[] = [
     classification: { label: 'Clip frames', help: 'frames per clip the model classifies' },
   },
   { key: 'predFrames', label: 'Predicted frames', ...L.predFrames, int: true, help: 'frames predicted', task: 'prediction' },
+  {
+    key: 'dataStride',
+    label: 'Window stride',
+    ...L.dataStride,
+    int: true,
+    help: 'frames between the starts of the windows cut from a clip; blank: the window, input + predicted frames',
+    task: 'prediction',
+    optional: true,
+    clipWindowsOnly: true,
+  },
   { key: 'numDigits', label: 'Digits per sequence', ...L.numDigits, int: true, help: 'summed and clamped', task: 'prediction' },
   {
     key: 'valSequences',
@@ -211,10 +223,12 @@ export const isRotationModelId = (model: string): boolean => isRotationKind(mode
 
 /**
  * The rules of the fields a run of `task` has, with that task's labels; `rotation`: the model is a rotation cell
- * (its group order and omega step are fields, and the velocity ranges are angular).
+ * (its group order and omega step are fields, and the velocity ranges are angular); `dataset`: its clips are cut
+ * into windows (facts `clipWindows`: the window stride is a field).
  */
-export function rulesFor(task: Task, rotation = false): NumberRule[] {
-  return NUMBER_RULES.filter((r) => (!r.task || r.task === task) && (!r.rotationOnly || rotation)).map((r) => {
+export function rulesFor(task: Task, rotation = false, dataset?: Dataset): NumberRule[] {
+  const windows = dataset !== undefined && DATASET_FACTS[dataset].clipWindows === true;
+  return NUMBER_RULES.filter((r) => (!r.task || r.task === task) && (!r.rotationOnly || rotation) && (!r.clipWindowsOnly || windows)).map((r) => {
     if (rotation && r.rotation) return { ...r, ...r.rotation };
     return task === 'classification' && r.classification ? { ...r, ...r.classification } : r;
   });
@@ -277,7 +291,7 @@ export function checkConfigForm(choice: FormChoice, values: Record<string, strin
   const dataset = choice.dataset ?? 'flowing-mnist';
   const rotation = isRotationModelId(choice.model);
   const errors: Record<string, string> = {};
-  for (const rule of rulesFor(task, rotation)) {
+  for (const rule of rulesFor(task, rotation, dataset)) {
     if (!(rule.key in values)) continue;
     if (rule.optional && values[rule.key].trim() === '') continue;
     const msg = checkNumber(rule, values[rule.key]);

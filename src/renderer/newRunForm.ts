@@ -48,7 +48,7 @@ export function configFromForm(f: NewRunForm, flows: { flow: string }[] | null):
   if (f.task === 'classification') c.task = 'classification';
   if (f.task === 'classification' || f.dataset !== 'flowing-mnist') c.dataset = f.dataset;
   if (facts.source === 'path') c.dataDir = f.dataDir.trim();
-  for (const r of rulesFor(f.task, isRotationKind(f.model))) {
+  for (const r of rulesFor(f.task, isRotationKind(f.model), f.dataset)) {
     const text = (f.values[r.key] ?? '').trim();
     if (r.optional && text === '') continue;
     c[r.key] = Number(text);

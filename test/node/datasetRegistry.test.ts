@@ -20,7 +20,7 @@ describe('dataset registry', () => {
       const inspect = (DATASET_LOADERS[d] as { inspect?: unknown }).inspect;
       expect(typeof inspect === 'function', `${d} inspect`).toBe(DATASET_FACTS[d].sequenceFiles);
     }
-    expect(datasetsOf('prediction')).toEqual(['flowing-mnist', 'rotating-mnist', 'npy']);
+    expect(datasetsOf('prediction')).toEqual(['flowing-mnist', 'rotating-mnist', 'npy', 'frames']);
     expect(datasetsOf('classification')).toEqual(['flowing-mnist', 'kth', 'class-folders']);
   });
 

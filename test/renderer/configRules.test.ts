@@ -38,7 +38,13 @@ describe('New run form rules', () => {
   it.each(NUMBER_RULES.map((r) => [r.key, r] as const))('%s has the schema’s range', (key, rule) => {
     // The omega step's own range, at vRange 0 (at vRange r the lifted omegas also need r * step < 180: tested below).
     const over =
-      rule.task === 'classification' ? { task: 'classification' } : rule.rotationOnly ? { ...rotBase, ...(key === 'omegaStep' ? { vRange: 0 } : {}) } : {};
+      rule.task === 'classification'
+        ? { task: 'classification' }
+        : rule.rotationOnly
+          ? { ...rotBase, ...(key === 'omegaStep' ? { vRange: 0 } : {}) }
+          : rule.clipWindowsOnly
+            ? { dataset: 'frames', dataDir: '/clips' }
+            : {};
     expect(issuesAt(key, rule.max, over)).toEqual([]);
     expect(issuesAt(key, rule.max + (rule.int ? 1 : 1e-6), over)).not.toEqual([]);
     if (rule.minExclusive) {

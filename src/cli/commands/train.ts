@@ -28,6 +28,7 @@ export const trainFlagsSchema = z.object({
   dataVal: z.string().min(1, 'must name a .npy file or a folder').optional(),
   dataTest: z.string().min(1, 'must name a .npy file or a folder').optional(),
   batchOrder: z.enum(['shuffle', 'file'], { message: 'must be shuffle or file' }).optional(),
+  dataStride: intFlag(L.dataStride.min, L.dataStride.max).optional(),
   init: z.string().min(1, 'must name a checkpoint').optional(),
   model: trainModelFlag.optional(),
   encoder: z.enum(['none', 'reference'], { message: 'must be none or reference' }).optional(),
@@ -78,7 +79,7 @@ const DATASET_HELP = DATASETS.map((d) => {
   ];
   return `${d} (${notes.join('; ')})`;
 }).join(' | ');
-const DATA_HELP = `the folder or file of a dataset read from disk (a path ending in .npy sets --dataset npy; a folder with --task classification, class-folders): ${DATASETS.filter(
+const DATA_HELP = `the folder or file of a dataset read from disk (a path ending in .npy sets --dataset npy; any other path, for prediction, --dataset frames, and with --task classification, class-folders): ${DATASETS.filter(
   (d) => DATASET_FACTS[d].source === 'path',
 )
   .map((d) => `${d}: ${DATASET_FACTS[d].path?.hint ?? 'a folder'}`)
@@ -99,10 +100,14 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--data <path>', DATA_HELP)
     .option(
       '--data-val <path>',
-      '.npy data or class folders: a separate validation file or folder (default: 10% of --data, seeded; class folders: of each class, by video)',
+      '.npy, frames or class folders: a separate validation file or folder (default: 10% of the sequences or clips of --data, seeded; class folders: of each class, by video)',
     )
-    .option('--data-test <path>', '.npy data or class folders: a separate test file or folder (default: another 10% of --data, seeded)')
-    .option('--batch-order <order>', ".npy data, class folders: shuffle (a seeded permutation per epoch, default) | file (the file's order, epoch after epoch)")
+    .option('--data-test <path>', '.npy, frames or class folders: a separate test file or folder (default: another 10% of --data, seeded)')
+    .option(
+      '--batch-order <order>',
+      ".npy, frames or class folders: shuffle (a seeded permutation per epoch, default) | file (the file's order, epoch after epoch)",
+    )
+    .option('--data-stride <N>', 'frames data: frames between the starts of windows cut from a clip (default: the window, --input-frames + --pred-frames)')
     .option('--init <checkpoint>', 'start from these weights: a .safetensors of ours or a reference .pth (read with --v-range); recorded with its sha256')
     .option('--model <kind>', 'fernn | grnn | grnn-plus | fernn-rot | grnn-rot (rotation cells) | cnn3d (3D-CNN, classification only; --hidden is its width)')
     .option('--encoder <kind>', 'classification: none (frames into the cell, default) | reference (per-frame conv encoder 5x5-32, 3x3-64, 3x3-hidden)')
@@ -143,9 +148,10 @@ export function configFromFlags(f: TrainFlags, base: Partial<TrainConfigInput> =
   if (dataVal !== undefined) merged.dataVal = path.resolve(dataVal);
   if (dataTest !== undefined) merged.dataTest = path.resolve(dataTest);
   if (init !== undefined) merged.init = path.resolve(init);
-  if (data !== undefined && merged.dataset === undefined && /\.npy$/i.test(data)) merged.dataset = 'npy';
-  // A classification run on a folder (not .npy) with no --dataset: the users' class folders.
-  else if (data !== undefined && merged.dataset === undefined && merged.task === 'classification') merged.dataset = 'class-folders';
+  // A user's data: a .npy file is dataset npy; any other path a folder of clips (frames) for prediction, of class folders
+  // (class-folders) for classification.
+  if (data !== undefined && merged.dataset === undefined)
+    merged.dataset = /\.npy$/i.test(data) ? 'npy' : merged.task === 'classification' ? 'class-folders' : 'frames';
   // The model kinds' facts (core/nn/modelKinds.ts): an unlifted cell or a non-cell model has r = 0; rotation cells
   // train on Rotating MNIST unless told otherwise.
   const model = typeof merged.model === 'string' ? merged.model : '';

@@ -47,9 +47,11 @@ export interface DatasetFacts {
    * or seeded held-out fractions of `dataDir`, and batches in file order (`batchOrder: 'file'`) are possible.
    */
   readonly sequenceFiles: boolean;
+  /** Its clips are cut into windows of inputFrames + predFrames frames, `dataStride` frames apart (default: the window). */
+  readonly clipWindows?: boolean;
 }
 
-export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth', 'npy', 'class-folders'] as const;
+export const DATASETS = ['flowing-mnist', 'rotating-mnist', 'kth', 'npy', 'frames', 'class-folders'] as const;
 export type Dataset = (typeof DATASETS)[number];
 
 /** Written `as const` so the tasks of each kind are types (TasksOf); read through DATASET_FACTS. */
@@ -111,6 +113,25 @@ const FACTS = {
     velocityGrid: false,
     lengthCurve: false,
     sequenceFiles: true,
+  },
+  frames: {
+    label: 'Your videos or frame folders',
+    tasks: { prediction: 'your own videos or PNG frame folders, moving as they were recorded; predict the next frames (README "Your own data")' },
+    classNames: [],
+    // As npy: recorded motion of any kind, probed with translation flows.
+    motion: 'translation',
+    source: 'path',
+    path: {
+      label: 'Clips folder',
+      hint: 'one clip per entry: a video (ffmpeg) or a folder of PNG frames sorted by name; grey, resized, cut into windows of input + predicted frames; 10% of the clips each held out for validation and test (seeded)',
+      placeholder: '/data/clips',
+    },
+    defaultImageSize: 32,
+    listedVelocities: false,
+    velocityGrid: false,
+    lengthCurve: false,
+    sequenceFiles: true,
+    clipWindows: true,
   },
   'class-folders': {
     label: 'Your class folders',

@@ -34,13 +34,16 @@ export const trainConfigSchema = z
     /** The folder or file a dataset read from disk (facts `source: 'path'`) is read from: KTH, one folder per action;
      *  npy, the .npy file of sequences; class-folders, one folder per class. */
     dataDir: z.string().min(1).max(4096).optional(),
-    /** Datasets of sequence files (npy, class-folders): separate validation and test files or folders (same format).
-     *  Without them, seeded fractions of dataDir (10% each, at least one sequence, class-folders: per class, by video;
-     *  never overlapping) are held out. */
+    /** Datasets of sequence files (npy, frames, class-folders): separate validation and test files or folders (same
+     *  format). Without them, seeded fractions of dataDir (10% each of the sequences, of the clips for frames, of each
+     *  class's videos for class-folders; at least one; never overlapping) are held out. */
     dataVal: z.string().min(1).max(4096).optional(),
     dataTest: z.string().min(1).max(4096).optional(),
     /** Dataset 'npy': the order of training batches (generated datasets are a seeded stream: no file order). */
     batchOrder: z.enum(BATCH_ORDERS).default('shuffle'),
+    /** Dataset 'frames' (facts `clipWindows`): frames between the starts of successive windows of a clip; absent: the
+     *  window length inputFrames + predFrames (windows side by side, no frame in two windows). */
+    dataStride: int(L.dataStride.min, L.dataStride.max).optional(),
     /** Start from these weights instead of a seeded init: a .safetensors of ours or a reference .pth (read with
      *  vRange); prediction runs. The run records its sha256 (`sources.init`). */
     init: z.string().min(1).max(4096).optional(),
@@ -158,6 +161,12 @@ export const trainConfigSchema = z
           message: `${data.label} is a seeded stream with no file order: file order is for datasets of sequence files (${sequenceFileDatasets()})`,
         });
     }
+    if (c.dataStride !== undefined && !data.clipWindows)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataStride'],
+        message: `a stride is for datasets cut from clips into windows (${DATASETS.filter((d) => DATASET_FACTS[d].clipWindows).join(', ')}), not ${data.label}`,
+      });
     if (c.init !== undefined && c.task !== 'prediction')
       ctx.addIssue({ code: 'custom', path: ['init'], message: 'starting from a checkpoint is for prediction runs' });
     const rotation = isRotationModel(c.model);
@@ -228,6 +237,8 @@ export const runRecordSchema = z.object({
             /** Users' class folders: each class (folder name, in label order) and its videos in this source. The
              *  run's class names are those of its first source (runClassNames, core/data/datasetKinds.ts). */
             classes: z.array(z.object({ name: z.string(), videos: z.number().int().nonnegative() })).optional(),
+            /** Dataset 'frames': the clips (videos, frame folders) the windows of `shape` [windows, T, H, W] are cut from. */
+            clips: z.number().int().nonnegative().optional(),
           }),
         )
         .optional(),

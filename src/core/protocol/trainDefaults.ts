@@ -73,6 +73,8 @@ export const TRAIN_LIMITS = {
   numDigits: { min: 1, max: 4 },
   inputFrames: { min: 1, max: 50 },
   predFrames: { min: 1, max: 50 },
+  /** Frames between windows cut from a clip (dataset 'frames'; default: the window length). */
+  dataStride: { min: 1, max: 10_000 },
   seed: { min: 0, max: 2 ** 31 - 1 },
   valEvery: { min: 1, max: 1_000_000 },
   valSequences: { min: 1, max: 6000 },

@@ -106,10 +106,5 @@ export async function hashClassFolders(index: ClassFolderIndex): Promise<string>
  * @throws InputError(field) naming the file when ffmpeg cannot read it or a frame folder's frames differ in size.
  */
 export async function loadClassVideo(item: VideoItem, size: number, field: string): Promise<GrayVideo> {
-  try {
-    return await loadKthVideo(item, { size });
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(field, e.message.slice(e.field.length + 2));
-    throw e;
-  }
+  return loadKthVideo(item, { size, field });
 }

@@ -2,6 +2,7 @@ import { DATASET_FACTS, isDataset, UnknownDatasetError, type Dataset, type Task,
 import { InputError } from '../../core/util/errors';
 import { flowingMnistClassification, flowingMnistPrediction } from './datasets/flowingMnist';
 import { classFolderNames, classFoldersClassification, inspectClassFolders } from './datasets/classFolders';
+import { framesPrediction, inspectFramesData } from './datasets/frames';
 import { kthClassification } from './datasets/kth';
 import type { TrainConfig } from '../../core/protocol/run';
 import type { ClassNamer, DataInspector, DataSources, TaskLoaders } from './datasets/loader';
@@ -23,6 +24,7 @@ export const DATASET_LOADERS: {
   kth: { classification: kthClassification },
   npy: { prediction: npyPrediction, inspect: inspectNpyData },
   'class-folders': { classification: classFoldersClassification, inspect: inspectClassFolders, classNames: classFolderNames },
+  frames: { prediction: framesPrediction, inspect: inspectFramesData },
 };
 
 /**

@@ -272,34 +272,39 @@ export interface LoadKthOptions {
   ffmpeg?: string;
   /** Environment of the ffmpeg child (its PATH is where 'ffmpeg' is looked up); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The field errors name (default 'kth'; users' frame folders name their config field). */
+  field?: string;
 }
 
 /**
- * Loads one video as grayscale frames in [0, 1], resized to H x W.
+ * Loads one video as grayscale frames in [0, 1], resized to H x W. The frames of a folder must all have the size of
+ * its first.
  * @returns frames [T, H, W] float32
- * @throws InputError('kth') when ffmpeg is missing or fails, a frame cannot be decoded, or a folder's frames differ in size
+ * @throws InputError(options.field ?? 'kth') naming the file when ffmpeg is missing or fails, or a frame cannot be
+ *   decoded or differs in size from the folder's first
  */
 export async function loadKthVideo(entry: VideoItem, options: LoadKthOptions = {}): Promise<GrayVideo> {
+  const field = options.field ?? FIELD;
   const [h, w] = outputSize(options.size ?? 32);
   if (entry.kind === 'video') return decodeWithFfmpeg(entry.path, h, w, options);
   const files = entry.frameFiles ?? [];
-  if (files.length === 0) throw new InputError(FIELD, `${entry.path} has no frames`);
+  if (files.length === 0) throw new InputError(field, `${entry.path} has no frames`);
   const frames = new Float32Array(files.length * h * w);
-  let first: GrayImage = { width: 0, height: 0, pixels: new Float32Array(0) };
+  let first: GrayImage | undefined;
   for (let i = 0; i < files.length; i++) {
     const bytes = await readFile(files[i]);
     let img: GrayImage;
     try {
       img = decodeFrame(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), extname(files[i]).toLowerCase());
     } catch (e) {
-      throw new InputError(FIELD, `${files[i]}: ${(e as Error).message}`);
+      throw new InputError(field, `${files[i]}: ${(e as Error).message}`);
     }
-    if (i > 0 && (img.width !== first.width || img.height !== first.height))
+    first ??= img;
+    if (img.width !== first.width || img.height !== first.height)
       throw new InputError(
-        FIELD,
+        field,
         `${files[i]} is ${img.width}x${img.height}, the folder's first frame ${files[0]} ${first.width}x${first.height}: frames of one video must have one size`,
       );
-    if (i === 0) first = img;
     frames.set(resizeGray(img.pixels, img.height, img.width, h, w), i * h * w);
   }
   return { frames, shape: [files.length, h, w] };
@@ -315,6 +320,7 @@ function outputSize(size: number | readonly [number, number]): [number, number] 
 export const FFMPEG_MISSING = 'ffmpeg is not on PATH: install it (e.g. apt-get install ffmpeg) or give folders of extracted frames';
 
 function decodeWithFfmpeg(path: string, h: number, w: number, options: LoadKthOptions): Promise<GrayVideo> {
+  const field = options.field ?? FIELD;
   const cmd = options.ffmpeg ?? 'ffmpeg';
   // Gray first, then INTER_AREA-like scaling: the reference's order (cvtColor, then resize with INTER_AREA).
   const args = ['-v', 'error', '-nostdin', '-i', path, '-vf', `format=gray,scale=${w}:${h}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'];
@@ -330,23 +336,23 @@ function decodeWithFfmpeg(path: string, h: number, w: number, options: LoadKthOp
       if (e.code === 'ENOENT') {
         reject(
           new InputError(
-            FIELD,
+            field,
             options.ffmpeg === undefined
               ? FFMPEG_MISSING
               : `ffmpeg was not found at "${cmd}": install it (e.g. apt-get install ffmpeg) or give folders of extracted frames`,
           ),
         );
-      } else reject(new InputError(FIELD, `cannot run ffmpeg (${cmd}): ${e.message}`));
+      } else reject(new InputError(field, `cannot run ffmpeg (${cmd}): ${e.message}`));
     });
     child.on('close', (code) => {
       if (code !== 0) {
-        reject(new InputError(FIELD, `ffmpeg could not decode ${path} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+        reject(new InputError(field, `ffmpeg could not decode ${path} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
         return;
       }
       const raw = Buffer.concat(chunks);
       const hw = h * w;
       if (raw.length === 0 || raw.length % hw !== 0) {
-        reject(new InputError(FIELD, `ffmpeg gave ${raw.length} bytes for ${path}, not a whole number of ${w}x${h} frames`));
+        reject(new InputError(field, `ffmpeg gave ${raw.length} bytes for ${path}, not a whole number of ${w}x${h} frames`));
         return;
       }
       const frames = new Float32Array(raw.length);

@@ -182,6 +182,27 @@ export function npySequenceSource(data: NpySequences, indices: readonly number[]
   const per = t * h * w;
   const n = indices.length;
   if (n === 0) throw new InputError(FIELD, `${data.path}: a split has no sequences`);
+  const pick = batchPicker(n, order, seed);
+  return {
+    batch(index, size) {
+      const frames = new Float32Array(size * per);
+      for (let j = 0; j < size; j++) {
+        const seq = indices[pick(index * size + j)];
+        const src = data.values.subarray(seq * per, (seq + 1) * per);
+        if (src instanceof Uint8Array) for (let i = 0; i < per; i++) frames[j * per + i] = src[i] / 255;
+        else frames.set(src, j * per);
+      }
+      return { frames, shape: [size, t, h, w, 1] as const };
+    },
+  };
+}
+
+/**
+ * The order batches take the n items of a split: item `pick(k)` is the k-th of the stream (batch i of size B takes
+ * k = i*B + j). 'file': k mod n, epoch after epoch; 'shuffle': a seeded permutation per pass over the items (the same
+ * for a given seed and epoch, so a resumed run sees the same batches).
+ */
+export function batchPicker(n: number, order: BatchOrder, seed: number): (k: number) => number {
   const perms = new Map<number, Uint32Array>();
   const perm = (epoch: number): Uint32Array => {
     let p = perms.get(epoch);
@@ -192,20 +213,7 @@ export function npySequenceSource(data: NpySequences, indices: readonly number[]
     }
     return p;
   };
-  return {
-    batch(index, size) {
-      const frames = new Float32Array(size * per);
-      for (let j = 0; j < size; j++) {
-        const k = index * size + j;
-        const pos = k % n;
-        const seq = indices[order === 'file' ? pos : perm(Math.floor(k / n))[pos]];
-        const src = data.values.subarray(seq * per, (seq + 1) * per);
-        if (src instanceof Uint8Array) for (let i = 0; i < per; i++) frames[j * per + i] = src[i] / 255;
-        else frames.set(src, j * per);
-      }
-      return { frames, shape: [size, t, h, w, 1] as const };
-    },
-  };
+  return (k) => (order === 'file' ? k % n : perm(Math.floor(k / n))[k % n]);
 }
 
 /** Fisher-Yates on the core's seeded stream (the same on every machine). */

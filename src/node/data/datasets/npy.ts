@@ -14,18 +14,25 @@ import type { DataSources, RunData } from './loader';
 export const NPY_HOLDOUT = 0.1;
 
 /**
- * The train / val / test sequence indices of one file of N sequences: a seeded choice of round(N * NPY_HOLDOUT)
+ * The train / val / test sequence indices of one file of N sequences (or of a folder's N clips: `unit`): a seeded choice of round(N * NPY_HOLDOUT)
  * sequences (at least one) for each held-out split that has no file of its own, never overlapping; each split in file
  * order. The rest train.
  * @throws InputError('dataDir', ...) when nothing would be left to train on.
  */
-export function npySplits(n: number, seed: number, holdVal: boolean, holdTest: boolean, path: string): { train: number[]; val: number[]; test: number[] } {
+export function npySplits(
+  n: number,
+  seed: number,
+  holdVal: boolean,
+  holdTest: boolean,
+  path: string,
+  unit = 'sequences',
+): { train: number[]; val: number[]; test: number[] } {
   const k = Math.max(1, Math.round(n * NPY_HOLDOUT));
   const need = (holdVal ? k : 0) + (holdTest ? k : 0);
   if (n - need < 1)
     throw new InputError(
       'dataDir',
-      `${path}: ${n} sequences leave none to train on after holding out ${need} for validation/test (give --data-val and --data-test)`,
+      `${path}: ${n} ${unit} leave none to train on after holding out ${need} for validation/test (give --data-val and --data-test)`,
     );
   const order = Array.from({ length: n }, (_, i) => i);
   const rng = createRng(seed);
