@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toRunSummary } from '../../src/core/protocol/runSummary';
@@ -134,5 +134,15 @@ describe('listSummaries', () => {
     await store.listSummaries();
     await store.flushIndex();
     expect(await readFile(indexPath(store.root), 'utf8').catch(() => null)).toBeNull();
+  });
+
+  it('a pending index write does not make a removed store again', async () => {
+    await writeManyRuns(store.root, 2);
+    const s = new RunStore(store.root, { indexMinRuns: 1 });
+    await s.listSummaries();
+    await rm(store.root, { recursive: true });
+    await s.flushIndex();
+    expect(await readFile(indexPath(store.root), 'utf8').catch(() => null)).toBeNull();
+    expect(await stat(store.root).catch(() => null)).toBeNull();
   });
 });

@@ -130,7 +130,7 @@ export class RunStore {
    */
   private summaryIndex: Map<string, IndexEntry> | null = null;
   private readonly indexMinRuns: number;
-  private indexWrite: { timer: NodeJS.Timeout; done: Promise<void>; fire: () => void } | null = null;
+  private indexWrite: { timer: NodeJS.Timeout; due: number; done: Promise<void>; fire: () => void } | null = null;
   private indexWriting: Promise<void> = Promise.resolve();
 
   constructor(root: string, opts: { indexMinRuns?: number } = {}) {
@@ -296,12 +296,12 @@ export class RunStore {
     }
     const { candidates, problems } = this.classify(entries);
     const index = (this.summaryIndex ??= await readSummaryIndex(this.root));
-    let changed = false;
+    let changed = 0;
     const listed = new Set(candidates);
     for (const id of index.keys())
       if (!listed.has(id)) {
         index.delete(id);
-        changed = true;
+        changed++;
       }
     const versions = await runJsonVersions(this.root, candidates, RUN_FILE);
     const stale = candidates.flatMap((id, i) => (versions[i] === null || index.get(id)?.version !== versions[i] ? [i] : []));
@@ -315,7 +315,7 @@ export class RunStore {
       const entry: IndexEntry = read.ok
         ? { version: version ?? '', summary: toRunSummary(withTestSource(read.record)), owner: read.record.status === 'running' ? read.record.owner : null }
         : { version: version ?? '', problem: read.reason };
-      changed = true;
+      changed++;
       if (version === null) {
         index.delete(id);
         unversioned.set(id, entry);
@@ -331,17 +331,29 @@ export class RunStore {
     }
     runs.sort((a, b) => (a.createdAt === b.createdAt ? cmp(b.id, a.id) : cmp(b.createdAt, a.createdAt)));
     problems.sort((a, b) => cmp(a.dir, b.dir));
-    if (changed && index.size >= this.indexMinRuns) this.scheduleIndexWrite();
+    // Many changes (a first listing, runs copied in) are persisted at once; a few (a run training) now and then.
+    if (changed > 0 && index.size >= this.indexMinRuns) this.scheduleIndexWrite(changed >= 100 ? 1000 : 60_000);
     return { runs, problems };
   }
 
-  /** Persists the index a moment after a listing changed it (one write for a burst of changes), in the background. */
-  private scheduleIndexWrite(delayMs = 1000): void {
-    if (this.indexWrite) return;
+  /**
+   * Persists the index `delayMs` after a listing changed it (one write for the changes meanwhile), in the background;
+   * a pending write due later is brought forward.
+   */
+  private scheduleIndexWrite(delayMs: number): void {
+    const due = Date.now() + delayMs;
+    if (this.indexWrite) {
+      if (this.indexWrite.due <= due) return;
+      clearTimeout(this.indexWrite.timer);
+      this.indexWrite.timer = setTimeout(this.indexWrite.fire, delayMs);
+      this.indexWrite.timer.unref();
+      this.indexWrite.due = due;
+      return;
+    }
     let fire!: () => void;
     const done = new Promise<void>((resolveDone) => {
       fire = () => {
-        clearTimeout(timer);
+        if (this.indexWrite) clearTimeout(this.indexWrite.timer);
         this.indexWrite = null;
         const index = this.summaryIndex;
         this.indexWriting = this.indexWriting
@@ -350,9 +362,9 @@ export class RunStore {
           .then(resolveDone);
       };
     });
-    const timer = setTimeout(() => fire(), delayMs);
+    const timer = setTimeout(fire, delayMs);
     timer.unref();
-    this.indexWrite = { timer, done, fire };
+    this.indexWrite = { timer, due, done, fire };
   }
 
   /** Writes a pending index change now (tests; a clean shutdown). */

@@ -43,7 +43,10 @@ export async function readSummaryIndex(root: string): Promise<Map<string, IndexE
 
 /** Writes the index atomically (a reader sees the old file or the new one). */
 export async function writeSummaryIndex(root: string, entries: ReadonlyMap<string, IndexEntry>): Promise<void> {
-  await mkdir(join(root, INDEX_DIR), { recursive: true });
+  // Not recursive: a store removed meanwhile is not made again.
+  await mkdir(join(root, INDEX_DIR)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   await writeFileAtomic(indexPath(root), JSON.stringify({ format: INDEX_FORMAT, fields: INDEX_FIELDS, runs: Object.fromEntries(entries) }));
 }
 
