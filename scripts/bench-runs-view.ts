@@ -3,7 +3,9 @@
 //   listRuns   the service call over HTTP (median of 5, after one warm-up)
 //   first open loading the app at #/runs until the run list shows its rows (navigation start to the next frame)
 //   reopen     from another view back to Runs until its rows are drawn (median of 5)
-// Usage: npm run bench:runs-view [-- --runs N]. Prints one JSON line; docs/benchmarks.md records the figures.
+// Usage: npm run bench:runs-view [-- --runs N] [-- --profile]. Prints one JSON line; docs/benchmarks.md records the
+// figures. --profile adds `profile`: the page's CPU time during the first open (Chrome's sampling profiler), by
+// script and by function (self time, ms), to show where the first open goes.
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../test/e2e/helpers/browser';
 import { startLabHost } from '../test/e2e/helpers/labHost';
@@ -15,6 +17,7 @@ if (!Number.isInteger(N) || N < 1 || N > 100_000) {
   console.error('--runs: a whole number 1..100000');
   process.exit(2);
 }
+const PROFILE = process.argv.includes('--profile');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** In the page: from now until the run list holds rows, plus one frame so the rows are laid out and painted. */
@@ -24,6 +27,36 @@ const ROWS_DRAWN = `new Promise((resolve) => {
   const check = () => (document.querySelector('[data-run]') ? requestAnimationFrame(() => resolve(performance.now() - t0)) : requestAnimationFrame(check));
   check();
 })`;
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** Self time (ms) per script and the heaviest functions, from a sampling profile. */
+function summariseProfile(p: CpuProfile) {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  (p.samples ?? []).forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas?.[i] ?? 0) / 1000));
+  const byScript = new Map<string, number>();
+  const byFn = new Map<string, number>();
+  for (const [id, ms] of self) {
+    const f = byId.get(id)!.callFrame;
+    const script = f.url ? f.url.replace(/^.*\//, '').split('?')[0] : `(${f.functionName || 'native'})`;
+    byScript.set(script, (byScript.get(script) ?? 0) + ms);
+    const fn = `${f.functionName || '(anonymous)'} ${script}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + ms);
+  }
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, ms]) => [name, Math.round(ms)] as const);
+  return { totalMs: Math.round((p.endTime - p.startTime) / 1000), byScript: top(byScript, 8), byFunction: top(byFn, 15) };
+}
 
 async function reopen(page: Page): Promise<number> {
   await page.evaluate(`location.hash = '#/flows'`);
@@ -47,6 +80,12 @@ try {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const cdp = PROFILE ? await page.context().newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     // The address holds only the token: the app opens at Runs, its default view.
     await page.goto(host.url);
     // A function, not a string (the page's CSP forbids eval); this file is compiled without the DOM's types.
@@ -56,6 +95,7 @@ try {
       { polling: 'raf', timeout: 300_000 },
     );
     const firstMs = (await first.jsonValue()) as number;
+    const profile = cdp ? summariseProfile((await cdp.send('Profiler.stop')).profile) : undefined;
     const domRows = await page.locator('[data-run]').count();
     // Where the first open's time goes: each request of the page (start and end, ms from navigation start).
     const firstOpenRequests = (await page.evaluate(
@@ -72,6 +112,7 @@ try {
         reopenAllMs: reopenMs.map(Math.round),
         domRows,
         firstOpenRequests,
+        ...(profile ? { profile } : {}),
       }),
     );
   } finally {

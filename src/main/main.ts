@@ -55,8 +55,8 @@ async function start(): Promise<void> {
       ...(existsSync(workerPath) ? { workerPath } : {}),
       flowsFile: join(app.getPath('userData'), 'flows.json'),
     });
-    // Warm the run list's cache while the window opens: the app's first listRuns then reads no run.json (issue 16).
-    void service.store.list().catch(() => undefined);
+    // Warm the run list (the summary index, read from disk or built) while the window opens (issue 16).
+    void service.store.listSummaries().catch(() => undefined);
     lockDownSession(session.defaultSession);
     serveRenderer(protocol, join(here, 'renderer'));
     serveLabOverIpc(ipcMain, service, () => BrowserWindow.getAllWindows().map((w) => w.webContents));

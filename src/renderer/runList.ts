@@ -100,8 +100,9 @@ function sortValue(r: RunSummary, key: SortKey): number | string | null {
   }
 }
 
-const compare = (a: number | string, b: number | string): number =>
-  typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+/** localeCompare's order, with one collator for the whole sort (localeCompare finds one per call: 5,000 runs felt it). */
+const collate = new Intl.Collator().compare;
+const compare = (a: number | string, b: number | string): number => (typeof a === 'number' && typeof b === 'number' ? a - b : collate(String(a), String(b)));
 
 /** A sorted copy: by the key in the direction, runs without a value last, ties newest first (then by id). */
 export function sortRuns(runs: readonly RunSummary[], key: SortKey, dir: SortDir): RunSummary[] {

@@ -1,6 +1,7 @@
 import { reactive } from 'vue';
 import type { ProgressEvent, RunRecord } from '../core/protocol/run';
 import type { FlowPreset, LabInfo, RunSummary } from '../core/protocol/service';
+import { takePrefetchedRuns } from './firstList';
 import { errorMessage, lab } from './lab';
 
 /** What several views share: lab info, the run list with live status, saved flows. */
@@ -32,7 +33,8 @@ export async function refreshInfo(): Promise<void> {
 
 export async function refreshRuns(): Promise<void> {
   try {
-    const list = await lab().listRuns();
+    // The first refresh takes the list main.ts asked for before the app loaded.
+    const list = await (takePrefetchedRuns() ?? lab().listRuns());
     state.runs = list.runs;
     state.problems = list.problems;
     state.runsError = '';

@@ -1,45 +1,42 @@
-import type { Browser, Page } from 'playwright-core';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedRun, writeManyRuns, type GeneratedRun } from '../helpers/manyRuns';
-import { launchChromium } from './helpers/browser';
-import { startLabHost, type LabHost } from './helpers/labHost';
+import { closeLab, E2E_WAIT_MS, openLab, type LabSession } from './helpers/session';
 
 /**
  * The Runs view with thousands of runs (issue 16): generated run records (nothing trains) served by the built web
  * host. The list renders only the rows in sight, whatever the store holds; search, filters, sort and sweep groups
- * give the right rows. No timings are asserted (scripts/bench-runs-view.ts measures them).
+ * give the right rows; runs changed, added or broken on disk show when the list is read again (the store's summary
+ * index is never trusted over the files). No timings are asserted (scripts/bench-runs-view.ts measures them).
  */
-const E2E_WAIT_MS = 300_000;
 const N = 3000;
 /** Rows in the DOM may not grow with the store: the view's height in rows plus the overscan, far below N. */
 const MAX_DOM_ROWS = 80;
 
-let host: LabHost;
-let browser: Browser;
+let session: LabSession;
 let page: Page;
-let runs: GeneratedRun[];
+let runs: GeneratedRun[] = [];
 const problems: string[] = [];
 
 const domRuns = () => page.locator('tr[data-run]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-run') ?? ''));
 const countText = async () => ((await page.locator('[data-testid=runs-count]').textContent()) ?? '').trim();
 
 beforeAll(async () => {
-  host = await startLabHost();
-  runs = await writeManyRuns(host.store, N);
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
+  session = await openLab({
+    problems,
+    defaultTimeoutMs: E2E_WAIT_MS,
+    beforeBrowser: async (host) => {
+      runs = await writeManyRuns(host.store, N);
+    },
   });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.setDefaultTimeout(E2E_WAIT_MS);
-  await page.goto(host.url);
+  page = session.page;
   await page.waitForSelector('tr[data-run]');
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.stop();
+  await closeLab(session ?? {});
 });
 
 async function setFilters(f: { text?: string; model?: string; status?: string; task?: string; sweep?: string; sort?: string; group?: boolean }) {
@@ -166,6 +163,30 @@ describe('the Runs view with thousands of runs', () => {
     // A chosen run stays in the list, to be unticked, when the search moves on.
     await page.fill('[data-testid=compare-search]', runs[42].id);
     await expect.poll(async () => (await picks()).sort(), { timeout: E2E_WAIT_MS }).toEqual([runs[2345].id, runs[42].id].sort());
+    expect(problems).toEqual([]);
+  });
+
+  it('shows runs changed, added and broken on disk once the list is read again', async () => {
+    const store = session.host.store;
+    const runFile = (id: string) => join(store, id, 'run.json');
+    // Renamed in place, broken, and a new folder (a copy of a run under a new id, the newest of all).
+    await writeFile(runFile(runs[10].id), (await readFile(runFile(runs[10].id), 'utf8')).replace('"name": "run-00010"', '"name": "renamed-on-disk"'));
+    await writeFile(runFile(runs[11].id), '{ broken');
+    const added = { ...(JSON.parse(await readFile(runFile(runs[12].id), 'utf8')) as Record<string, unknown>) };
+    Object.assign(added, { id: 'added-on-disk', name: 'added-on-disk', createdAt: '2030-01-01T00:00:00.000Z' });
+    await mkdir(join(store, 'added-on-disk'));
+    await writeFile(runFile('added-on-disk'), JSON.stringify(added));
+    await page.evaluate(`location.hash = '#/runs'`);
+    await page.reload();
+    await page.waitForSelector('tr[data-run]');
+    await setFilters({ sort: 'created', group: false });
+    await expect.poll(countText, { timeout: E2E_WAIT_MS }).toBe(String(N));
+    expect((await domRuns())[0]).toBe('added-on-disk');
+    await setFilters({ text: 'renamed-on-disk', group: false });
+    await expect.poll(domRuns, { timeout: E2E_WAIT_MS }).toEqual([runs[10].id]);
+    await setFilters({ text: runs[11].id, group: false });
+    await page.waitForSelector('[data-testid=no-match]');
+    expect(await page.locator('details', { hasText: 'not readable runs' }).textContent()).toContain(runs[11].id);
     expect(problems).toEqual([]);
   });
 });

@@ -86,7 +86,7 @@ vi.mock('../../src/node/lab/labService', async () => {
     createLabService: async () => ({
       ...createFakeLabService(),
       store: {
-        list: async () => {
+        listSummaries: async () => {
           h.rec.warmed++;
           return [];
         },

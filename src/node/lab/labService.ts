@@ -29,7 +29,6 @@ import { markContinuation } from './trainLonger';
 import { dataClassCount, inspectRunData } from './data';
 import { inspectInitCheckpoint } from '../checkpoint/init';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
-import { toRunSummary } from '../../core/protocol/runSummary';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
 import { createSweepMethods, type SweepMethods } from '../sweeps/sweepService';
@@ -242,8 +241,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     },
     async listRuns(raw?: unknown): Promise<RunList> {
       parseServiceArgs('listRuns', raw);
-      const { runs, problems } = await store.list();
-      return { runs: runs.map(toRunSummary), problems };
+      return store.listSummaries();
     },
     async getRun(raw): Promise<RunDetail> {
       const { id } = parseServiceArgs('getRun', raw);

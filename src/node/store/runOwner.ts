@@ -44,7 +44,16 @@ export function ownerAlive(owner: RunRecord['owner'], now: number = Date.now()):
  * reader never races the owner's own writes.
  */
 export function effectiveRecord(r: RunRecord, now: number = Date.now()): RunRecord {
-  if (r.status !== 'running' || ownerAlive(r.owner, now)) return r;
-  const why = r.owner ? `was running, but process ${r.owner.pid} on ${r.owner.host} is gone` : 'was running, but no process owns it';
+  return effectiveStatus(r, r.owner, now);
+}
+
+/** effectiveRecord for anything with a record's status fields (a run summary), given the record's owner. */
+export function effectiveStatus<T extends Pick<RunRecord, 'status' | 'endReason' | 'endMessage'>>(
+  r: T,
+  owner: RunRecord['owner'],
+  now: number = Date.now(),
+): T {
+  if (r.status !== 'running' || ownerAlive(owner, now)) return r;
+  const why = owner ? `was running, but process ${owner.pid} on ${owner.host} is gone` : 'was running, but no process owns it';
   return { ...r, status: 'interrupted', endReason: 'interrupted', endMessage: r.endMessage ?? why };
 }

@@ -17,7 +17,9 @@ import { InputError } from '../../core/util/errors';
 import { isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic } from './atomicFile';
 import { runsToCsv, runsToJson, runsToLongCsv, type RunExport } from './runExport';
 import { exportableEvals } from '../../core/protocol/paperExport';
-import { effectiveRecord, ownerAlive, pidAlive } from './runOwner';
+import { effectiveRecord, effectiveStatus, ownerAlive, pidAlive } from './runOwner';
+import { INDEX_DIR, readSummaryIndex, runJsonVersions, writeSummaryIndex, type IndexEntry } from './summaryIndex';
+import { toRunSummary, type RunSummary } from '../../core/protocol/runSummary';
 import { EVALUATIONS_DIR, latestByKind, readEvaluationRecords, withTestSource, writeEvaluationRecord, type NewEvaluation } from './evaluations';
 import type { EvaluationRecord } from '../../core/protocol/evaluation';
 
@@ -121,8 +123,19 @@ export class RunStore {
     return env ? resolve(env) : join(homedir(), '.fernn-lab', 'runs');
   }
 
-  constructor(root: string) {
+  /**
+   * listSummaries()'s index (summaryIndex.ts): null until the persisted one is read. It is written back, after a
+   * listing that changed it, only for stores of at least `indexMinRuns` runs (a small store reads fast anyway, and
+   * keeps no extra folder).
+   */
+  private summaryIndex: Map<string, IndexEntry> | null = null;
+  private readonly indexMinRuns: number;
+  private indexWrite: { timer: NodeJS.Timeout; due: number; done: Promise<void>; fire: () => void } | null = null;
+  private indexWriting: Promise<void> = Promise.resolve();
+
+  constructor(root: string, opts: { indexMinRuns?: number } = {}) {
     this.root = resolve(root);
+    this.indexMinRuns = opts.indexMinRuns ?? 200;
   }
 
   /** Creates the root folder (and parents) if missing. */
@@ -216,17 +229,7 @@ export class RunStore {
       throw e;
     }
     const runs: RunRecord[] = [];
-    const problems: StoreProblem[] = [];
-    const candidates: string[] = [];
-    for (const ent of entries) {
-      const dir = join(this.root, ent.name);
-      if (OS_CLUTTER.has(ent.name)) continue;
-      if (isTempName(ent.name)) problems.push({ dir, reason: 'leftover temporary entry from an interrupted write or delete' });
-      else if (ent.isSymbolicLink()) problems.push({ dir, reason: 'a symbolic link, not a run folder' });
-      else if (!ent.isDirectory()) problems.push({ dir, reason: 'a file, not a run folder' });
-      else if (!isValidRunId(ent.name)) problems.push({ dir, reason: 'folder name is not a run id' });
-      else candidates.push(ent.name);
-    }
+    const { candidates, problems } = this.classify(entries);
     const now = Date.now();
     const listed = new Set(candidates);
     for (const id of this.listCache.keys()) if (!listed.has(id)) this.listCache.delete(id);
@@ -253,6 +256,125 @@ export class RunStore {
     runs.sort((a, b) => (a.createdAt === b.createdAt ? cmp(b.id, a.id) : cmp(b.createdAt, a.createdAt)));
     problems.sort((a, b) => cmp(a.dir, b.dir));
     return { runs, problems };
+  }
+
+  /** The root's entries: the run folders to read, and what is not a run folder (reported as a problem). */
+  private classify(entries: Dirent[]): { candidates: string[]; problems: StoreProblem[] } {
+    const problems: StoreProblem[] = [];
+    const candidates: string[] = [];
+    for (const ent of entries) {
+      const dir = join(this.root, ent.name);
+      if (OS_CLUTTER.has(ent.name) || (ent.name === INDEX_DIR && ent.isDirectory())) continue;
+      if (isTempName(ent.name)) problems.push({ dir, reason: 'leftover temporary entry from an interrupted write or delete' });
+      else if (ent.isSymbolicLink()) problems.push({ dir, reason: 'a symbolic link, not a run folder' });
+      else if (!ent.isDirectory()) problems.push({ dir, reason: 'a file, not a run folder' });
+      else if (!isValidRunId(ent.name)) problems.push({ dir, reason: 'folder name is not a run id' });
+      else candidates.push(ent.name);
+    }
+    return { candidates, problems };
+  }
+
+  /**
+   * What the run list shows (issue 16): every run's summary (core/protocol/runSummary.ts), newest first, with
+   * effective statuses, and the store's problems, as list() reports them. Read from the summary index
+   * (summaryIndex.ts): only the run.json files whose stat changed since they were last read are read, so a listing
+   * is one stat per run; a run changed on disk, by any process, is read again. Listings of one store run one after
+   * another (a listing asked for during another one starts after it, on the index it leaves). The summaries are
+   * shared with the index: callers treat them as read-only.
+   */
+  listSummaries(): Promise<{ runs: RunSummary[]; problems: StoreProblem[] }> {
+    return inLane(`list:${this.root}`, () => this.listSummariesNow());
+  }
+
+  private async listSummariesNow(): Promise<{ runs: RunSummary[]; problems: StoreProblem[] }> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(this.root, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { runs: [], problems: [] };
+      throw e;
+    }
+    const { candidates, problems } = this.classify(entries);
+    const index = (this.summaryIndex ??= await readSummaryIndex(this.root));
+    let changed = 0;
+    const listed = new Set(candidates);
+    for (const id of index.keys())
+      if (!listed.has(id)) {
+        index.delete(id);
+        changed++;
+      }
+    const versions = await runJsonVersions(this.root, candidates, RUN_FILE);
+    const stale = candidates.flatMap((id, i) => (versions[i] === null || index.get(id)?.version !== versions[i] ? [i] : []));
+    /** Entries of runs whose run.json has no version (none, or not a file): they are read again next time. */
+    const unversioned = new Map<string, IndexEntry>();
+    await forEachLimit(stale, LIST_CONCURRENCY, async (i) => {
+      const id = candidates[i];
+      // The version is taken before the read: a write in between makes the entry stale, never wrongly current.
+      const version = versions[i];
+      const read = await readRunJson(join(this.root, id), id);
+      const entry: IndexEntry = read.ok
+        ? { version: version ?? '', summary: toRunSummary(withTestSource(read.record)), owner: read.record.status === 'running' ? read.record.owner : null }
+        : { version: version ?? '', problem: read.reason };
+      changed++;
+      if (version === null) {
+        index.delete(id);
+        unversioned.set(id, entry);
+      } else index.set(id, entry);
+    });
+    const now = Date.now();
+    const runs: RunSummary[] = [];
+    for (const id of candidates) {
+      const e = unversioned.get(id) ?? index.get(id);
+      if (!e) continue;
+      if ('problem' in e) problems.push({ dir: join(this.root, id), reason: e.problem });
+      else runs.push(effectiveStatus(e.summary, e.owner, now));
+    }
+    runs.sort((a, b) => (a.createdAt === b.createdAt ? cmp(b.id, a.id) : cmp(b.createdAt, a.createdAt)));
+    problems.sort((a, b) => cmp(a.dir, b.dir));
+    // Many changes (a first listing, runs copied in) are persisted at once; a few (a run training) now and then.
+    if (changed > 0 && index.size >= this.indexMinRuns) this.scheduleIndexWrite(changed >= 100 ? 1000 : 60_000);
+    return { runs, problems };
+  }
+
+  /**
+   * Persists the index `delayMs` after a listing changed it (one write for the changes meanwhile), in the background;
+   * a pending write due later is brought forward.
+   */
+  private scheduleIndexWrite(delayMs: number): void {
+    const due = Date.now() + delayMs;
+    if (this.indexWrite) {
+      if (this.indexWrite.due <= due) return;
+      clearTimeout(this.indexWrite.timer);
+      this.indexWrite.timer = setTimeout(this.indexWrite.fire, delayMs);
+      this.indexWrite.timer.unref();
+      this.indexWrite.due = due;
+      return;
+    }
+    let fire!: () => void;
+    const done = new Promise<void>((resolveDone) => {
+      fire = () => {
+        if (this.indexWrite) clearTimeout(this.indexWrite.timer);
+        this.indexWrite = null;
+        const index = this.summaryIndex;
+        this.indexWriting = this.indexWriting
+          .then(() => (index ? writeSummaryIndex(this.root, index) : undefined))
+          .catch(() => undefined)
+          .then(resolveDone);
+      };
+    });
+    const timer = setTimeout(fire, delayMs);
+    timer.unref();
+    this.indexWrite = { timer, due, done, fire };
+  }
+
+  /** Writes a pending index change now (tests; a clean shutdown). */
+  async flushIndex(): Promise<void> {
+    const pending = this.indexWrite;
+    if (pending) {
+      pending.fire();
+      await pending.done;
+    }
+    await this.indexWriting;
   }
 
   /**
