@@ -24,6 +24,8 @@ export function confusionText(confusion: readonly (readonly number[])[], classNa
 /** Human report of an evaluation; `classNames`: the run's (runClassNames), for a confusion matrix. */
 export function evaluationText(r: EvaluationResults, classNames: readonly string[] = []): string {
   const parts: string[] = [];
+  if (r.data)
+    parts.push(`on ${r.data.path} (${r.data.kind}, sha256 ${r.data.sha256.slice(0, 12)}, shape [${r.data.shape.join(', ')}]); not the run's test split`);
   if (r.test)
     parts.push(`test MSE ${r.test.mse.toFixed(5)} over ${r.test.sequences} sequences; per future step: ${r.test.perStep.map((x) => x.toFixed(4)).join(' ')}`);
   if (r.length) {
@@ -103,6 +105,7 @@ const settingsText = (e: EvaluationRecord): string => {
     s.velocityRange !== undefined ? `grid ±${s.velocityRange}` : '',
     s.seqLens ? `lengths ${s.seqLens.join(',')}` : '',
     s.flows ? `flows ${s.flows.join(';')}` : '',
+    s.data ? `data ${s.data.path} (sha256 ${s.data.sha256.slice(0, 12)})` : '',
   ]
     .filter(Boolean)
     .join(', ');
@@ -113,7 +116,7 @@ function recordValue(e: EvaluationRecord): string {
   const r = e.result;
   if (typeof r !== 'object' || r === null) return '';
   const o = r as Record<string, unknown>;
-  if (e.kind === 'test' && typeof o.mse === 'number') return `MSE ${o.mse.toFixed(5)}`;
+  if ((e.kind === 'test' || e.kind === 'data-test') && typeof o.mse === 'number') return `MSE ${o.mse.toFixed(5)}`;
   if (e.kind === 'test-accuracy' && typeof o.accuracy === 'number') return `accuracy ${(100 * o.accuracy).toFixed(1)}%`;
   return '';
 }

@@ -1,4 +1,4 @@
-import type { CheckpointRef, EvaluationRecord } from '../core/protocol/evaluation';
+import type { CheckpointRef, EvaluationRecord, UserDataSource } from '../core/protocol/evaluation';
 import type { RunRecord } from '../core/protocol/run';
 import type { EvaluationResults } from '../core/protocol/service';
 
@@ -63,10 +63,17 @@ export function testFigure(r: RunRecord, records: EvaluationRecord[]): { value: 
 export function recordSummary(e: EvaluationRecord): string {
   const o = (typeof e.result === 'object' && e.result !== null ? e.result : {}) as Record<string, unknown>;
   if (e.kind === 'test' && typeof o.mse === 'number') return `test MSE ${o.mse.toPrecision(4)}`;
+  if (e.kind === 'data-test' && typeof o.mse === 'number' && e.settings.data) return `test MSE ${o.mse.toPrecision(4)} on ${dataSourceText(e.settings.data)}`;
   if (e.kind === 'test-accuracy' && typeof o.accuracy === 'number') return `test accuracy ${(100 * o.accuracy).toFixed(1)} %`;
   const s = e.settings;
   if (s.seqLens) return `lengths ${s.seqLens.join(', ')}`;
   if (s.velocityRange !== undefined) return `grid ±${s.velocityRange}`;
   if (s.flows) return `flows ${s.flows.join('; ')}`;
   return '';
+}
+
+/** A user's file of sequences as views name it: "squares.npy (sha256 1a2b3c4d5e6f)", the full path in `title`s. */
+export function dataSourceText(d: Pick<UserDataSource, 'path' | 'sha256'>): string {
+  const name = d.path.split(/[\\/]/).pop() || d.path;
+  return `${name} (sha256 ${d.sha256.slice(0, 12)})`;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { openLab } from '../lab';
@@ -23,6 +24,10 @@ export function registerEval(program: Command): void {
       '--flows <list>',
       'flows for the equivariance check, separated by ; (default: one velocity step of the run motion, translate:1,0 or rotate:OMEGA_STEP)',
     )
+    .option(
+      '--data <file>',
+      "test MSE and MSE per future step on the sequences of this .npy instead (recorded as a data-test evaluation; the run's headline test figure stays)",
+    )
     .option('--store <dir>', 'run store folder')
     .option('--json', 'print JSON')
     .action(async (ref: string, raw: Record<string, unknown>) => {
@@ -33,12 +38,14 @@ export function registerEval(program: Command): void {
           velocityRange: intFlag(1, 6).optional(),
           seqLens: z.string().optional(),
           flows: z.string().optional(),
+          data: z.string().min(1, 'needs a path').optional(),
           store: z.string().optional(),
           json: z.boolean().default(false),
         }),
         raw,
       );
-      const kinds = (f.kinds ?? KINDS.join(',')).split(',').map((k) => k.trim());
+      // On a user's file only the test MSE applies (the other kinds generate their own data).
+      const kinds = (f.kinds ?? (f.data !== undefined ? 'test' : KINDS.join(','))).split(',').map((k) => k.trim());
       for (const k of kinds) if (!(KINDS as readonly string[]).includes(k)) throw new InputError('--kinds', `unknown kind "${k}"; use ${KINDS.join(', ')}`);
       const seqLens = f.seqLens?.split(',').map((x) => Number(x));
       if (seqLens?.some((x) => !Number.isInteger(x))) throw new InputError('--seq-lens', 'must be a comma list of integers, e.g. 40,70');
@@ -47,14 +54,22 @@ export function registerEval(program: Command): void {
       try {
         const id = await resolveRun(lab.store, ref);
         if (!f.json) info(`evaluating ${id} (${kinds.join(', ')})…`);
-        const r = await lab.evaluateRun({
-          id,
-          kinds: kinds as (typeof KINDS)[number][],
-          sequences: f.sequences,
-          velocityRange: f.velocityRange,
-          seqLens,
-          flows: f.flows?.split(';'),
-        });
+        const r = await lab
+          .evaluateRun({
+            id,
+            kinds: kinds as (typeof KINDS)[number][],
+            sequences: f.sequences,
+            velocityRange: f.velocityRange,
+            seqLens,
+            flows: f.flows?.split(';'),
+            ...(f.data !== undefined ? { data: path.resolve(f.data) } : {}),
+          })
+          .catch((e: unknown) => {
+            // The service names its fields; the user typed flags.
+            if (e instanceof InputError && (e.field === 'data' || e.field === 'kinds'))
+              throw new InputError(`--${e.field}`, e.message.slice(e.field.length + 2));
+            throw e;
+          });
         process.stdout.write(f.json ? `${JSON.stringify(r)}\n` : `${evaluationText(r, runClassNames(await lab.store.get(id)))}\n`);
       } finally {
         await lab.dispose();

@@ -9,9 +9,20 @@ import { z } from 'zod';
  * checkpoint by validation, with the run's configured test sequences (`RunRecord.results.testMse` /
  * `testAccuracy`, with its provenance in `results.testSource`). Later evaluations add records; they never change it.
  * A run trained longer (`continuations`) ends training again: its new end-of-training test becomes the headline, and
- * the earlier one stays as a record.
+ * the earlier one stays as a record. An evaluation on a user's file (`data-test`, `settings.data`) is never the
+ * headline, nor a `test` record: the headline stays on the run's own test split.
  */
-export const EVALUATION_KINDS = ['test', 'length', 'velocity', 'angular-velocity', 'equivariance', 'test-accuracy', 'velocity-accuracy'] as const;
+export const EVALUATION_KINDS = [
+  'test',
+  'length',
+  'velocity',
+  'angular-velocity',
+  'equivariance',
+  'test-accuracy',
+  'velocity-accuracy',
+  /** Test MSE on sequences from a user's file (`eval RUN --data PATH`): its own kind, so it is never read as the run's test. */
+  'data-test',
+] as const;
 export type EvaluationKind = (typeof EVALUATION_KINDS)[number];
 
 /** training: the test evaluation at the end of training; evaluate: a later evaluation; legacy: read from an old store. */
@@ -20,6 +31,21 @@ export type EvaluationOrigin = (typeof EVALUATION_ORIGINS)[number];
 
 export const checkpointRefSchema = z.object({ which: z.enum(['best', 'last']), step: z.number().int().nonnegative().nullable() }).strict();
 export type CheckpointRef = z.infer<typeof checkpointRefSchema>;
+
+/**
+ * Sequences read from a user's path for an evaluation or a view (not the run's own data): which reader read them
+ * (`kind`, e.g. npy), the path as given, the file's sha256 (hex), shape [N, T, H, W] and dtype.
+ */
+export const userDataSourceSchema = z
+  .object({
+    kind: z.string(),
+    path: z.string(),
+    sha256: z.string(),
+    shape: z.array(z.number().int().nonnegative()),
+    dtype: z.string(),
+  })
+  .strict();
+export type UserDataSource = z.infer<typeof userDataSourceSchema>;
 
 /** What an evaluation was asked to do: only the settings that apply to its kind are present. */
 export const evaluationSettingsSchema = z
@@ -32,6 +58,8 @@ export const evaluationSettingsSchema = z
     seqLens: z.array(z.number().int().positive()),
     /** Flows (equivariance). */
     flows: z.array(z.string()),
+    /** data-test: the user's sequences evaluated (never the run's own test split). */
+    data: userDataSourceSchema,
   })
   .partial()
   .strict();

@@ -3,7 +3,7 @@ import { ANY_CELL_KINDS } from '../nn/config';
 import { MODEL_LIMITS } from '../nn/modelKinds';
 import { readFlowText } from '../flows/flowGrammar';
 import type { EquivarianceReport } from '../metrics/equivariance';
-import type { EvaluationRecord } from './evaluation';
+import type { EvaluationRecord, UserDataSource } from './evaluation';
 import type { MemoryEstimate } from './memory';
 import type { MetricRecord, ProgressEvent, RunRecord, TrainConfig } from './run';
 import type { RunSummary } from './runSummary';
@@ -91,8 +91,10 @@ export interface PredictionsDto {
   runId: string;
   /** The weights that predicted: the best checkpoint by validation or the last one, and its step. */
   checkpoint: { which: 'best' | 'last'; step: number | null };
-  /** Index of the first test sequence shown (samples are test sequences first .. first + N - 1). */
+  /** Index of the first test sequence shown (samples are test sequences first .. first + N - 1; with `source`, sequences of that file). */
   first: number;
+  /** Where the samples come from when they are a user's file (`data`); absent for the run's own test sequences. */
+  source?: UserDataSource;
   /** Each [N, T, H, W]. */
   inputs: FramesDto;
   targets: FramesDto;
@@ -134,6 +136,8 @@ export interface EvaluationResults {
   velocityAccuracy?: { velocities: number[]; accuracy: number[][]; sequences: number };
   /** The evaluation records this evaluation added to the run (one per kind). */
   records?: EvaluationRecord[];
+  /** An evaluation on a user's file (`data`): the file; `test` then holds its MSE (recorded as kind data-test). */
+  data?: UserDataSource;
 }
 
 export interface ProbeModelResult {
@@ -148,6 +152,8 @@ export interface ProbeModelResult {
 
 export interface ProbeResult {
   flow: string;
+  /** Where the input comes from when it is a sequence of a user's file (`data`); absent for an MNIST digit at rest. */
+  source?: UserDataSource & { sequence: number };
   /** [T, H, W] input sequence (a moving digit), and its flowed version. */
   input: FramesDto;
   flowed: FramesDto;
@@ -155,6 +161,15 @@ export interface ProbeResult {
 }
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/**
+ * A user's file of sequences read by the service's machine (node/data/userSequences.ts: a .npy today): an absolute
+ * path, since the caller's working folder means nothing there.
+ */
+export const userDataPathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^(\/|[A-Za-z]:[\\/]|\\\\)/, 'must be an absolute path to a .npy file of sequences');
 const runId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a run id (letters, digits, . _ -)');
 const sweepId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/, 'must be a sweep id (letters, digits, . _ -)');
 /** A flow text of any kind, read by the one flow grammar (core/flows/flowGrammar.ts). */
@@ -176,8 +191,14 @@ export const evaluateSchema = z
     /** Flows of the equivariance evaluation; default: one velocity step of the run's motion (translate:1,0, or
      *  rotate:OMEGA_STEP for a Rotating-MNIST run). */
     flows: z.array(flowSpecSchema).min(1).max(8).optional(),
+    /** Test MSE on the sequences of this user file instead (kinds: test only); recorded as a data-test evaluation. */
+    data: userDataPathSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.data !== undefined && r.kinds.some((k) => k !== 'test'))
+      ctx.addIssue({ code: 'custom', path: ['kinds'], message: 'with data, only test is measured (length, velocity and equivariance use generated data)' });
+  });
 export type EvaluateRequest = z.input<typeof evaluateSchema>;
 
 export const trainLongerSchema = z.object({ id: runId, steps: int(1, 10_000_000) }).strict();
@@ -190,6 +211,8 @@ export const predictionsSchema = z
     count: int(1, 32).default(8),
     first: int(0, 9999).default(0),
     checkpoint: z.enum(['best', 'last']).default('best'),
+    /** Sequences from this user file instead of the run's test sequences. */
+    data: userDataPathSchema.optional(),
   })
   .strict();
 export type PredictionsRequest = z.input<typeof predictionsSchema>;
@@ -220,6 +243,10 @@ export const probeSchema = z
     imageSize: int(8, 64).default(28),
     digit: int(0, 9999).default(0),
     withHidden: z.boolean().default(true),
+    /** Input: the first `steps` frames of sequence `sequence` of this user file instead of an MNIST digit at rest
+     *  (frames at the file's size; imageSize and digit do not apply). */
+    data: userDataPathSchema.optional(),
+    sequence: int(0, 10_000_000).default(0),
   })
   .strict();
 export type ProbeRequest = z.input<typeof probeSchema>;

@@ -32,6 +32,7 @@ import { cellConfigFromSpec } from '../../core/nn/cellSpec';
 import { classifierConfigOf, modelConfigOf, runParamCount } from './trainJob';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
 import { createAdam } from '../../core/train/adam';
+import { loadUserSequences, type SequenceShape } from '../data/userSequences';
 
 type AnyModel = { readonly config: ModelConfig; readonly params: ParamMap };
 
@@ -150,6 +151,7 @@ export async function evaluateJob(
 ): Promise<EvaluationResults> {
   const rec = await store.get(req.id);
   await selectBackend(rec.config.backend);
+  if (req.data !== undefined) return evaluateOnDataJob(store, rec, req, req.data, onProgress);
   if (rec.config.task === 'classification') return evaluateClassificationJob(store, rec, req, onProgress);
   const c = rec.config;
   // What applies follows from the dataset's facts (core/data/datasetKinds.ts): its motion, its evaluations.
@@ -239,6 +241,61 @@ export async function evaluateJob(
   }
 }
 
+/** The frame size a run's model was trained on: its data file's (a user's .npy sets it), else imageSize square. */
+export function runFrameSize(rec: RunRecord): { height: number; width: number } {
+  const d = rec.sources?.data?.[0];
+  if (d && d.shape.length === 4) return { height: d.shape[2], width: d.shape[3] };
+  return { height: rec.config.imageSize, width: rec.config.imageSize };
+}
+
+/** What a user's sequences must be to go through a run's model as its own test sequences do. */
+const runSequenceShape = (rec: RunRecord): SequenceShape => ({
+  frames: { inputFrames: rec.config.inputFrames, predFrames: rec.config.predFrames },
+  size: { ...runFrameSize(rec), what: `run ${rec.id}` },
+});
+
+const notPrediction = (rec: RunRecord, what: string): InputError =>
+  new InputError('data', `run ${rec.id} is a classification run: ${what} on sequences from a file needs a frame-prediction run`);
+
+/**
+ * Test MSE and MSE per future step of a run's best weights on a user's sequences (the first `sequences` of the file,
+ * in its order, batched as training's test evaluation is), recorded as a `data-test` evaluation whose settings name
+ * the file (path, sha256, shape). The run's headline test figure is not touched. Nothing is written when the file is
+ * refused.
+ */
+async function evaluateOnDataJob(
+  store: RunStore,
+  rec: RunRecord,
+  req: ServiceArgs<'evaluateRun'>,
+  data: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<EvaluationResults> {
+  if (rec.config.task === 'classification') throw notPrediction(rec, 'an evaluation');
+  const user = await loadUserSequences(data, 'data', runSequenceShape(rec));
+  const { model, checkpoint } = await loadRunPredictor(store, req.id, 'id', 'this evaluation');
+  try {
+    const n = Math.min(req.sequences, user.count);
+    const c = rec.config;
+    const test = await evaluateMse(model, user.sequences, {
+      sequences: n,
+      batchSize: Math.min(64, n),
+      inputFrames: c.inputFrames,
+      predFrames: c.predFrames,
+      onProgress,
+    });
+    const record = await store.addEvaluation(req.id, {
+      kind: 'data-test',
+      origin: 'evaluate',
+      checkpoint,
+      settings: { sequences: n, data: user.source },
+      result: test,
+    });
+    return { runId: req.id, test, data: user.source, records: [record] };
+  } finally {
+    disposeModel(model);
+  }
+}
+
 /** A single test digit at rest, [1, T, S, S, 1]. */
 async function restingDigit(digit: number, imageSize: number, frames: number): Promise<tf.Tensor5D> {
   const mnist = await loadMnist();
@@ -271,7 +328,20 @@ export async function previewFlowJob(req: ServiceArgs<'previewFlow'>): Promise<F
 export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivariance'>): Promise<ProbeResult> {
   await selectBackend('auto');
   const flow = parseFlow(req.flow);
-  const x = await restingDigit(req.digit, req.imageSize, req.steps);
+  let source: ProbeResult['source'];
+  let x: tf.Tensor5D;
+  if (req.data !== undefined) {
+    // The first `steps` frames of one of the user's sequences, at the file's frame size.
+    const user = await loadUserSequences(req.data, 'data', { minFrames: { frames: req.steps, what: `a probe of ${req.steps} timesteps` } });
+    if (req.sequence >= user.count) throw new InputError('sequence', `${req.data} has ${user.count} sequences (0..${user.count - 1})`);
+    const b = user.sequences.batch(req.sequence, 1);
+    const [, t, h, w] = b.shape;
+    x = tf.tidy(() => tf.slice(tf.tensor5d(b.frames, [1, t, h, w, 1]), [0, 0, 0, 0, 0], [1, req.steps, h, w, 1]));
+    source = { ...user.source, sequence: req.sequence };
+  } else {
+    x = await restingDigit(req.digit, req.imageSize, req.steps);
+  }
+  const [, , sh, sw] = x.shape;
   const flowed = flow.applyToSequence(x);
   const models: ProbeModelResult[] = [];
   try {
@@ -299,11 +369,9 @@ export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivaria
         };
         if (req.withHidden) {
           const frames: tf.Tensor[] = [];
-          let h = zeroHidden(model.config.cell, 1, req.imageSize, req.imageSize);
+          let h = zeroHidden(model.config.cell, 1, sh, sw);
           for (let t = 0; t < req.steps; t++) {
-            const u = tf.tidy(() =>
-              tf.reshape(tf.slice(flowed, [0, t, 0, 0, 0], [1, 1, req.imageSize, req.imageSize, 1]), [1, req.imageSize, req.imageSize, 1]),
-            ) as tf.Tensor4D;
+            const u = tf.tidy(() => tf.reshape(tf.slice(flowed, [0, t, 0, 0, 0], [1, 1, sh, sw, 1]), [1, sh, sw, 1])) as tf.Tensor4D;
             const next = cellStep(model.config.cell, model.params, u, h);
             [u, h].forEach((k) => k.dispose());
             h = next;
@@ -318,10 +386,9 @@ export async function probeJob(store: RunStore, req: ServiceArgs<'probeEquivaria
         disposeModel(model);
       }
     }
-    const s = req.imageSize;
-    const input = tf.reshape(x, [req.steps, s, s]);
-    const fl = tf.reshape(flowed, [req.steps, s, s]);
-    const res: ProbeResult = { flow: flow.label, input: await toDto(input), flowed: await toDto(fl), models };
+    const input = tf.reshape(x, [req.steps, sh, sw]);
+    const fl = tf.reshape(flowed, [req.steps, sh, sw]);
+    const res: ProbeResult = { flow: flow.label, ...(source ? { source } : {}), input: await toDto(input), flowed: await toDto(fl), models };
     [input, fl].forEach((k) => k.dispose());
     return res;
   } finally {
@@ -348,14 +415,22 @@ export async function predictionsJob(store: RunStore, req: ServiceArgs<'predicti
   const runId = req.id;
   const rec = await store.get(runId);
   await selectBackend(rec.config.backend);
+  let user: Awaited<ReturnType<typeof loadUserSequences>> | undefined;
+  let count = req.count;
+  if (req.data !== undefined) {
+    if (rec.config.task === 'classification') throw notPrediction(rec, 'showing predictions');
+    user = await loadUserSequences(req.data, 'data', runSequenceShape(rec));
+    if (req.first >= user.count) throw new InputError('first', `${req.data} has ${user.count} sequences (0..${user.count - 1})`);
+    count = Math.min(req.count, user.count - req.first);
+  }
   const { model, checkpoint } = await loadRunPredictor(store, runId, 'id', 'showing predictions', req.checkpoint);
   try {
-    const data = await runData(rec.config, rec.seeds.data);
-    const sequences = Array.from({ length: req.count }, (_, i) => data.test.batch(req.first + i, 1));
+    const source = user?.sequences ?? (await runData(rec.config, rec.seeds.data)).test;
+    const sequences = Array.from({ length: count }, (_, i) => source.batch(req.first + i, 1));
     const [, t, h, w, c] = sequences[0].shape;
-    const frames = new Float32Array(req.count * t * h * w * c);
+    const frames = new Float32Array(count * t * h * w * c);
     sequences.forEach((q, i) => frames.set(q.frames, i * q.frames.length));
-    const b = splitBatch({ frames, shape: [req.count, t, h, w, c] }, rec.config.inputFrames);
+    const b = splitBatch({ frames, shape: [count, t, h, w, c] }, rec.config.inputFrames);
     const x = tf.tensor5d(b.inputs, b.inputShape);
     const y = tf.tensor5d(b.targets, b.targetShape);
     const p = predict(model, x, rec.config.predFrames);
@@ -365,6 +440,7 @@ export async function predictionsJob(store: RunStore, req: ServiceArgs<'predicti
       runId,
       checkpoint,
       first: req.first,
+      ...(user ? { source: user.source } : {}),
       inputs: await toDto(xi),
       targets: await toDto(yi),
       predictions: await toDto(pi),
