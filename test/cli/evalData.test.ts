@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, expectBadInput, killLiveClis, trainTinyRun } from '../helpers/cli';
 import { encodeNpy, parseNpy } from '../../src/node/npy';
+import { writeFrameFolder } from '../helpers/clipFolders';
 import type { EvaluationRecord } from '../../src/core/protocol/evaluation';
 import type { RunRecord } from '../../src/core/protocol/run';
 import type { EvaluationResults } from '../../src/core/protocol/service';
@@ -123,6 +124,54 @@ describe('eval RUN --data', () => {
   });
 });
 
+describe('eval RUN --data FOLDER: a folder of clips (videos or PNG frame folders)', () => {
+  /** A folder of `clips` PNG frame folders of `frames` 10x9 frames each (clip i's square starts i pixels further right). */
+  const clipFolder = (name: string, clips: number, frames: number, offset = 0): string => {
+    const root = join(dir, name);
+    for (let i = 0; i < clips; i++) writeFrameFolder(join(root, `clip${i}`), { frames, width: 10, height: 9, offset: offset + i });
+    return root;
+  };
+
+  it("cuts the clips into the run's windows at its frame size and records the folder", async () => {
+    const data = clipFolder('eval-clips', 2, 12);
+    const r = await cli(['eval', mnistRun, '--data', data, '--json', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as EvaluationResults;
+    // 2 clips of 12 frames, windows of 3 + 2 frames side by side: 2 windows each, resized to the run's 8x8.
+    expect(res.data).toEqual({ kind: 'frames', path: data, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), shape: [4, 5, 8, 8], dtype: 'frames' });
+    expect(res.test!.sequences).toBe(4);
+    const p = await cli(['predict', mnistRun, '--data', data, '--sequences', '4', '--json', '--store', store]);
+    expect(p.code, p.stderr).toBe(0);
+    const mses = (JSON.parse(p.stdout) as { mse: number[] }).mse;
+    expect(mses.reduce((a, b) => a + b, 0) / mses.length).toBeCloseTo(res.test!.mse, 6);
+  });
+
+  it("on a run trained on clip folders, evaluating its test folder gives the run's headline test MSE", async () => {
+    const train = clipFolder('ft-train', 3, 10);
+    const val = clipFolder('ft-val', 1, 10, 3);
+    const test = clipFolder('ft-test', 2, 15, 5);
+    const t = await cli([
+      ...['train', '--data', train, '--data-val', val, '--data-test', test, '--model', 'grnn', '--hidden', '2', '--batch', '2', '--steps', '3'],
+      ...['--image-size', '8', '--input-frames', '3', '--pred-frames', '2', '--val-every', '3', '--backend', 'wasm', '--json', '--store', store],
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    const id = (JSON.parse(t.stdout) as { run_id: string }).run_id;
+    const headline = (await show(id)).run.results!.testMse!;
+    const r = await cli(['eval', id, '--data', test, '--json', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as EvaluationResults;
+    expect(res.test!.sequences).toBe(6);
+    expect(res.test!.mse).toBeCloseTo(headline, 7);
+  });
+
+  it('a clip shorter than one window is refused naming --data and the file, nothing written', async () => {
+    const data = clipFolder('short-clips', 1, 4);
+    const before = snapshot(mnistRun);
+    expectBadInput(await cli(['eval', mnistRun, '--data', data, '--store', store]), /--data: .*short-clips\/clip0: 4 frames, fewer than one window of 5/);
+    expect(snapshot(mnistRun)).toEqual(before);
+  });
+});
+
 describe('predict RUN --data', () => {
   it('predicts the chosen sequences of the file, says where they come from, and writes --out', async () => {
     const file = npy('pred.npy', [5, 5, 8, 8], 5);
@@ -163,7 +212,7 @@ describe('bad --data: exit 2 naming --data and the file, nothing written to the 
         mkdirSync(p, { recursive: true });
         return p;
       },
-      /--data: .*a-folder: is a folder/,
+      /--data: .*a-folder: the folder is empty/,
     ],
   ];
   it.each(cases)('%s', async (_what, make, pattern) => {

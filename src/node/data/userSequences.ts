@@ -3,6 +3,7 @@ import type { UserDataSource } from '../../core/protocol/evaluation';
 import { InputError } from '../../core/util/errors';
 import type { SequenceSource } from './datasets/loader';
 import { npySequenceSource, readNpySequences, scanNpySequences } from './userNpy';
+import { clipWindows, clipWindowSource, decodeClip, hashClipFolder, scanClipFolder, windowCount } from './userFrames';
 
 /**
  * Sequences from a user's path, for what a trained run is asked to do on data it was not trained on: `eval RUN --data`,
@@ -17,10 +18,13 @@ export interface UserSequenceReader {
   readonly label: string;
   /** Whether this reader reads the path (a folder or a file). */
   accepts(path: string, isFolder: boolean): boolean;
-  /** Checks every value and hashes (streaming: nothing kept); throws InputError('data', `${path}: …`). */
-  scan(path: string): Promise<Omit<UserDataSource, 'kind'>>;
+  /**
+   * Checks every value and hashes (streaming: nothing kept); throws InputError('data', `${path}: …`). `want` is what
+   * the caller needs, for readers that cut or resize (a folder of clips: windows of the run's frames at its size).
+   */
+  scan(path: string, want: SequenceShape): Promise<Omit<UserDataSource, 'kind'>>;
   /** Every sequence of the path, in its order, as [B, T, H, W, 1] batches in [0, 1] (batch i of size B: sequences iB..iB+B-1, mod N). */
-  read(path: string): Promise<{ source: SequenceSource; count: number }>;
+  read(path: string, want: SequenceShape): Promise<{ source: SequenceSource; count: number }>;
 }
 
 const npyReader: UserSequenceReader = {
@@ -45,8 +49,50 @@ const npyReader: UserSequenceReader = {
   },
 };
 
+/** The window and frame side a folder of clips is cut and resized to for `want` (square frames; default side 32). */
+function clipWindowFor(want: SequenceShape): { frames: number; size: number; what: string } {
+  const frames = want.frames ? want.frames.inputFrames + want.frames.predFrames : (want.minFrames?.frames ?? 1);
+  const what = want.frames ? 'input + predicted frames' : (want.minFrames?.what ?? 'one sequence');
+  if (want.size && want.size.height !== want.size.width)
+    throw new InputError(
+      'data',
+      `${want.size.what} was trained on ${want.size.height}x${want.size.width} frames; clips of a folder are resized to square frames`,
+    );
+  return { frames, size: want.size?.height ?? 32, what };
+}
+
+/** A folder of clips (videos or PNG frame folders; dataset kind `frames`): windows of the run's frames, side by side, at its frame size. */
+const clipFolderReader: UserSequenceReader = {
+  kind: 'frames',
+  label: "a folder of videos or PNG frame folders, cut into windows of the run's frames and resized to its frame size",
+  accepts: (path, isFolder) => isFolder,
+  scan: async (path, want) => {
+    const win = clipWindowFor(want);
+    const folder = await scanClipFolder(path, 'data');
+    let windows = 0;
+    for (const clip of folder.clips) {
+      const { video } = await decodeClip(clip, win.size, win, 'data');
+      windows += windowCount(video.shape[0], win.frames, win.frames);
+    }
+    return { path, sha256: await hashClipFolder(folder), shape: [windows, win.frames, win.size, win.size], dtype: 'frames' };
+  },
+  read: async (path, want) => {
+    const win = clipWindowFor(want);
+    const folder = await scanClipFolder(path, 'data');
+    const clips = [];
+    for (const clip of folder.clips) clips.push(await decodeClip(clip, win.size, win, 'data'));
+    const windows = clipWindows(
+      clips.map((c) => c.video.shape[0]),
+      clips.map((_, i) => i),
+      win.frames,
+      win.frames,
+    );
+    return { source: clipWindowSource(clips, windows, win.frames, 'file', 0), count: windows.length };
+  },
+};
+
 /** The readers of users' paths, tried in order (the first that accepts a path reads it). */
-export const USER_SEQUENCE_READERS: readonly UserSequenceReader[] = [npyReader];
+export const USER_SEQUENCE_READERS: readonly UserSequenceReader[] = [npyReader, clipFolderReader];
 
 /** What the sequences must be: a run's input + predicted frames (or at least `minFrames`), and its frame size. */
 export interface SequenceShape {
@@ -91,7 +137,7 @@ export async function inspectUserSequences(path: string, field: string, want: Se
   const reader = await readerFor(path, field);
   let s: Omit<UserDataSource, 'kind'>;
   try {
-    s = await reader.scan(path);
+    s = await reader.scan(path, want);
   } catch (e) {
     throw refield(e, field);
   }
@@ -119,7 +165,7 @@ export async function loadUserSequences(
   const source = await inspectUserSequences(path, field, want);
   const reader = await readerFor(path, field);
   try {
-    const r = await reader.read(path);
+    const r = await reader.read(path, want);
     return { source, sequences: r.source, count: r.count };
   } catch (e) {
     throw refield(e, field);
