@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/node/store/runStore';
 import type { SweepStatus } from '../../src/node/sweeps/sweepStatus';
 import { gateFolder } from '../helpers/gates';
+import { expectBadInput } from '../helpers/cli';
 import { BIN, ROOT, TINY_FLAGS, cli, until, writeSpec } from '../helpers/sweeps';
 
 const TINY = TINY_FLAGS;
@@ -30,6 +31,23 @@ describe('fernn-lab sweep (local executor)', () => {
     expect(slurmFlag.code).toBe(2);
     expect(slurmFlag.stderr).toMatch(/--partition: is a slurm option/);
     expect(existsSync(join(work, 'bad'))).toBe(false);
+  });
+
+  it('a member beyond the wasm heap is exit code 2 before any member is created: sweep run and reproduce --seeds', async () => {
+    const store = join(work, 'paper', 'runs');
+    const paper = { model: 'fernn', 'v-range': 2, hidden: 128, 'decoder-layers': 4, 'image-size': 28, steps: 5, backend: 'wasm' };
+    // Member 0 (batch 2) fits, member 1 (the paper's batch 128) does not: neither is created, nor the sweep.
+    const r = await cli(['sweep', 'run', await spec('paper', { base: paper, grid: { batch: [2, 128] } }), '--store', store]);
+    expectBadInput(
+      r,
+      /error: batch: member 1 \(batch=128(, seed=0)?\): this config needs about [\d.]+ GB at its peak on wasm, beyond its 4 GiB limit: batch \d+ fits .*GPU backend/,
+    );
+    const seeds = await cli(['reproduce', 'translating-mnist', '--scale', 'paper', '--seeds', '2', '--backend', 'wasm', '--store', store]);
+    expectBadInput(seeds, /error: --batch: member 0 \(model=grnn, v-range=0, seed=0\): .*on wasm, beyond its 4 GiB limit/);
+    const once = await cli(['reproduce', 'translating-mnist', '--scale', 'paper', '--backend', 'wasm', '--store', store]);
+    expectBadInput(once, /error: --batch: grnn v_range 0: .*on wasm, beyond its 4 GiB limit/);
+    expect(existsSync(join(store, '..', 'sweeps'))).toBe(false);
+    expect((await new RunStore(store).list()).runs).toEqual([]);
   });
 
   it('runs every member in a bounded pool and aggregates; ls and show agree', async () => {

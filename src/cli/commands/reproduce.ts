@@ -69,13 +69,15 @@ export function registerReproduce(program: Command): void {
           executor,
           members: members.map(({ config, ...overrides }, index) => ({ index, overrides, group: groupKey(overrides), config })),
         },
-        { wait: f.wait, json: f.json },
+        { wait: f.wait, json: f.json, memoryField: '--batch' },
       );
       return;
     }
     const lab = await openLab(f.store, { concurrentRuns: Math.min(parallel, configs.length) });
     const t0 = Date.now();
     try {
+      // Every run of the preset fits this machine's backend, or none starts (the lab's one memory check).
+      for (const c of configs) await lab.checkMemory(c, '--batch', `${c.model} v_range ${c.vRange}`);
       info(`${plan.description}\nscale ${f.scale}: ${configs.length} runs, ${parallel} at a time, store ${lab.store.root}`);
       const done: RunRecord[] = new Array(configs.length);
       let next = 0;

@@ -7,6 +7,8 @@ import type { LabService } from '../../node/lab/labService';
 import { RunStore } from '../../node/store/runStore';
 import { defaultParallelism, runLocalSweep } from '../../node/sweeps/localExecutor';
 import { runMember } from '../../node/sweeps/member';
+import { refuseOverMemory } from '../../node/lab/memoryCheck';
+import { memberLabel } from '../../core/sweeps/spec';
 import { memberOwner } from '../../node/sweeps/memberClaim';
 import { cancelSlurmSweep, requeueSelf, slurmAvailable, submitSweep, writeSbatchScript } from '../../node/sweeps/slurm';
 import {
@@ -178,25 +180,22 @@ async function notCompleted(store: RunStore, dir: string, sweep: SweepRecord): P
 /**
  * Creates a sweep of validated members and runs it: local, in this process's pool until every member has ended;
  * slurm, submitted as an array (and followed until settled with wait). Prints the status (JSON with json) at the end.
+ * Every member must fit its backend's memory (the lab's one check, memoryCheck.ts) before the sweep is created;
+ * `memoryField` is what the refusal names (the spec's `batch`, reproduce's `--batch`).
  */
-export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean }): Promise<SweepStatus> {
-  const { dir, sweep: rec } = await createSweep(storeRoot, s);
-  info(`sweep ${rec.id}: ${rec.members.length} members, ${rec.executor.kind} executor, folder ${dir}`);
-  const store = new RunStore(storeRoot);
-  await store.init();
-  if (rec.executor.kind === 'slurm') {
-    const script = await writeSbatchScript(rec, dir, rec.executor.slurm, taskCommand());
-    const job = await submitSweep(
-      dir,
-      rec.members.map((m) => m.index),
-    );
-    info(`submitted ${script} as Slurm job ${job}`);
-    const st = opts.wait ? await waitSlurm(store, dir, rec, opts.json) : await sweepStatus(store, dir, rec);
-    if (opts.wait || opts.json) await printStatus(st, opts.json);
-    return st;
+export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean; memoryField?: string }): Promise<SweepStatus> {
+  const field = opts.memoryField ?? 'batch';
+  if (s.executor.kind === 'slurm') {
+    // 'auto' resolves on the cluster's node: only a backend named in the config is checked here.
+    for (const m of s.members) refuseOverMemory(m.config, null, field, memberLabel(m));
+    return launchSlurm(storeRoot, s, opts);
   }
   const lab = await openLab(storeRoot);
   try {
+    for (const m of s.members) await lab.checkMemory(m.config, field, memberLabel(m));
+    const { dir, sweep: rec } = await createSweep(storeRoot, s);
+    if (rec.executor.kind !== 'local') throw new Error('unreachable: a local sweep');
+    info(`sweep ${rec.id}: ${rec.members.length} members, local executor, folder ${dir}`);
     await runLocal(
       lab,
       dir,
@@ -205,11 +204,28 @@ export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: 
       rec.members.map((m) => m.index),
       opts.json,
     );
+    const st = await sweepStatus(lab.store, dir, rec);
+    await printStatus(st, opts.json);
+    return st;
   } finally {
     await lab.dispose();
   }
-  const st = await sweepStatus(store, dir, rec);
-  await printStatus(st, opts.json);
+}
+
+async function launchSlurm(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean }): Promise<SweepStatus> {
+  const { dir, sweep: rec } = await createSweep(storeRoot, s);
+  if (rec.executor.kind !== 'slurm') throw new Error('unreachable: a slurm sweep');
+  info(`sweep ${rec.id}: ${rec.members.length} members, slurm executor, folder ${dir}`);
+  const store = new RunStore(storeRoot);
+  await store.init();
+  const script = await writeSbatchScript(rec, dir, rec.executor.slurm, taskCommand());
+  const job = await submitSweep(
+    dir,
+    rec.members.map((m) => m.index),
+  );
+  info(`submitted ${script} as Slurm job ${job}`);
+  const st = opts.wait ? await waitSlurm(store, dir, rec, opts.json) : await sweepStatus(store, dir, rec);
+  if (opts.wait || opts.json) await printStatus(st, opts.json);
   return st;
 }
 

@@ -13,9 +13,11 @@ import {
   type SweepSummary,
 } from '../../core/protocol/sweeps';
 import type { ServiceArgs } from '../../core/protocol/serviceArgs';
+import { memberLabel } from '../../core/sweeps/spec';
 import { mean, sampleStd } from '../../core/sweeps/stats';
 import { InputError } from '../../core/util/errors';
 import type { LabService } from '../lab/labService';
+import { refuseOverMemory } from '../lab/memoryCheck';
 import { defaultParallelism, startLocalSweep, type LocalSweep } from './localExecutor';
 import { cancelSlurmSweep, slurmAvailable, submitSweep, writeSbatchScript, type TaskCommand } from './slurm';
 import { CANCEL_FILE, createSweep, memberRunId, readSweep, sweepDirOf, type SweepRecord } from './sweepStore';
@@ -172,6 +174,14 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
       if (executor.kind === 'slurm') {
         const avail = await executors();
         if (!avail.slurm.available) throw new InputError('executor', `slurm: ${avail.slurm.reason}`);
+      }
+      // Every member fits its backend's memory, or nothing is created (the one check of startRun; on Slurm, 'auto'
+      // resolves on the node, so only a backend named in the config is checked here).
+      const field = 'batch' in req.grid ? 'grid.batch' : 'base.batch';
+      for (const m of req.members) {
+        const label = memberLabel(m);
+        if (executor.kind === 'local') await lab.checkMemory(m.config, field, label);
+        else refuseOverMemory(m.config, null, field, label);
       }
       const { dir, sweep } = await createSweep(storeRoot, {
         name: req.name,
