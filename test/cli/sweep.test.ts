@@ -11,6 +11,16 @@ import { expectBadInput } from '../helpers/cli';
 import { BIN, ROOT, TINY_FLAGS, cli, until, writeSpec } from '../helpers/sweeps';
 
 const TINY = TINY_FLAGS;
+type SeedsClaimJson = {
+  verdict: string;
+  summary: string;
+  evidence: string[];
+  n: number;
+  on_mean: string;
+  every_seed: boolean;
+  per_seed: { seed: number; verdict: string }[];
+  figures: { run: string; figure: string; n: number; ci95: [number, number] | null }[];
+};
 
 let work = '';
 beforeAll(async () => {
@@ -131,5 +141,16 @@ describe('fernn-lab sweep (local executor)', () => {
     ]);
     const run = await new RunStore(store).get(s.members[3].run_id);
     expect([run.config.seed, run.config.steps, run.config.hidden]).toEqual([6, 3, 2]);
+    // The paper's claim over the seeds: judged on the means, with n, the seeds that show it, and each model's mean and CI.
+    const { claim } = JSON.parse(r.stdout) as { claim: SeedsClaimJson };
+    expect([claim.n, claim.per_seed.map((p) => p.seed), claim.on_mean]).toEqual([2, [5, 6], claim.verdict]);
+    expect(['shown', 'not-shown']).toContain(claim.verdict);
+    expect(claim.every_seed).toBe(claim.per_seed.every((p) => p.verdict === 'shown'));
+    expect(claim.summary).toMatch(/^(Shown|Not) at this scale \(tiny\), on the mean of 2 seeds \(shown in [012] of 2 seeds/);
+    expect(claim.figures.map((x) => [x.run, x.figure, x.n, x.ci95?.length])).toEqual([
+      ['G-RNN', 'test MSE', 2, 2],
+      ['FERNN-V1', 'test MSE', 2, 2],
+    ]);
+    expect(claim.evidence.join('\n')).toMatch(/mean over seeds: FERNN-V1 test MSE .* vs G-RNN/);
   });
 });

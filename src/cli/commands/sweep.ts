@@ -165,7 +165,7 @@ async function runLocal(lab: LabService, dir: string, sweep: SweepRecord, parall
   }
 }
 
-async function printStatus(s: SweepStatus, json: boolean): Promise<void> {
+export async function printStatus(s: SweepStatus, json: boolean): Promise<void> {
   process.stdout.write(json ? `${JSON.stringify(s)}\n` : `${describeSweep(s)}\n`);
 }
 
@@ -181,9 +181,14 @@ async function notCompleted(store: RunStore, dir: string, sweep: SweepRecord): P
  * Creates a sweep of validated members and runs it: local, in this process's pool until every member has ended;
  * slurm, submitted as an array (and followed until settled with wait). Prints the status (JSON with json) at the end.
  * Every member must fit its backend's memory (the lab's one check, memoryCheck.ts) before the sweep is created;
- * `memoryField` is what the refusal names (the spec's `batch`, reproduce's `--batch`).
+ * `memoryField` is what the refusal names (the spec's `batch`, reproduce's `--batch`); print false leaves the printing
+ * of the status to the caller (reproduce adds the paper's claim).
  */
-export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean; memoryField?: string }): Promise<SweepStatus> {
+export async function launchSweep(
+  storeRoot: string,
+  s: NewSweep,
+  opts: { wait: boolean; json: boolean; memoryField?: string; print?: boolean },
+): Promise<SweepStatus> {
   const field = opts.memoryField ?? 'batch';
   if (s.executor.kind === 'slurm') {
     // 'auto' resolves on the cluster's node: only a backend named in the config is checked here.
@@ -205,14 +210,14 @@ export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: 
       opts.json,
     );
     const st = await sweepStatus(lab.store, dir, rec);
-    await printStatus(st, opts.json);
+    if (opts.print !== false) await printStatus(st, opts.json);
     return st;
   } finally {
     await lab.dispose();
   }
 }
 
-async function launchSlurm(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean }): Promise<SweepStatus> {
+async function launchSlurm(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean; print?: boolean }): Promise<SweepStatus> {
   const { dir, sweep: rec } = await createSweep(storeRoot, s);
   if (rec.executor.kind !== 'slurm') throw new Error('unreachable: a slurm sweep');
   info(`sweep ${rec.id}: ${rec.members.length} members, slurm executor, folder ${dir}`);
@@ -225,7 +230,7 @@ async function launchSlurm(storeRoot: string, s: NewSweep, opts: { wait: boolean
   );
   info(`submitted ${script} as Slurm job ${job}`);
   const st = opts.wait ? await waitSlurm(store, dir, rec, opts.json) : await sweepStatus(store, dir, rec);
-  if (opts.wait || opts.json) await printStatus(st, opts.json);
+  if ((opts.wait || opts.json) && opts.print !== false) await printStatus(st, opts.json);
   return st;
 }
 
