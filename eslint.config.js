@@ -139,7 +139,7 @@ export default tseslint.config(
             {
               regex: `^(?!(${PURE_CORE_MODULES.map((m) => `\\.\\./${m}|\\./${m.split('/')[1]}`).join('|')})$).*`,
               allowTypeImports: true,
-              message: 'a pure core module (PURE_CORE_MODULES) imports nothing but types',
+              message: 'a pure core module (PURE_CORE_MODULES) imports nothing but types and other pure core modules',
             },
           ],
         },
