@@ -21,6 +21,7 @@ const PURE_CORE_MODULES = [
   'data/datasetKinds',
   'metrics/equivarianceNotes',
   'metrics/paperClaims',
+  'sweeps/stats',
   'protocol/trainDefaults',
   'protocol/paperExport',
 ];
@@ -127,12 +128,21 @@ export default tseslint.config(
     },
   },
   {
-    // The pure core modules the renderer may import import nothing but types (so they never pull tfjs or zod in).
+    // The pure core modules the renderer may import import nothing but types and each other (so they never pull tfjs
+    // or zod in).
     files: PURE_CORE_MODULES.map((m) => `src/core/${m}.ts`),
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '.*', allowTypeImports: true, message: 'a pure core module (PURE_CORE_MODULES) imports nothing but types' }] },
+        {
+          patterns: [
+            {
+              regex: `^(?!(${PURE_CORE_MODULES.map((m) => `\\.\\./${m}|\\./${m.split('/')[1]}`).join('|')})$).*`,
+              allowTypeImports: true,
+              message: 'a pure core module (PURE_CORE_MODULES) imports nothing but types and other pure core modules',
+            },
+          ],
+        },
       ],
     },
   },

@@ -1,20 +1,26 @@
 import type { PresetName } from '../core/protocol/presets';
 import type { EvaluationResults, RunDetail } from '../core/protocol/service';
-import { PAPER_CLAIMS, claimVerdict, type ClaimRun, type ClaimVerdict } from '../core/metrics/paperClaims';
+import { PAPER_CLAIMS, claimVerdict, claimVerdictOverSeeds, type ClaimRun, type ClaimVerdict } from '../core/metrics/paperClaims';
 import { testFigure } from './evals';
 
 const isPreset = (p: string): p is PresetName => Object.hasOwn(PAPER_CLAIMS, p);
 
 /**
- * Runs of one reproduction (`fernn-lab reproduce PRESET --scale S` names them "PRESET S"): the paper's claim and
- * whether these runs show it, by the same verdict as the CLI's; null when the runs are not one reproduction.
+ * Runs of one reproduction: the paper's claim and whether these runs show it, by the same verdict as the CLI's; null
+ * when the runs are not one reproduction. `fernn-lab reproduce PRESET --scale S` names its runs "PRESET S"; with
+ * `--seeds N` they are the members of one sweep named "PRESET-S" ("PRESET-S/i"), judged over the seeds (on the means,
+ * with how many seeds show it and each model's mean and CI).
  */
 export function reproductionVerdict(runs: readonly RunDetail[], evals: Record<string, EvaluationResults>): (ClaimVerdict & { scale: string }) | null {
   const names = new Set(runs.map((d) => d.run.name ?? ''));
-  if (runs.length < 2 || names.size !== 1) return null;
-  const m = /^(\S+) (tiny|small|paper)$/.exec([...names][0]);
+  if (runs.length < 2) return null;
+  const one = names.size === 1 ? /^(\S+) (tiny|small|paper)$/.exec([...names][0]) : null;
+  const sweeps = new Set(runs.map((d) => d.run.sweep?.id ?? ''));
+  const members = [...names].map((n) => /^(\S+)-(tiny|small|paper)\/\d+$/.exec(n));
+  const seeded = !one && sweeps.size === 1 && !sweeps.has('') && members.every((m) => m && m[1] === members[0]![1] && m[2] === members[0]![2]);
+  const m = one ?? (seeded ? members[0] : null);
   if (!m || !isPreset(m[1])) return null;
-  const claimRuns: ClaimRun[] = runs.map((d) => {
+  const claimRun = (d: RunDetail): ClaimRun => {
     const e = evals[d.run.id] ?? { runId: d.run.id };
     const test = testFigure(d.run, d.evaluations ?? []);
     const cls = d.run.config.task === 'classification';
@@ -29,7 +35,12 @@ export function reproductionVerdict(runs: readonly RunDetail[], evals: Record<st
       velocity_accuracy: e.velocityAccuracy ?? null,
       angular: e.angular ?? null,
     };
-  });
+  };
   const c = runs[0].run.config;
-  return { ...claimVerdict(m[1], claimRuns, { scale: m[2], trainedRange: c.dataVRange, predFrames: c.predFrames }), scale: m[2] };
+  const ctx = { scale: m[2], trainedRange: c.dataVRange, predFrames: c.predFrames };
+  if (one) return { ...claimVerdict(m[1], runs.map(claimRun), ctx), scale: m[2] };
+  const bySeed = new Map<number, ClaimRun[]>();
+  for (const d of runs) bySeed.set(d.run.config.seed, [...(bySeed.get(d.run.config.seed) ?? []), claimRun(d)]);
+  const seeds = [...bySeed.entries()].sort((a, b) => a[0] - b[0]).map(([seed, rs]) => ({ seed, runs: rs }));
+  return { ...claimVerdictOverSeeds(m[1], seeds, ctx), scale: m[2] };
 }

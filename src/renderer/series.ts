@@ -85,3 +85,11 @@ export function ema(points: { x: number; y: number | null }[], alpha = 0.9): { x
     return { x: p.x, y: m };
   });
 }
+
+/** A log y axis where one is asked for (logY) and the data spans at least a decade; within one, a linear axis reads better. */
+export function logAxis(logY: boolean, series: Series[], yFloor?: number): boolean {
+  if (!logY) return false;
+  const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter((y): y is number => y !== null && y > 0);
+  if (yFloor !== undefined) ys.push(yFloor);
+  return ys.length > 1 && Math.max(...ys) / Math.min(...ys) >= 10;
+}

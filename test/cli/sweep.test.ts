@@ -7,9 +7,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/node/store/runStore';
 import type { SweepStatus } from '../../src/node/sweeps/sweepStatus';
 import { gateFolder } from '../helpers/gates';
+import { expectBadInput } from '../helpers/cli';
 import { BIN, ROOT, TINY_FLAGS, cli, until, writeSpec } from '../helpers/sweeps';
 
 const TINY = TINY_FLAGS;
+type SeedsClaimJson = {
+  verdict: string;
+  summary: string;
+  evidence: string[];
+  n: number;
+  on_mean: string;
+  every_seed: boolean;
+  per_seed: { seed: number; verdict: string }[];
+  figures: { run: string; figure: string; n: number; ci95: [number, number] | null }[];
+};
 
 let work = '';
 beforeAll(async () => {
@@ -30,6 +41,23 @@ describe('fernn-lab sweep (local executor)', () => {
     expect(slurmFlag.code).toBe(2);
     expect(slurmFlag.stderr).toMatch(/--partition: is a slurm option/);
     expect(existsSync(join(work, 'bad'))).toBe(false);
+  });
+
+  it('a member beyond the wasm heap is exit code 2 before any member is created: sweep run and reproduce --seeds', async () => {
+    const store = join(work, 'paper', 'runs');
+    const paper = { model: 'fernn', 'v-range': 2, hidden: 128, 'decoder-layers': 4, 'image-size': 28, steps: 5, backend: 'wasm' };
+    // Member 0 (batch 2) fits, member 1 (the paper's batch 128) does not: neither is created, nor the sweep.
+    const r = await cli(['sweep', 'run', await spec('paper', { base: paper, grid: { batch: [2, 128] } }), '--store', store]);
+    expectBadInput(
+      r,
+      /error: batch: member 1 \(batch=128(, seed=0)?\): this config needs about [\d.]+ GB at its peak on wasm, beyond its 4 GiB limit: batch \d+ fits .*GPU backend/,
+    );
+    const seeds = await cli(['reproduce', 'translating-mnist', '--scale', 'paper', '--seeds', '2', '--backend', 'wasm', '--store', store]);
+    expectBadInput(seeds, /error: --batch: member 0 \(model=grnn, v-range=0, seed=0\): .*on wasm, beyond its 4 GiB limit/);
+    const once = await cli(['reproduce', 'translating-mnist', '--scale', 'paper', '--backend', 'wasm', '--store', store]);
+    expectBadInput(once, /error: --batch: grnn v_range 0: .*on wasm, beyond its 4 GiB limit/);
+    expect(existsSync(join(store, '..', 'sweeps'))).toBe(false);
+    expect((await new RunStore(store).list()).runs).toEqual([]);
   });
 
   it('runs every member in a bounded pool and aggregates; ls and show agree', async () => {
@@ -113,5 +141,16 @@ describe('fernn-lab sweep (local executor)', () => {
     ]);
     const run = await new RunStore(store).get(s.members[3].run_id);
     expect([run.config.seed, run.config.steps, run.config.hidden]).toEqual([6, 3, 2]);
+    // The paper's claim over the seeds: judged on the means, with n, the seeds that show it, and each model's mean and CI.
+    const { claim } = JSON.parse(r.stdout) as { claim: SeedsClaimJson };
+    expect([claim.n, claim.per_seed.map((p) => p.seed), claim.on_mean]).toEqual([2, [5, 6], claim.verdict]);
+    expect(['shown', 'not-shown']).toContain(claim.verdict);
+    expect(claim.every_seed).toBe(claim.per_seed.every((p) => p.verdict === 'shown'));
+    expect(claim.summary).toMatch(/^(Shown|Not) at this scale \(tiny\), on the mean of 2 seeds \(shown in [012] of 2 seeds/);
+    expect(claim.figures.map((x) => [x.run, x.figure, x.n, x.ci95?.length])).toEqual([
+      ['G-RNN', 'test MSE', 2, 2],
+      ['FERNN-V1', 'test MSE', 2, 2],
+    ]);
+    expect(claim.evidence.join('\n')).toMatch(/mean over seeds: FERNN-V1 test MSE .* vs G-RNN/);
   });
 });

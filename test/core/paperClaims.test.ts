@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PRESETS, presetPlan } from '../../src/core/protocol/presets';
-import { PAPER_CLAIMS, claimVerdict, type ClaimRun } from '../../src/core/metrics/paperClaims';
+import { PAPER_CLAIMS, claimVerdict, claimVerdictOverSeeds, type ClaimRun } from '../../src/core/metrics/paperClaims';
 
 const ctx = { scale: 'tiny', trainedRange: 1, predFrames: 10 };
 const run = (model: string, v_range: number, extra: Partial<ClaimRun> = {}): ClaimRun => ({ model, v_range, status: 'completed', test_mse: null, ...extra });
@@ -87,5 +87,45 @@ describe('claimVerdict', () => {
   it('not measured: a failed run or a missing evaluation is never a verdict', () => {
     expect(claimVerdict('translating-mnist', [run('grnn', 0, { test_mse: 0.07 }), run('fernn', 1, { status: 'failed' })], ctx).verdict).toBe('unmeasured');
     expect(claimVerdict('length-generalisation', [run('grnn', 0), run('fernn', 1)], ctx).summary).toMatch(/^Not measured: no length evaluation/);
+  });
+});
+
+describe('claimVerdictOverSeeds (reproduce --seeds N)', () => {
+  it("judges the claim on the means over the seeds, says n, how many seeds show it, and each model's mean with its 95% CI", () => {
+    const seeds = [
+      { seed: 5, runs: [run('grnn', 0, { test_mse: 0.08 }), run('fernn', 1, { test_mse: 0.03 })] },
+      { seed: 6, runs: [run('grnn', 0, { test_mse: 0.06 }), run('fernn', 1, { test_mse: 0.059 })] },
+    ];
+    const v = claimVerdictOverSeeds('translating-mnist', seeds, ctx);
+    // Means: FERNN 0.0445 vs G-RNN 0.07 (64%): shown on the mean; seed 6 alone (98%) is not.
+    expect([v.verdict, v.onMean, v.n, v.everySeed]).toEqual(['shown', 'shown', 2, false]);
+    expect(v.perSeed).toEqual([
+      { seed: 5, verdict: 'shown' },
+      { seed: 6, verdict: 'not-shown' },
+    ]);
+    expect(v.summary).toMatch(
+      /^Shown at this scale \(tiny\), on the mean of 2 seeds \(shown in 1 of 2 seeds\): .*FERNN-V1 test MSE 0.0445 vs G-RNN 0.0700 \(64%\)/,
+    );
+    const fernn = v.figures.find((f) => f.run === 'FERNN-V1')!;
+    expect([fernn.figure, fernn.n, fernn.mean]).toEqual(['test MSE', 2, 0.0445]);
+    // n = 2: mean ± t(0.975, 1) · s / sqrt(2), t = 12.706, s = 0.0205061.
+    expect(fernn.ci95![0]).toBeCloseTo(0.0445 - 0.184225, 4);
+    expect(fernn.ci95![1]).toBeCloseTo(0.0445 + 0.184225, 4);
+    expect(v.evidence.join('\n')).toMatch(/FERNN-V1 test MSE 0.0445, 95% CI \[-0.140, 0.229\] \(n = 2\)/);
+    expect(v.evidence.at(-1)).toBe('shown in 1 of 2 seeds: seed 5 shown, seed 6 not-shown');
+  });
+
+  it('every seed shows it; a seed without completed runs is not averaged in; length curves are averaged per step', () => {
+    const blank = Array(30).fill(0.1);
+    const seed = (s: number, f: number) => ({
+      seed: s,
+      runs: [run('grnn', 0, { length: { '40': { mean: curve(0.06, 0.25), blank } } }), run('fernn', 1, { length: { '40': { mean: curve(0.03, f), blank } } })],
+    });
+    const v = claimVerdictOverSeeds('length-generalisation', [seed(0, 0.05), seed(1, 0.07), { seed: 2, runs: [run('grnn', 0, { status: 'failed' })] }], ctx);
+    expect([v.verdict, v.n, v.everySeed]).toEqual(['shown', 2, false]);
+    expect(v.perSeed.map((p) => p.verdict)).toEqual(['shown', 'shown', 'unmeasured']);
+    expect(v.evidence.join('\n')).toMatch(/mean over seeds: FERNN-V1 per-step MSE 0.0300 at step 10, 0.0600 at step 30/);
+    const all = claimVerdictOverSeeds('length-generalisation', [seed(0, 0.05), seed(1, 0.07)], ctx);
+    expect([all.everySeed, all.summary]).toEqual([true, expect.stringMatching(/on the mean of 2 seeds \(shown in 2 of 2 seeds: every seed\)/)]);
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { presetPlan } from '../../src/core/protocol/presets';
 import type { ProgressEvent } from '../../src/core/protocol/run';
 import { sweepsRootFor } from '../../src/node/sweeps/sweepStore';
 import { TINY_MEMBER, useGatedLab } from '../helpers/sweeps';
@@ -21,6 +22,20 @@ describe('the lab service runs sweeps in its own pool', () => {
     const ex = await svc.lab.sweepExecutors();
     expect(ex.local.available).toBe(true);
     expect(typeof ex.slurm.reason).toBe('string');
+  });
+
+  it('refuses a sweep with a paper-scale member on wasm before any member is created (the one memory check of startRun)', async () => {
+    const paper = presetPlan('translating-mnist', 'paper').runs.find((c) => c.model === 'fernn' && c.vRange === 2)!;
+    // Member 0 (batch 2) fits; member 1 (the paper's batch 128) does not: neither is created, nor the sweep.
+    const req = { name: 'paper', base: { ...paper, backend: 'wasm' as const }, grid: { batch: [2, 128] }, seeds: 1 };
+    await expect(svc.lab.createSweep(req)).rejects.toThrow(
+      /^grid\.batch: member 1 \(batch=128, seed=0\): this config needs about [\d.]+ GB at its peak on wasm, beyond its 4 GiB limit: batch \d+ fits .*GPU backend/,
+    );
+    await expect(svc.lab.createSweep({ ...req, base: { ...req.base, batch: 128 }, grid: {} })).rejects.toThrow(
+      /^base\.batch: member 0 \(seed=0\): .*4 GiB limit/,
+    );
+    expect(existsSync(sweepsRootFor(svc.lab.store.root))).toBe(false);
+    expect((await svc.lab.listRuns()).runs).toEqual([]);
   });
 
   it('creates a 2 models x 2 seeds sweep: member progress events, cancel ends the running member cancelled, resume completes all', async () => {

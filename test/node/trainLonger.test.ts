@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { presetPlan } from '../../src/core/protocol/presets';
 import { trainConfigSchema, type TrainConfigInput } from '../../src/core/protocol/run';
 import { InputError } from '../../src/core/util/errors';
 import { runTrainJob } from '../../src/node/lab/trainJob';
@@ -143,4 +144,20 @@ describe('trainLonger on the lab service', () => {
     expect(done.run.progress.step).toBe(15);
     expect(done.metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
   }, 300_000);
+  it('refuses to continue a run beyond the wasm heap before recording anything (the one memory check of startRun)', async () => {
+    // A completed run at the paper's scale on wasm (trained elsewhere, its record copied here): continuing it here
+    // would abort inside the wasm heap, so it is refused before run.json records a continuation.
+    const paper = presetPlan('translating-mnist', 'paper').runs.find((c) => c.model === 'fernn' && c.vRange === 2)!;
+    const config = trainConfigSchema.parse({ ...paper, backend: 'wasm', steps: 10 });
+    const r = await lab.store.create({ config, seeds: { init: 0, data: 1 }, params: 0, versions: {} });
+    await lab.store.update(r.id, (x) => ({ ...x, status: 'completed', progress: { ...x.progress, step: 10, checkpointStep: 10 } }));
+    const before = await lab.store.get(r.id);
+    await expect(lab.trainLonger({ id: r.id, steps: 20 })).rejects.toMatchObject({
+      field: 'id',
+      message: expect.stringMatching(
+        /^id: run .* cannot train here: this config needs about [\d.]+ GB at its peak on wasm, beyond its 4 GiB limit: batch \d+ fits/,
+      ),
+    });
+    expect(await lab.store.get(r.id)).toEqual(before);
+  });
 });

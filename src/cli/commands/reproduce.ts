@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { PRESETS, SCALES, presetPlan } from '../../core/protocol/presets';
-import { accuracySummary, claimVerdict } from '../../core/metrics/paperClaims';
-import type { RunRecord } from '../../core/protocol/run';
+import { PRESETS, SCALES, presetPlan, type PresetPlan } from '../../core/protocol/presets';
+import { accuracySummary, claimVerdict, claimVerdictOverSeeds, type ClaimRun, type SeedsClaimVerdict } from '../../core/metrics/paperClaims';
+import type { RunRecord, TrainConfig } from '../../core/protocol/run';
 import type { EvaluationResults } from '../../core/protocol/service';
 import { followRun, openLab, runSummary } from '../lab';
 import { info, parseFlags, table } from '../io';
@@ -14,9 +14,51 @@ import { InputError } from '../../core/util/errors';
 import { groupKey } from '../../core/sweeps/spec';
 import { RunStore } from '../../node/store/runStore';
 import { intFlag } from '../options';
-import { addSlurmFlags, executorFlags, executorFromFlags, launchSweep } from './sweep';
+import { addSlurmFlags, executorFlags, executorFromFlags, launchSweep, printStatus } from './sweep';
+import { sweepSettled, type SweepStatus } from '../../node/sweeps/sweepStatus';
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+
+/** The evaluations a preset's claim is judged on (beyond the test figure every run has). */
+const evalKinds = (plan: PresetPlan) => [...(plan.evals.velocityRange ? (['velocity'] as const) : []), ...(plan.evals.seqLens ? (['length'] as const) : [])];
+
+/**
+ * The paper's claim over a settled sweep of the preset (`--seeds N`): each completed member evaluated as a single
+ * reproduction's runs are, its runs grouped by seed, and the verdict on the means over the seeds.
+ */
+async function seedsVerdict(storeRoot: string, plan: PresetPlan, st: SweepStatus, c: TrainConfig): Promise<SeedsClaimVerdict> {
+  const lab = await openLab(storeRoot);
+  try {
+    const bySeed = new Map<number, ClaimRun[]>();
+    const kinds = evalKinds(plan);
+    for (const m of st.members) {
+      const r = await lab.store.get(m.run_id).catch(() => null);
+      if (!r) continue;
+      const e =
+        r.status === 'completed' && kinds.length
+          ? await lab.evaluateRun({
+              id: r.id,
+              kinds: [...kinds],
+              sequences: plan.evals.sequences,
+              velocityRange: plan.evals.velocityRange,
+              seqLens: plan.evals.seqLens,
+            })
+          : null;
+      const run: ClaimRun = {
+        ...runSummary(r, lab.store.root),
+        velocity: e?.velocity ?? null,
+        length: e?.length ?? null,
+        velocity_accuracy: e?.velocityAccuracy ?? null,
+        angular: e?.angular ?? null,
+      };
+      bySeed.set(r.config.seed, [...(bySeed.get(r.config.seed) ?? []), run]);
+    }
+    const seeds = [...bySeed.entries()].sort((a, b) => a[0] - b[0]).map(([seed, runs]) => ({ seed, runs }));
+    return claimVerdictOverSeeds(plan.preset, seeds, { scale: plan.scale, trainedRange: c.dataVRange, predFrames: c.predFrames });
+  } finally {
+    await lab.dispose();
+  }
+}
 
 export function registerReproduce(program: Command): void {
   addSlurmFlags(
@@ -61,21 +103,48 @@ export function registerReproduce(program: Command): void {
       const members = configs.flatMap((c, i) => seeds.map((seed) => ({ ...variants[i], seed, config: { ...c, seed } })));
       const executor = await executorFromFlags({ ...f, parallel: f.executor === 'local' ? parallel : f.parallel });
       const name = `${plan.preset}-${f.scale}`;
-      await launchSweep(
-        path.resolve(f.store ?? RunStore.defaultRoot()),
+      const storeRoot = path.resolve(f.store ?? RunStore.defaultRoot());
+      const st = await launchSweep(
+        storeRoot,
         {
           name,
           spec: { name, base: {}, variants, grid: { seed: seeds } },
           executor,
           members: members.map(({ config, ...overrides }, index) => ({ index, overrides, group: groupKey(overrides), config })),
         },
-        { wait: f.wait, json: f.json },
+        { wait: f.wait, json: f.json, memoryField: '--batch', print: false },
       );
+      // The paper's claim over the seeds, once every member has ended (a Slurm sweep without --wait has not).
+      const verdict = sweepSettled(st) ? await seedsVerdict(storeRoot, plan, st, configs[0]) : null;
+      const claim = verdict
+        ? {
+            text: verdict.claim,
+            verdict: verdict.verdict,
+            summary: verdict.summary,
+            evidence: verdict.evidence,
+            n: verdict.n,
+            on_mean: verdict.onMean,
+            every_seed: verdict.everySeed,
+            per_seed: verdict.perSeed,
+            figures: verdict.figures,
+          }
+        : null;
+      if (f.json) process.stdout.write(`${JSON.stringify({ ...st, claim })}\n`);
+      else {
+        await printStatus(st, false);
+        process.stdout.write(
+          verdict
+            ? `\nThe paper's claim: ${verdict.claim}\n${verdict.summary.split('; ')[0]}.\n${verdict.evidence.map((e) => `  - ${e}\n`).join('')}`
+            : `\nThe paper's claim: ${plan.claim}\nNo verdict yet: members are still running (fernn-lab sweep show ${st.sweep_id}).\n`,
+        );
+      }
       return;
     }
     const lab = await openLab(f.store, { concurrentRuns: Math.min(parallel, configs.length) });
     const t0 = Date.now();
     try {
+      // Every run of the preset fits this machine's backend, or none starts (the lab's one memory check).
+      for (const c of configs) await lab.checkMemory(c, '--batch', `${c.model} v_range ${c.vRange}`);
       info(`${plan.description}\nscale ${f.scale}: ${configs.length} runs, ${parallel} at a time, store ${lab.store.root}`);
       const done: RunRecord[] = new Array(configs.length);
       let next = 0;
@@ -94,7 +163,7 @@ export function registerReproduce(program: Command): void {
       };
       await Promise.all(Array.from({ length: Math.min(parallel, configs.length) }, worker));
       const evals: (EvaluationResults | null)[] = [];
-      const kinds = [...(plan.evals.velocityRange ? (['velocity'] as const) : []), ...(plan.evals.seqLens ? (['length'] as const) : [])];
+      const kinds = evalKinds(plan);
       for (const r of done) {
         if (r.status !== 'completed' || kinds.length === 0) {
           evals.push(null);

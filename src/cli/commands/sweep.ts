@@ -7,6 +7,7 @@ import type { LabService } from '../../node/lab/labService';
 import { RunStore } from '../../node/store/runStore';
 import { defaultParallelism, runLocalSweep } from '../../node/sweeps/localExecutor';
 import { runMember } from '../../node/sweeps/member';
+import { checkSweepMembers } from '../../node/sweeps/memberChecks';
 import { memberOwner } from '../../node/sweeps/memberClaim';
 import { cancelSlurmSweep, requeueSelf, slurmAvailable, submitSweep, writeSbatchScript } from '../../node/sweeps/slurm';
 import {
@@ -163,7 +164,7 @@ async function runLocal(lab: LabService, dir: string, sweep: SweepRecord, parall
   }
 }
 
-async function printStatus(s: SweepStatus, json: boolean): Promise<void> {
+export async function printStatus(s: SweepStatus, json: boolean): Promise<void> {
   process.stdout.write(json ? `${JSON.stringify(s)}\n` : `${describeSweep(s)}\n`);
 }
 
@@ -178,25 +179,27 @@ async function notCompleted(store: RunStore, dir: string, sweep: SweepRecord): P
 /**
  * Creates a sweep of validated members and runs it: local, in this process's pool until every member has ended;
  * slurm, submitted as an array (and followed until settled with wait). Prints the status (JSON with json) at the end.
+ * Every member must fit its backend's memory (the lab's one check, memoryCheck.ts) before the sweep is created;
+ * `memoryField` is what the refusal names (the spec's `batch`, reproduce's `--batch`); print false leaves the printing
+ * of the status to the caller (reproduce adds the paper's claim).
  */
-export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean }): Promise<SweepStatus> {
-  const { dir, sweep: rec } = await createSweep(storeRoot, s);
-  info(`sweep ${rec.id}: ${rec.members.length} members, ${rec.executor.kind} executor, folder ${dir}`);
-  const store = new RunStore(storeRoot);
-  await store.init();
-  if (rec.executor.kind === 'slurm') {
-    const script = await writeSbatchScript(rec, dir, rec.executor.slurm, taskCommand());
-    const job = await submitSweep(
-      dir,
-      rec.members.map((m) => m.index),
-    );
-    info(`submitted ${script} as Slurm job ${job}`);
-    const st = opts.wait ? await waitSlurm(store, dir, rec, opts.json) : await sweepStatus(store, dir, rec);
-    if (opts.wait || opts.json) await printStatus(st, opts.json);
-    return st;
+export async function launchSweep(
+  storeRoot: string,
+  s: NewSweep,
+  opts: { wait: boolean; json: boolean; memoryField?: string; print?: boolean },
+): Promise<SweepStatus> {
+  const field = opts.memoryField ?? 'batch';
+  if (s.executor.kind === 'slurm') {
+    // 'auto' resolves on the cluster's node: only a backend named in the config is checked here.
+    await checkSweepMembers(s.members, null, field);
+    return launchSlurm(storeRoot, s, opts);
   }
   const lab = await openLab(storeRoot);
   try {
+    await checkSweepMembers(s.members, lab, field);
+    const { dir, sweep: rec } = await createSweep(storeRoot, s);
+    if (rec.executor.kind !== 'local') throw new Error('unreachable: a local sweep');
+    info(`sweep ${rec.id}: ${rec.members.length} members, local executor, folder ${dir}`);
     await runLocal(
       lab,
       dir,
@@ -205,11 +208,28 @@ export async function launchSweep(storeRoot: string, s: NewSweep, opts: { wait: 
       rec.members.map((m) => m.index),
       opts.json,
     );
+    const st = await sweepStatus(lab.store, dir, rec);
+    if (opts.print !== false) await printStatus(st, opts.json);
+    return st;
   } finally {
     await lab.dispose();
   }
-  const st = await sweepStatus(store, dir, rec);
-  await printStatus(st, opts.json);
+}
+
+async function launchSlurm(storeRoot: string, s: NewSweep, opts: { wait: boolean; json: boolean; print?: boolean }): Promise<SweepStatus> {
+  const { dir, sweep: rec } = await createSweep(storeRoot, s);
+  if (rec.executor.kind !== 'slurm') throw new Error('unreachable: a slurm sweep');
+  info(`sweep ${rec.id}: ${rec.members.length} members, slurm executor, folder ${dir}`);
+  const store = new RunStore(storeRoot);
+  await store.init();
+  const script = await writeSbatchScript(rec, dir, rec.executor.slurm, taskCommand());
+  const job = await submitSweep(
+    dir,
+    rec.members.map((m) => m.index),
+  );
+  info(`submitted ${script} as Slurm job ${job}`);
+  const st = opts.wait ? await waitSlurm(store, dir, rec, opts.json) : await sweepStatus(store, dir, rec);
+  if ((opts.wait || opts.json) && opts.print !== false) await printStatus(st, opts.json);
   return st;
 }
 

@@ -1,4 +1,5 @@
 import type { PresetName } from '../protocol/presets';
+import { groupStats } from '../sweeps/stats';
 
 /**
  * The paper's claim each reproduction preset tests, and whether a run of it shows the claim, from its numbers alone.
@@ -200,4 +201,119 @@ export function claimVerdict(preset: PresetName, runs: readonly ClaimRun[], ctx:
         : out('not-shown', `past step ${h} the FERNN's error is not clearly below the ${G}'s; ${r.evidence.join('; ')}`, r.evidence);
     }
   }
+}
+
+/** The runs of one seed of a preset run over seeds (`reproduce --seeds N`). */
+export interface SeedRuns {
+  seed: number;
+  runs: readonly ClaimRun[];
+}
+
+/** A model's headline figure over the seeds: mean and 95% CI (Student t; null for one seed). */
+export interface SeedFigure {
+  run: string;
+  figure: 'test MSE' | 'test accuracy';
+  n: number;
+  mean: number;
+  ci95: [number, number] | null;
+}
+
+/** The verdict over seeds: on the seeds' means, and how many seeds show the claim on their own. */
+export interface SeedsClaimVerdict extends ClaimVerdict {
+  /** Seeds with completed runs. */
+  n: number;
+  /** The claim judged on the means over the seeds (per-model test figures, grids and curves averaged). */
+  onMean: ClaimVerdictKind;
+  perSeed: { seed: number; verdict: ClaimVerdictKind }[];
+  /** Shown in every seed on its own. */
+  everySeed: boolean;
+  figures: SeedFigure[];
+}
+
+const avg = (xs: number[]): number => xs.reduce((p, q) => p + q, 0) / xs.length;
+/** Element-wise mean of same-length lists; null when any is missing or they differ in length. */
+function meanList(xs: readonly (readonly number[] | undefined | null)[]): number[] | null {
+  if (!xs.length || xs.some((x) => !x || x.length !== xs[0]!.length)) return null;
+  return xs[0]!.map((_, i) => avg(xs.map((x) => x![i])));
+}
+function meanGrid(gs: readonly (readonly (readonly number[])[] | undefined | null)[]): number[][] | null {
+  if (!gs.length || gs.some((g) => !g || g.length !== gs[0]!.length)) return null;
+  const rows = gs[0]!.map((_, i) => meanList(gs.map((g) => g![i])));
+  return rows.every((r): r is number[] => r !== null) ? rows : null;
+}
+const meanOf = (xs: (number | null | undefined)[]): number | null => {
+  const v = xs.filter((x): x is number => typeof x === 'number');
+  return v.length === xs.length && v.length ? avg(v) : null;
+};
+
+/** One model's completed runs over the seeds as one run of mean figures (what claimVerdict judges "on the mean"). */
+function meanRun(rs: readonly ClaimRun[]): ClaimRun {
+  const first = rs[0];
+  const lens = first.length ? Object.keys(first.length) : [];
+  const length = lens.length
+    ? Object.fromEntries(
+        lens.flatMap((L) => {
+          const m = meanList(rs.map((r) => r.length?.[L]?.mean));
+          const blank = meanList(rs.map((r) => r.length?.[L]?.blank));
+          return m ? [[L, { mean: m, ...(blank ? { blank } : {}) }]] : [];
+        }),
+      )
+    : null;
+  const vel = first.velocity ? meanGrid(rs.map((r) => r.velocity?.mse)) : null;
+  const acc = first.velocity_accuracy ? meanGrid(rs.map((r) => r.velocity_accuracy?.accuracy)) : null;
+  const ang = first.angular ? meanList(rs.map((r) => r.angular?.mse)) : null;
+  return {
+    model: first.model,
+    v_range: first.v_range,
+    status: 'completed',
+    test_mse: meanOf(rs.map((r) => r.test_mse)),
+    test_accuracy: meanOf(rs.map((r) => r.test_accuracy)),
+    velocity: vel && first.velocity ? { velocities: first.velocity.velocities, mse: vel } : null,
+    length: length && Object.keys(length).length ? length : null,
+    velocity_accuracy: acc && first.velocity_accuracy ? { velocities: first.velocity_accuracy.velocities, accuracy: acc } : null,
+    angular: ang && first.angular ? { omegas: first.angular.omegas, mse: ang } : null,
+  };
+}
+
+/**
+ * Whether a preset run over several seeds shows the paper's claim: judged on the means over the seeds (each model's
+ * figures averaged over its completed runs), with how many seeds show it on their own and each model's headline
+ * figure as mean and 95% CI. One seed gives claimVerdict's answer with n = 1.
+ */
+export function claimVerdictOverSeeds(preset: PresetName, seeds: readonly SeedRuns[], ctx: ClaimContext): SeedsClaimVerdict {
+  const perSeed = seeds.map((s) => ({ seed: s.seed, verdict: claimVerdict(preset, s.runs, ctx).verdict }));
+  const measured = seeds.filter((s) => s.runs.some((r) => r.status === 'completed'));
+  const n = measured.length;
+  const byModel = new Map<string, ClaimRun[]>();
+  for (const s of measured)
+    for (const r of s.runs.filter((x) => x.status === 'completed')) byModel.set(claimRunLabel(r), [...(byModel.get(claimRunLabel(r)) ?? []), r]);
+  const means = [...byModel.values()].map(meanRun);
+  const m = claimVerdict(preset, means, ctx);
+  const shownIn = perSeed.filter((p) => p.verdict === 'shown').length;
+  const everySeed = seeds.length > 0 && shownIn === seeds.length;
+  const figures: SeedFigure[] = [...byModel.entries()].flatMap(([run, rs]) => {
+    const acc = rs.map((r) => r.test_accuracy).filter((x): x is number => typeof x === 'number');
+    const mse = rs.map((r) => r.test_mse).filter((x): x is number => typeof x === 'number');
+    const [figure, xs] = acc.length ? (['test accuracy', acc] as const) : (['test MSE', mse] as const);
+    if (!xs.length) return [];
+    const g = groupStats(xs);
+    return [{ run, figure, n: g.n, mean: g.mean, ci95: g.ci95 }];
+  });
+  const fmt = (f: SeedFigure, x: number) => (f.figure === 'test accuracy' ? pct(x) : f4(x));
+  const seedsText = `${shownIn} of ${seeds.length} seed${seeds.length === 1 ? '' : 's'}`;
+  const [head, ...why] = m.summary.split(': ');
+  return {
+    ...m,
+    summary: `${head}, on the mean of ${n} seed${n === 1 ? '' : 's'} (shown in ${seedsText}${everySeed ? ': every seed' : ''}): ${why.join(': ')}`,
+    evidence: [
+      ...m.evidence.map((e) => `mean over seeds: ${e}`),
+      ...figures.map((f) => `${f.run} ${f.figure} ${fmt(f, f.mean)}${f.ci95 ? `, 95% CI [${fmt(f, f.ci95[0])}, ${fmt(f, f.ci95[1])}]` : ''} (n = ${f.n})`),
+      `shown in ${seedsText}: ${perSeed.map((p) => `seed ${p.seed} ${p.verdict}`).join(', ')}`,
+    ],
+    n,
+    onMean: m.verdict,
+    perSeed,
+    everySeed,
+    figures,
+  };
 }

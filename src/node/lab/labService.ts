@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ProgressEvent, RunRecord } from '../../core/protocol/run';
+import type { ProgressEvent, RunRecord, TrainConfig } from '../../core/protocol/run';
 import {
   type EvaluationResults,
   type FlowPreset,
@@ -24,11 +24,11 @@ import { RunStore } from '../store/runStore';
 import { latestByKind } from '../store/evaluations';
 import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
-import { modelConfigOf, runParamCount } from './trainJob';
+import { runParamCount } from './trainJob';
 import { markContinuation } from './trainLonger';
-import { dataClassCount, inspectRunData } from './data';
-import { inspectInitCheckpoint } from '../checkpoint/init';
-import { estimateTrainingMemory } from '../../core/protocol/memory';
+import { dataClassCount } from './data';
+import { runSources } from './runSources';
+import { refuseOverMemory } from './memoryCheck';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
 import { createSweepMethods, type SweepMethods } from '../sweeps/sweepService';
@@ -60,6 +60,11 @@ export type LabService = ILabService & {
   dispose(): Promise<void>;
   /** Resolves when the run's training worker has ended (immediately if none). */
   whenIdle(id: string): Promise<void>;
+  /**
+   * The one memory check (memoryCheck.ts) for a config trained by this lab, with 'auto' resolved as the worker does:
+   * throws InputError(field, ...) when its estimated peak is beyond the backend's limit.
+   */
+  checkMemory(config: TrainConfig, field?: string, label?: string): Promise<void>;
 };
 
 function defaultWorkerPath(): string {
@@ -252,21 +257,12 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     async startRun(raw): Promise<RunRecord> {
       const req = parseServiceArgs('startRun', raw);
       const config = req.config;
-      // A run that cannot fit the wasm heap is refused before it exists: asked for on wasm, or on auto where auto
-      // resolves to wasm here (the worker resolves it the same way: the backends job answers what auto picks).
+      // A run that cannot fit its backend's memory (the wasm heap) is refused before it exists.
+      await service.checkMemory(config);
+      // User data and a start checkpoint are checked before the run exists: bad ones leave nothing in the store.
+      const sources = await runSources(config);
       // Classes of data that name their own (users' class folders: the folders) size the classifier's head.
       const classes = config.task === 'classification' ? await dataClassCount(config) : undefined;
-      const onWasm =
-        config.backend === 'wasm' ||
-        (config.backend === 'auto' && (backends ??= await job<Pick<LabInfo, 'backends' | 'auto'>>('backends', null)).auto?.name === 'wasm');
-      if (onWasm) {
-        const memory = estimateTrainingMemory(config, 'wasm', runParamCount(config, classes));
-        if (!memory.fits) throw new InputError('config.batch', memory.message ?? 'the run does not fit in the wasm heap');
-      }
-      // User data and a start checkpoint are checked before the run exists: bad ones leave nothing in the store.
-      const data = await inspectRunData(config);
-      const init = config.init === undefined ? undefined : await inspectInitCheckpoint(config.init, modelConfigOf(config), 'config.init');
-      const sources = data || init ? { ...(data ? { data } : {}), ...(init ? { init } : {}) } : undefined;
       const rec = await store.create({
         config,
         name: req.name,
@@ -305,6 +301,8 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     async trainLonger(raw): Promise<RunRecord> {
       const { id, steps } = parseServiceArgs('trainLonger', raw);
       if (training.has(id)) throw new InputError('id', `run ${id} is already running`);
+      // Continued here, on this machine's backend: refused before run.json records a continuation.
+      await service.checkMemory((await store.get(id)).config, 'id', `run ${id} cannot train here`);
       await markContinuation(store, id, steps);
       startTraining(id, true);
       return store.get(id);
@@ -380,6 +378,11 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     },
     async whenIdle(id) {
       await training.get(id)?.done;
+    },
+    async checkMemory(config, field = 'config.batch', label) {
+      // 'auto' resolves here as in the worker (the backends job answers what auto picks); no job for a named backend.
+      const auto = config.backend === 'auto' ? ((backends ??= await job<Pick<LabInfo, 'backends' | 'auto'>>('backends', null)).auto?.name ?? null) : null;
+      refuseOverMemory(config, auto, field, label, config.task === 'classification' ? await dataClassCount(config) : undefined);
     },
     async dispose() {
       disposed = true;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { LAB_VERSION, type LabService } from '../lab/labService';
 import { runParamCount } from '../lab/trainJob';
 import { dataClassCount } from '../lab/data';
+import { runSources } from '../lab/runSources';
 import type { RunRecord } from '../../core/protocol/run';
 import { InputError } from '../../core/util/errors';
 import { claimMember, type ClaimOwner } from './memberClaim';
@@ -44,12 +45,16 @@ export async function runMember(lab: LabService, sweepDir: string, sweep: SweepR
     if (existing?.status === 'completed') return { kind: 'already-completed', run: existing };
     if (!existing) {
       const classes = member.config.task === 'classification' ? await dataClassCount(member.config) : undefined;
+      // The member's data files and start checkpoint, as a run started alone records them (checked again here: a
+      // Slurm task may read them on another node, or long after the sweep was made).
+      const sources = await runSources(member.config);
       const create = () =>
         lab.store.create({
           id,
           config: member.config,
           name: memberRunName(sweep, index),
           sweep: { id: sweep.id, index },
+          ...(sources ? { sources } : {}),
           seeds: { init: member.config.seed, data: member.config.seed + 1 },
           params: runParamCount(member.config, classes),
           versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },

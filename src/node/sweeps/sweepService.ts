@@ -16,6 +16,7 @@ import type { ServiceArgs } from '../../core/protocol/serviceArgs';
 import { mean, sampleStd } from '../../core/sweeps/stats';
 import { InputError } from '../../core/util/errors';
 import type { LabService } from '../lab/labService';
+import { checkSweepMembers } from './memberChecks';
 import { defaultParallelism, startLocalSweep, type LocalSweep } from './localExecutor';
 import { cancelSlurmSweep, slurmAvailable, submitSweep, writeSbatchScript, type TaskCommand } from './slurm';
 import { CANCEL_FILE, createSweep, memberRunId, readSweep, sweepDirOf, type SweepRecord } from './sweepStore';
@@ -173,6 +174,9 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
         const avail = await executors();
         if (!avail.slurm.available) throw new InputError('executor', `slurm: ${avail.slurm.reason}`);
       }
+      // Every member fits its backend's memory and reads its data, or nothing is created (on Slurm, 'auto' resolves
+      // on the node, so only a backend named in the config is checked for memory here).
+      await checkSweepMembers(req.members, executor.kind === 'local' ? lab : null, 'batch' in req.grid ? 'grid.batch' : 'base.batch');
       const { dir, sweep } = await createSweep(storeRoot, {
         name: req.name,
         request: { base: req.base, grid: req.grid, seeds: req.seeds },
