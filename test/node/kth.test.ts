@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/util/errors';
+import { pngChunk } from '../helpers/clipFolders';
 import { createRng } from '../../src/core/util/rng';
 import { FFMPEG_MISSING, KTH_REFERENCE_SPLIT, loadKthVideo, resizeGray, scanKth, splitByPerson, type KthEntry, type KthIndex } from '../../src/node/data/kth';
 import { KTH_ACTIONS, KthClipSource, applyRandomTranslation, sampleClip, translateClip, type GrayVideo } from '../../src/core/data/movingClips';
@@ -30,25 +31,6 @@ function pgm(img: Uint8Array): Uint8Array {
   out.set(head);
   out.set(img, head.length);
   return out;
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Uint8Array): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), Buffer.from(data)]);
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
 }
 
 /** An 8-bit PNG, gray (color type 0) or RGB with gray values (type 2), every row using filter type y mod 5. */
@@ -78,9 +60,9 @@ function png(img: Uint8Array, rgb: boolean): Buffer {
   ihdr[9] = rgb ? 2 : 0;
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', new Uint8Array(0)),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(raw)),
+    pngChunk('IEND', new Uint8Array(0)),
   ]);
 }
 

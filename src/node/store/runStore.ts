@@ -213,6 +213,16 @@ export class RunStore {
     return withTestSource(effectiveRecord(await this.readStored(id)));
   }
 
+  /** The entries of the store's folder; null when it does not exist (an empty store). */
+  private async rootEntries(): Promise<Dirent[] | null> {
+    try {
+      return await readdir(this.root, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
   /**
    * Every run in the store, newest first (createdAt, then id, descending), with effective statuses. Anything that
    * is not a readable run (a stray file, a leftover temp file, a folder without run.json, invalid JSON, another
@@ -221,13 +231,8 @@ export class RunStore {
    * shared with that cache, so callers treat them as read-only.
    */
   async list(): Promise<{ runs: RunRecord[]; problems: StoreProblem[] }> {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(this.root, { withFileTypes: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { runs: [], problems: [] };
-      throw e;
-    }
+    const entries = await this.rootEntries();
+    if (!entries) return { runs: [], problems: [] };
     const runs: RunRecord[] = [];
     const { candidates, problems } = this.classify(entries);
     const now = Date.now();
@@ -287,13 +292,8 @@ export class RunStore {
   }
 
   private async listSummariesNow(): Promise<{ runs: RunSummary[]; problems: StoreProblem[] }> {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(this.root, { withFileTypes: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { runs: [], problems: [] };
-      throw e;
-    }
+    const entries = await this.rootEntries();
+    if (!entries) return { runs: [], problems: [] };
     const { candidates, problems } = this.classify(entries);
     const index = (this.summaryIndex ??= await readSummaryIndex(this.root));
     let changed = 0;
