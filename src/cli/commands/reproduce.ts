@@ -92,7 +92,11 @@ export function registerReproduce(program: Command): void {
     if (f.model) throw new InputError('--model', 'is set by the preset; use fernn-lab train for a single model');
     const plan = presetPlan(preset as (typeof PRESETS)[number], f.scale, f.seed ?? 0);
     if (plan.needsData && !f.data) throw new InputError('--data', `the ${preset} preset reads the dataset from disk: give --data DIR (see docs/kth.md)`);
-    if (!plan.needsData && f.data) throw new InputError('--data', `the ${preset} preset uses built-in data; --data is for kth`);
+    if (!plan.needsData && f.data)
+      throw new InputError(
+        '--data',
+        `the ${preset} preset uses built-in data (its claim is about them); --data is for the kth preset. On your own data, compare models with fernn-lab train --data (or a sweep over models)`,
+      );
     // Overrides apply to every run of the preset (model and velocity range stay the preset's).
     const configs = plan.runs.map((r) => configFromFlags({ ...f, model: undefined, vRange: undefined }, r));
     const parallel = f.parallel ?? plan.parallel;
