@@ -21,7 +21,19 @@ export interface NewRunForm {
   dataMotion: 'range' | 'flows';
   /** The saved flows chosen as data motion, by name. */
   flowNames: string[];
+  /** Users' files, as typed: separate validation / test data and the batch order (kinds of sequence files), and the
+   *  checkpoint a prediction run starts from ('' : none). */
+  files: UserFiles;
 }
+
+export interface UserFiles {
+  dataVal: string;
+  dataTest: string;
+  batchOrder: 'shuffle' | 'file';
+  init: string;
+}
+
+const noFiles = (): UserFiles => ({ dataVal: '', dataTest: '', batchOrder: 'shuffle', init: '' });
 
 export function defaultForm(): NewRunForm {
   return {
@@ -34,6 +46,7 @@ export function defaultForm(): NewRunForm {
     values: formDefaults(),
     dataMotion: 'range',
     flowNames: [],
+    files: noFiles(),
   };
 }
 
@@ -48,6 +61,12 @@ export function configFromForm(f: NewRunForm, flows: { flow: string }[] | null):
   if (f.task === 'classification') c.task = 'classification';
   if (f.task === 'classification' || f.dataset !== 'flowing-mnist') c.dataset = f.dataset;
   if (facts.source === 'path') c.dataDir = f.dataDir.trim();
+  if (facts.sequenceFiles) {
+    if (f.files.dataVal.trim()) c.dataVal = f.files.dataVal.trim();
+    if (f.files.dataTest.trim()) c.dataTest = f.files.dataTest.trim();
+    if (f.files.batchOrder === 'file') c.batchOrder = 'file';
+  }
+  if (f.task === 'prediction' && f.files.init.trim()) c.init = f.files.init.trim();
   for (const r of rulesFor(f.task, isRotationKind(f.model), f.dataset)) {
     const text = (f.values[r.key] ?? '').trim();
     if (r.optional && text === '') continue;
@@ -72,6 +91,7 @@ export function formFromConfig(config: TrainConfig, name: string, savedFlows: { 
   f.task = config.task;
   f.dataset = config.dataset;
   f.dataDir = config.dataDir ?? '';
+  f.files = { dataVal: config.dataVal ?? '', dataTest: config.dataTest ?? '', batchOrder: config.batchOrder, init: config.init ?? '' };
   f.model = config.model;
   f.backend = config.backend;
   f.name = name;
@@ -120,6 +140,11 @@ export function loadForm(storage: Pick<KeyValueStore, 'getItem'> = browserStore(
   if (str(o.name, 200)) f.name = o.name;
   if (o.dataMotion === 'range' || o.dataMotion === 'flows') f.dataMotion = o.dataMotion;
   if (Array.isArray(o.flowNames)) f.flowNames = o.flowNames.filter((n): n is string => str(n, 200)).slice(0, 64);
+  if (o.files && typeof o.files === 'object') {
+    const files = o.files as Record<string, unknown>;
+    for (const key of ['dataVal', 'dataTest', 'init'] as const) if (str(files[key])) f.files[key] = files[key];
+    if (files.batchOrder === 'shuffle' || files.batchOrder === 'file') f.files.batchOrder = files.batchOrder;
+  }
   if (o.values && typeof o.values === 'object') {
     const values = o.values as Record<string, unknown>;
     for (const key of Object.keys(f.values)) {

@@ -10,7 +10,13 @@ const memoryStore = (): KeyValueStore & { map: Map<string, string> } => {
 describe('New run form contents', () => {
   it('come back as they were saved; anything unreadable falls back to its default', () => {
     const store = memoryStore();
-    const f = { ...defaultForm(), task: 'classification' as const, name: 'mine', values: { ...defaultForm().values, clipNorm: '0.5', pool: 'sum' } };
+    const f = {
+      ...defaultForm(),
+      task: 'classification' as const,
+      name: 'mine',
+      values: { ...defaultForm().values, clipNorm: '0.5', pool: 'sum' },
+      files: { dataVal: '/v.npy', dataTest: '', batchOrder: 'file' as const, init: '/w.pth' },
+    };
     saveForm(f, store);
     expect(loadForm(store)).toEqual(f);
     store.setItem('fernn-lab:new-run-form', '{not json');
@@ -47,6 +53,30 @@ describe('New run form contents', () => {
       trainConfigSchema.parse({ model: 'cnn3d', task: 'classification', dataset: 'kth', dataDir: '/k', vRange: 0, hidden: 3, steps: 9, imageSize: 32 }),
       trainConfigSchema.parse({ model: 'fernn-rot', dataset: 'rotating-mnist', group: 4, omegaStep: 20, vRange: 2, hidden: 2, steps: 3, backend: 'wasm' }),
       trainConfigSchema.parse({ model: 'fernn', vRange: 1, hidden: 4, steps: 5, dataVelocities: [{ vx: 2, vy: 1 }] }),
+      // Users' files: separate validation and test data, file order, a start checkpoint; a clips folder's stride.
+      trainConfigSchema.parse({
+        model: 'grnn',
+        dataset: 'npy',
+        dataDir: '/d/train.npy',
+        dataVal: '/d/val.npy',
+        dataTest: '/d/test.npy',
+        batchOrder: 'file',
+        init: '/w/start.pth',
+        vRange: 0,
+        hidden: 3,
+        steps: 4,
+      }),
+      trainConfigSchema.parse({ model: 'fernn', dataset: 'frames', dataDir: '/clips', dataStride: 3, vRange: 1, hidden: 2, steps: 2, imageSize: 16 }),
+      trainConfigSchema.parse({
+        model: 'grnn',
+        task: 'classification',
+        dataset: 'class-folders',
+        dataDir: '/c',
+        dataTest: '/c-test',
+        vRange: 0,
+        hidden: 2,
+        steps: 2,
+      }),
     ];
     const flows = [{ name: 'diagonal', flow: 'translate:2,1' }];
     for (const c of configs) {
