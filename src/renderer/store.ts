@@ -1,4 +1,4 @@
-import { reactive } from 'vue';
+import { markRaw, reactive } from 'vue';
 import type { ProgressEvent, RunRecord } from '../core/protocol/run';
 import type { FlowPreset, LabInfo, RunSummary } from '../core/protocol/service';
 import { takePrefetchedRuns } from './firstList';
@@ -8,8 +8,11 @@ import { errorMessage, lab } from './lab';
 export const state = reactive({
   info: null as LabInfo | null,
   infoError: '',
-  /** Summaries: the full record of a run comes from getRun. */
-  runs: [] as RunSummary[],
+  /**
+   * Summaries: the full record of a run comes from getRun. A plain (raw) array of plain objects, not deeply reactive
+   * (issue 16: thousands of runs): views follow the array being replaced, which every refresh and progress event does.
+   */
+  runs: markRaw([] as RunSummary[]),
   problems: [] as { dir: string; reason: string }[],
   runsError: '',
   runsLoaded: false,
@@ -35,7 +38,7 @@ export async function refreshRuns(): Promise<void> {
   try {
     // The first refresh takes the list main.ts asked for before the app loaded.
     const list = await (takePrefetchedRuns() ?? lab().listRuns());
-    state.runs = list.runs;
+    state.runs = markRaw(list.runs);
     state.problems = list.problems;
     state.runsError = '';
   } catch (e) {
@@ -74,6 +77,8 @@ function apply(e: ProgressEvent): void {
     if (e.loss !== null) r.progress.lastTrainLoss = e.loss;
     if (e.bestValMse !== null) r.progress.bestValMse = e.bestValMse;
     if (e.bestValAccuracy !== undefined && e.bestValAccuracy !== null) r.progress.bestValAccuracy = e.bestValAccuracy;
+    // The list is not deeply reactive: a new array tells the views that read it.
+    state.runs = markRaw([...state.runs]);
     if (!isActive(r)) void refreshRuns();
   }
   for (const l of progressListeners) l(e);
