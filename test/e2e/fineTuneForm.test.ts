@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunList } from '../../src/core/protocol/service';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/node/npy';
 import { LOSS_REL, meta, NORM_REL, relDiffs } from '../helpers/trainingParity';
-import type { LabHost } from './helpers/labHost';
-import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './helpers/session';
+import { E2E_WAIT_MS, goTo, runCount, textOf, useLab, waitForRun } from './helpers/session';
 
 /**
  * Fine-tuning from the New run form: the PyTorch training-parity fixture's G-RNN run set up in the app (its .npy as
@@ -20,21 +17,12 @@ const RUN = 'grnn.tf0';
 const DATA = join(FIX, 'grnn.data.npy'); // [8, 7, 1, 9, 7]
 const INIT = join(FIX, 'grnn.init.pth');
 
-let host: LabHost;
-let browser: Browser;
-let page: Page;
-
-beforeAll(async () => {
-  ({ host, browser, page } = await openLab());
-});
-
-afterAll(() => closeLab({ host, browser }));
-
-const text = (sel: string) => textOf(page, sel);
-const runCount = async () => ((await host.call('listRuns', {})).body.result as RunList).runs.length;
+const lab = useLab();
+const text = (sel: string) => textOf(lab.page, sel);
 
 describe('New run: your validation and test files, file order and a start checkpoint', () => {
   it('refuses a bad validation file and a checkpoint that does not fit under their fields, then matches torch from the app', async () => {
+    const { host, page } = lab;
     const s = meta(RUN);
     await goTo(page, '#/new', { detour: false });
     await page.selectOption('select[name=dataset]', 'npy');
@@ -66,7 +54,7 @@ describe('New run: your validation and test files, file order and a start checkp
     await page.fill('input[name=dataVal]', other);
     await page.click('button[type=submit]');
     await expect.poll(() => text('[data-error-for=dataVal]'), { timeout: E2E_WAIT_MS }).toMatch(/val-8x8\.npy: frames are 8x8, those of .*grnn\.data\.npy 9x7/);
-    expect(await runCount()).toBe(0);
+    expect(await runCount(host)).toBe(0);
 
     // A checkpoint for another model (hidden 4): refused under its field, naming the first parameter that differs.
     await page.fill('input[name=dataVal]', DATA);
@@ -76,7 +64,7 @@ describe('New run: your validation and test files, file order and a start checkp
     await expect
       .poll(() => text('[data-error-for=init]'), { timeout: E2E_WAIT_MS })
       .toMatch(/grnn\.init\.pth does not fit the run's model: cell\.conv_h\.weight/);
-    expect(await runCount()).toBe(0);
+    expect(await runCount(host)).toBe(0);
 
     await page.fill('input[name=hidden]', '5');
     await page.click('button[type=submit]');

@@ -1,11 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunList } from '../../src/core/protocol/service';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/node/npy';
-import type { LabHost } from './helpers/labHost';
-import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './helpers/session';
+import { E2E_WAIT_MS, goTo, runCount, textOf, useLab, waitForRun } from './helpers/session';
 
 /**
  * The New run form on a user's .npy sequences (a path on the lab's machine): a bad file is refused under the path
@@ -13,21 +10,12 @@ import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './help
  */
 const DATA = resolve('test/fixtures/training-parity/grnn.data.npy'); // [8, 7, 1, 9, 7]
 
-let host: LabHost;
-let browser: Browser;
-let page: Page;
-
-beforeAll(async () => {
-  ({ host, browser, page } = await openLab());
-});
-
-afterAll(() => closeLab({ host, browser }));
-
-const text = (sel: string) => textOf(page, sel);
-const runCount = async () => ((await host.call('listRuns', {})).body.result as RunList).runs.length;
+const lab = useLab();
+const text = (sel: string) => textOf(lab.page, sel);
 
 describe('New run on your own .npy sequences', () => {
   it('asks for the file, refuses a bad one under the field with nothing stored, and trains on a good one', async () => {
+    const { host, page } = lab;
     await goTo(page, '#/new', { detour: false });
     await page.selectOption('select[name=dataset]', 'npy');
     expect(await text('[data-error-for=dataDir]')).toMatch(/^\.npy file is required/);
@@ -44,7 +32,7 @@ describe('New run on your own .npy sequences', () => {
     await page.fill('input[name=dataDir]', bad);
     await page.click('button[type=submit]');
     await expect.poll(() => text('[data-error-for=dataDir]'), { timeout: E2E_WAIT_MS }).toMatch(/nan\.npy: sequence 5: NaN/);
-    expect(await runCount()).toBe(0);
+    expect(await runCount(host)).toBe(0);
 
     await page.fill('input[name=dataDir]', DATA);
     await page.click('button[type=submit]');

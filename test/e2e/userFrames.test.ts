@@ -1,10 +1,7 @@
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunList } from '../../src/core/protocol/service';
+import { describe, expect, it } from 'vitest';
 import { writeFrameFolder } from '../helpers/clipFolders';
-import type { LabHost } from './helpers/labHost';
-import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './helpers/session';
+import { E2E_WAIT_MS, goTo, runCount, textOf, useLab, waitForRun } from './helpers/session';
 
 /**
  * The New run form on a user's folder of frame folders (dataset `frames`, a path on the lab's machine): the kind and
@@ -12,21 +9,12 @@ import { closeLab, E2E_WAIT_MS, goTo, openLab, textOf, waitForRun } from './help
  * field with nothing stored; a good one trains to completion and run.json records it.
  */
 
-let host: LabHost;
-let browser: Browser;
-let page: Page;
-
-beforeAll(async () => {
-  ({ host, browser, page } = await openLab());
-});
-
-afterAll(() => closeLab({ host, browser }));
-
-const text = (sel: string) => textOf(page, sel);
-const runCount = async () => ((await host.call('listRuns', {})).body.result as RunList).runs.length;
+const lab = useLab();
+const text = (sel: string) => textOf(lab.page, sel);
 
 describe('New run on your own frame folders', () => {
   it('shows the kind and its folder field, refuses a short clip under the field with nothing stored, and trains on good clips', async () => {
+    const { host, page } = lab;
     const good = join(host.store, '..', 'clips');
     for (let i = 0; i < 4; i++) writeFrameFolder(join(good, `clip${i}`), { frames: 10, width: 10, height: 9, offset: i });
     const bad = join(host.store, '..', 'short-clips');
@@ -57,7 +45,7 @@ describe('New run on your own frame folders', () => {
     await page.fill('input[name=dataDir]', bad);
     await page.click('button[type=submit]');
     await expect.poll(() => text('[data-error-for=dataDir]'), { timeout: E2E_WAIT_MS }).toMatch(/short-clips\/clip1: 5 frames, fewer than one window of 6/);
-    expect(await runCount()).toBe(0);
+    expect(await runCount(host)).toBe(0);
 
     await page.fill('input[name=dataDir]', good);
     await page.fill('input[name=dataStride]', '2');

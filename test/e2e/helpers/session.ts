@@ -2,7 +2,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { RunRecord } from '../../../src/core/protocol/run';
-import type { RunDetail } from '../../../src/core/protocol/service';
+import type { RunDetail, RunList } from '../../../src/core/protocol/service';
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium } from './browser';
 import { startLabHost, type LabHost } from './labHost';
 
@@ -73,6 +74,24 @@ export async function openLab(options: LabSessionOptions = {}): Promise<LabSessi
 export async function closeLab(session: Partial<LabSession>): Promise<void> {
   await session.browser?.close();
   await session.host?.stop();
+}
+
+/**
+ * The session of one e2e file: opened in beforeAll, closed in afterAll. Its fields are there once beforeAll has run:
+ * read them inside tests (`const { host, page } = lab;`).
+ */
+export function useLab(options: LabSessionOptions = {}): LabSession {
+  const session = {} as LabSession;
+  beforeAll(async () => {
+    Object.assign(session, await openLab(options));
+  });
+  afterAll(() => closeLab(session));
+  return session;
+}
+
+/** How many runs the lab's store lists (through the service, as the app sees them). */
+export async function runCount(host: LabHost): Promise<number> {
+  return ((await host.call('listRuns', {})).body.result as RunList).runs.length;
 }
 
 /**
