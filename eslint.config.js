@@ -12,7 +12,8 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_thr
 /**
  * Core modules with no imports but types (no tfjs, no zod; enforced below), which the renderer may import as values:
  * the one flow grammar, the rotation grid, the model and dataset kinds, the training defaults, the equivariance notes and
- * paper claims, and the long-format export rows (protocol/paperExport; docs/architecture.md).
+ * paper claims, the long-format export rows (protocol/paperExport) and the packed JSON of the run list (protocol/packedJson;
+ * docs/architecture.md).
  */
 const PURE_CORE_MODULES = [
   'flows/flowGrammar',
@@ -24,6 +25,7 @@ const PURE_CORE_MODULES = [
   'sweeps/stats',
   'protocol/trainDefaults',
   'protocol/paperExport',
+  'protocol/packedJson',
 ];
 
 /** Preload and renderer: only *types* from core/protocol; nothing from node, main, cli; no Node or tfjs. */
@@ -32,7 +34,13 @@ const typesOnlyFromProtocol = (extra) => [
   {
     patterns: [
       {
-        group: ['**/core/protocol/*', '!**/core/protocol/methods', '!**/core/protocol/trainDefaults', '!**/core/protocol/paperExport'],
+        group: [
+          '**/core/protocol/*',
+          '!**/core/protocol/methods',
+          '!**/core/protocol/trainDefaults',
+          '!**/core/protocol/paperExport',
+          '!**/core/protocol/packedJson',
+        ],
         allowTypeImports: true,
         message: 'only types (and the dependency-free method list) may be imported from core/protocol here',
       },

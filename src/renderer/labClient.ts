@@ -1,6 +1,7 @@
 import type { ProgressEvent } from '../core/protocol/run';
 import type { ILabService } from '../core/protocol/service';
 import { LAB_METHODS, type CallMethod } from '../core/protocol/methods';
+import { PACKED_JSON_TYPE, unpack, type Packed } from '../core/protocol/packedJson';
 
 /**
  * The lab service in a browser: ILabService over the web host's HTTP API (`POST /api/<method>`, bearer token) and
@@ -48,7 +49,12 @@ export function createWebLabClient(token: string, origin: string = location.orig
     try {
       res = await fetch(`${origin}/api/${method}`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, ...(arg === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          // The run list may come packed (half the bytes: core/protocol/packedJson.ts).
+          ...(method === 'listRuns' ? { Accept: `${PACKED_JSON_TYPE}, application/json` } : {}),
+          ...(arg === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
         body: arg === undefined ? undefined : JSON.stringify(arg),
         cache: 'no-store',
         credentials: 'omit',
@@ -68,6 +74,13 @@ export function createWebLabClient(token: string, origin: string = location.orig
     if (!res.ok || body.error) {
       const e = body.error ?? { code: 'internal', message: `HTTP ${res.status}` };
       throw new LabError(e.message, e.code, e.field, res.status);
+    }
+    if ((res.headers.get('Content-Type') ?? '').startsWith(PACKED_JSON_TYPE)) {
+      try {
+        return unpack(body.result as Packed);
+      } catch (e) {
+        throw new LabError(`the lab host's answer to ${method} is unreadable: ${(e as Error).message}`, 'internal', undefined, res.status);
+      }
     }
     return body.result;
   };

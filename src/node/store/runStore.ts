@@ -18,7 +18,7 @@ import { isTempName, renameWithRetry, tempNamePid, tempPathFor, writeFileAtomic 
 import { runsToCsv, runsToJson, runsToLongCsv, type RunExport } from './runExport';
 import { exportableEvals } from '../../core/protocol/paperExport';
 import { effectiveRecord, effectiveStatus, ownerAlive, pidAlive } from './runOwner';
-import { INDEX_DIR, readSummaryIndex, runJsonVersions, writeSummaryIndex, type IndexEntry } from './summaryIndex';
+import { INDEX_DIR, deepFreeze, readSummaryIndex, runJsonVersions, writeSummaryIndex, type IndexEntry } from './summaryIndex';
 import { toRunSummary, type RunSummary } from '../../core/protocol/runSummary';
 import { EVALUATIONS_DIR, latestByKind, readEvaluationRecords, withTestSource, writeEvaluationRecord, type NewEvaluation } from './evaluations';
 import type { EvaluationRecord } from '../../core/protocol/evaluation';
@@ -313,7 +313,11 @@ export class RunStore {
       const version = versions[i];
       const read = await readRunJson(join(this.root, id), id);
       const entry: IndexEntry = read.ok
-        ? { version: version ?? '', summary: toRunSummary(withTestSource(read.record)), owner: read.record.status === 'running' ? read.record.owner : null }
+        ? {
+            version: version ?? '',
+            summary: deepFreeze(toRunSummary(withTestSource(read.record))),
+            owner: read.record.status === 'running' ? read.record.owner : null,
+          }
         : { version: version ?? '', problem: read.reason };
       changed++;
       if (version === null) {

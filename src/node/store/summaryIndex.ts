@@ -37,8 +37,21 @@ export async function readSummaryIndex(root: string): Promise<Map<string, IndexE
     return entries;
   }
   if (!isObject(json) || json.format !== INDEX_FORMAT || json.fields !== INDEX_FIELDS || !isObject(json.runs)) return entries;
-  for (const [id, e] of Object.entries(json.runs)) if (isEntry(id, e)) entries.set(id, e);
+  for (const [id, e] of Object.entries(json.runs)) if (isEntry(id, e)) entries.set(id, 'summary' in e ? { ...e, summary: deepFreeze(e.summary) } : e);
   return entries;
+}
+
+/**
+ * The summary, frozen with everything in it. The index's summaries are shared by every listing (never copied), so
+ * nothing may change one in place; frozen, they also let the web host reuse the text it wrote for them
+ * (core/protocol/packedJson.ts).
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** Writes the index atomically (a reader sees the old file or the new one). */

@@ -36,9 +36,9 @@ async function main(): Promise<void> {
   if (!existsSync(`${rendererDir}/index.html`)) throw new InputError('--renderer', `${rendererDir} has no index.html; run npm run build`);
   const storeRoot = values.store ?? RunStore.defaultRoot();
   const service = await createLabService({ storeRoot, shell: { kind: 'web', ...(values.note ? { note: values.note } : {}) } });
-  // Warm the run list (the summary index, read from disk or built) while the browser opens (issue 16).
-  void service.store.listSummaries().catch(() => undefined);
   const host = await startWebHost({ service, rendererDir, port: Number(values.port) });
+  // Warm the run list (the summary index, read from disk or built, and its packed form) while the browser opens (issue 16).
+  void host.warmRunList().catch(() => undefined);
 
   if (values.json) process.stdout.write(`${JSON.stringify({ url: host.url, port: host.port, store: storeRoot })}\n`);
   else {

@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ProgressEvent } from '../../core/protocol/run';
 import type { ILabService } from '../../core/protocol/service';
-import { dispatchCall, type WireError } from '../transport/call';
+import { JsonPacker, PACKED_JSON_TYPE } from '../../core/protocol/packedJson';
+import { dispatchCall, type WireError, type WireReply } from '../transport/call';
 
 /**
  * The lab service over HTTP + WebSocket for the browser shell, bound to 127.0.0.1 only.
@@ -37,6 +38,12 @@ export interface WebHost {
   readonly token: string;
   /** The page address with the token in the fragment. */
   readonly url: string;
+  /**
+   * Lists the runs once and packs the list, so the first page to open finds the store's summary index read and the
+   * summaries' packed texts made (issue 16: a first listing after a start reads the index file, a first packing of
+   * 5,000 summaries takes ~60 ms). Failures are left to the page's own listing to report.
+   */
+  warmRunList(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +82,11 @@ export function contentSecurityPolicy(port: number): string {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** How long a run list started by the page's own request waits for the page's first `listRuns` (see `early`). */
+const EARLY_LIST_MS = 10_000;
+/** Calls that only read: they leave a run list started by the page request usable. */
+const READ_CALLS = new Set(['info', 'listRuns', 'listFlows']);
+
 export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const token = opts.token ?? randomBytes(32).toString('base64url');
   const tokenDigest = digest(token);
@@ -82,6 +94,27 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const rendererDir = opts.rendererDir ? resolve(opts.rendererDir) : undefined;
   const sockets = new Set<WebSocket>();
   let port = 0;
+  /**
+   * The run list, started when the page itself (index.html) is requested (issue 16): the page's first `listRuns`
+   * comes ~100 ms later, once its first script has run, and takes this listing instead of starting another, so the
+   * listing overlaps the page's loading. It is a listing of the store as of the page's request; it is dropped (and
+   * that call lists afresh) when anything could have changed the store through this host since — any call but a
+   * read, a progress event — or when it is older than EARLY_LIST_MS. One at a time: a reload while one is in flight
+   * starts none.
+   */
+  let early: { reply: Promise<WireReply>; at: number } | null = null;
+  /** Packs run lists; it remembers the text of every summary the store has frozen, so a list that did not change is joined, not written again. */
+  const packer = new JsonPacker();
+  const startEarlyList = () => {
+    if (early && performance.now() - early.at < EARLY_LIST_MS) return;
+    const reply = dispatchCall(opts.service, 'listRuns', undefined);
+    early = { reply, at: performance.now() };
+  };
+  const takeEarlyList = (): Promise<WireReply> | null => {
+    const e = early;
+    early = null;
+    return e && performance.now() - e.at < EARLY_LIST_MS ? e.reply : null;
+  };
 
   const hostOk = (req: IncomingMessage): boolean => req.headers.host === `${LOOPBACK}:${port}` || req.headers.host === `localhost:${port}`;
   const originOk = (req: IncomingMessage): boolean => {
@@ -155,8 +188,17 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         return;
       }
     }
-    const reply = await dispatchCall(opts.service, method, arg);
-    if (reply.ok) sendJson(res, 200, { result: reply.result });
+    if (!READ_CALLS.has(method)) early = null;
+    const t0 = performance.now();
+    const reply = await ((method === 'listRuns' && arg === undefined ? takeEarlyList() : null) ?? dispatchCall(opts.service, method, arg));
+    // Server-Timing: how long the service took, for the page's resource timing (the Runs view's bench reads it).
+    const timing = { 'Server-Timing': `call;dur=${(performance.now() - t0).toFixed(1)}` };
+    // The run list in the packed form when the page asks for it (core/protocol/packedJson.ts): half the bytes.
+    const packed = reply.ok && method === 'listRuns' && (req.headers.accept ?? '').includes(PACKED_JSON_TYPE);
+    if (packed) {
+      res.writeHead(200, { 'Content-Type': `${PACKED_JSON_TYPE}; charset=utf-8`, 'Cache-Control': 'no-store', ...timing });
+      res.end(`{"result":${packer.text(reply.result)}}`);
+    } else if (reply.ok) sendJson(res, 200, { result: reply.result }, timing);
     else sendError(res, reply.error.code === 'internal' ? 500 : reply.error.code === 'bad_argument' ? 400 : 404, reply.error);
   };
 
@@ -177,6 +219,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       return;
     }
     if (rel === '/' || rel === '') rel = '/index.html';
+    if (rel === '/index.html' && req.method === 'GET') startEarlyList();
     const file = normalize(join(rendererDir, rel));
     if (!file.startsWith(rendererDir + sep) || rel.split('/').some((p) => p.startsWith('.'))) {
       res.writeHead(404).end();
@@ -241,6 +284,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   });
 
   const unsubscribe = opts.service.onDidProgress((event: ProgressEvent) => {
+    early = null;
     const msg = JSON.stringify({ type: 'progress', event });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(msg);
   });
@@ -261,6 +305,10 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     port,
     token,
     url: `http://${LOOPBACK}:${port}/#token=${token}`,
+    async warmRunList() {
+      const reply = await dispatchCall(opts.service, 'listRuns', undefined);
+      if (reply.ok) packer.text(reply.result);
+    },
     async close() {
       unsubscribe();
       clearInterval(keepAlive);

@@ -29,15 +29,17 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
  * Starts the built web host (dist/webHost.js) on 127.0.0.1 with an ephemeral port and a fresh temporary store;
- * `env` is added to this process's environment (e.g. a PATH without sbatch).
+ * `env` is added to this process's environment (e.g. a PATH without sbatch); `prepare` fills the store before the
+ * host starts (as a user's store is there when the lab starts).
  */
-export async function startLabHost(options: { env?: NodeJS.ProcessEnv } = {}): Promise<LabHost> {
+export async function startLabHost(options: { env?: NodeJS.ProcessEnv; prepare?: (store: string) => Promise<unknown> } = {}): Promise<LabHost> {
   const entry = join(ROOT, 'dist/webHost.js');
   if (!existsSync(entry) || !existsSync(join(ROOT, 'dist/renderer/index.html')))
     throw new Error('build first: npm run build (dist/webHost.js and dist/renderer are missing)');
   const dir = await mkdtemp(join(tmpdir(), 'fernn-e2e-'));
   const store = join(dir, 'runs');
   const gates = await gateFolder(join(dir, 'gates'));
+  await options.prepare?.(store);
   const child: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--store', store, '--json', '--note', 'end-to-end test'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
