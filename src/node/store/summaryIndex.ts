@@ -65,9 +65,10 @@ export async function writeSummaryIndex(root: string, entries: ReadonlyMap<strin
 
 /**
  * The version of each run's run.json (null: none, or not a file). Synchronous stats in slices, yielding between
- * them: 5,000 stats through the thread pool cost several times what they cost inline.
+ * them: 5,000 stats through the thread pool cost several times what they cost inline. Small slices (a few ms each)
+ * let the web host answer the page's requests for its scripts while it lists (issue 16).
  */
-export async function runJsonVersions(root: string, ids: readonly string[], runFile: string, slice = 500): Promise<(string | null)[]> {
+export async function runJsonVersions(root: string, ids: readonly string[], runFile: string, slice = 125): Promise<(string | null)[]> {
   const out: (string | null)[] = [];
   for (let s = 0; s < ids.length; s += slice) {
     if (s > 0) await new Promise((resolve) => setImmediate(resolve));

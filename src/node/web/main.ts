@@ -37,8 +37,9 @@ async function main(): Promise<void> {
   const storeRoot = values.store ?? RunStore.defaultRoot();
   const service = await createLabService({ storeRoot, shell: { kind: 'web', ...(values.note ? { note: values.note } : {}) } });
   const host = await startWebHost({ service, rendererDir, port: Number(values.port) });
-  // Warm the run list (the summary index, read from disk or built, and its packed form) while the browser opens (issue 16).
-  void host.warmRunList().catch(() => undefined);
+  // The renderer's assets into memory, the run list (the summary index, read from disk or built, and its packed form)
+  // made while the browser opens (issue 16).
+  void host.warm().catch(() => undefined);
 
   if (values.json) process.stdout.write(`${JSON.stringify({ url: host.url, port: host.port, store: storeRoot })}\n`);
   else {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -39,11 +39,12 @@ export interface WebHost {
   /** The page address with the token in the fragment. */
   readonly url: string;
   /**
-   * Lists the runs once and packs the list, so the first page to open finds the store's summary index read and the
-   * summaries' packed texts made (issue 16: a first listing after a start reads the index file, a first packing of
-   * 5,000 summaries takes ~60 ms). Failures are left to the page's own listing to report.
+   * Reads the renderer's assets into memory, lists the runs once and packs the list, so the first page to open finds
+   * its scripts in memory, the store's summary index read and the summaries' packed texts made (issue 16: a first
+   * listing after a start reads the index file, a first packing of 5,000 summaries takes ~60 ms). Failures are left
+   * to the page's own requests to report.
    */
-  warmRunList(): Promise<void>;
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,6 +104,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
    * starts none.
    */
   let early: { reply: Promise<WireReply>; at: number } | null = null;
+  /** The renderer's content-hashed assets, as read once (see serveStatic). */
+  const assets = new Map<string, Buffer>();
   /** Packs run lists; it remembers the text of every summary the store has frozen, so a list that did not change is joined, not written again. */
   const packer = new JsonPacker();
   const startEarlyList = () => {
@@ -226,13 +229,21 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       return;
     }
     try {
-      const st = await stat(file);
-      if (!st.isFile()) throw new Error('not a file');
-      const data = await readFile(file);
+      // The build's assets are named by their content hash, so they never change under a name: read once, kept in
+      // memory and served without touching the disk (issue 16: the first open's scripts no longer wait behind the
+      // run list for the disk), and cacheable for good. Anything else is read each time.
+      const immutable = rel.startsWith('/assets/');
+      let data = immutable ? assets.get(rel) : undefined;
+      if (!data) {
+        const st = await stat(file);
+        if (!st.isFile()) throw new Error('not a file');
+        data = await readFile(file);
+        if (immutable) assets.set(rel, data);
+      }
       res.writeHead(200, {
         'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
         'Content-Length': String(data.length),
-        'Cache-Control': extname(file) === '.html' ? 'no-store' : 'no-cache',
+        'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : extname(file) === '.html' ? 'no-store' : 'no-cache',
         'Content-Security-Policy': contentSecurityPolicy(port),
       });
       res.end(req.method === 'HEAD' ? undefined : data);
@@ -305,7 +316,14 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     port,
     token,
     url: `http://${LOOPBACK}:${port}/#token=${token}`,
-    async warmRunList() {
+    async warm() {
+      if (rendererDir) {
+        const names = await readdir(join(rendererDir, 'assets')).catch(() => [] as string[]);
+        for (const name of names) {
+          const data = await readFile(join(rendererDir, 'assets', name)).catch(() => null);
+          if (data && !name.startsWith('.')) assets.set(`/assets/${name}`, data);
+        }
+      }
       const reply = await dispatchCall(opts.service, 'listRuns', undefined);
       if (reply.ok) packer.text(reply.result);
     },
