@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { InputError } from '../../core/util/errors';
 import type { LabService } from '../../node/lab/labService';
 import { RunStore } from '../../node/store/runStore';
-import { defaultParallelism, runLocalSweep } from '../../node/sweeps/localExecutor';
+import { defaultParallelism, runLocalSweep, type PoolOutcome } from '../../node/sweeps/localExecutor';
 import { runMember } from '../../node/sweeps/member';
 import { checkSweepMembers } from '../../node/sweeps/memberChecks';
 import { memberOwner } from '../../node/sweeps/memberClaim';
@@ -156,12 +156,19 @@ async function runLocal(lab: LabService, dir: string, sweep: SweepRecord, parall
       indices,
       stopped: () => stopping,
       onMemberStart: (i) => !quiet && info(`member ${i} started`),
-      onMemberEnd: (i, o) => !quiet && info(`member ${i}: ${o.kind === 'ran' || o.kind === 'already-completed' ? o.run.status : o.kind}`),
+      onMemberEnd: (i, o) => !quiet && info(`member ${i}: ${memberEnd(o)}`),
     });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/** A member's end for the log: its run's status, with the reason of a failure (the file that did not read). */
+function memberEnd(o: PoolOutcome): string {
+  if (o.kind === 'error') return `error: ${o.message}`;
+  if (o.kind !== 'ran' && o.kind !== 'already-completed') return o.kind;
+  return o.run.status === 'failed' && o.run.endMessage ? `failed (${o.run.endReason ?? 'error'}): ${o.run.endMessage}` : o.run.status;
 }
 
 export async function printStatus(s: SweepStatus, json: boolean): Promise<void> {
@@ -294,7 +301,7 @@ export function registerSweep(program: Command): void {
         });
         if (out.kind === 'owned-elsewhere') info(`member ${f.index} is run by pid ${out.owner?.pid ?? '?'} on ${out.owner?.host ?? '?'}; nothing to do`);
         else if (out.kind === 'stopped') info(`member ${f.index}: stopped before it started`);
-        else info(`member ${f.index}: run ${out.run.id} ${out.run.status}`);
+        else info(`member ${f.index}: run ${out.run.id} ${memberEnd(out)}`);
         if ((out.kind === 'ran' || out.kind === 'stopped') && stopping === 'SIGUSR1' && (await requeueSelf())) info('requeued before the time limit');
         if (out.kind === 'ran' && out.run.status === 'failed') process.exitCode = 1;
       } finally {

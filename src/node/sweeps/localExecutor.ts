@@ -13,6 +13,17 @@ export function defaultParallelism(threadsPerRun: number = Number(process.env.FE
   return Math.max(1, Math.floor(availableParallelism() / Math.max(1, threadsPerRun)));
 }
 
+/** How a member of the pool ended: runMember's outcome, or the error it threw (the member's run, if any, is failed). */
+export type PoolOutcome = MemberOutcome | { kind: 'error'; message: string };
+
+/** A member whose runMember threw: its run, if it was left queued, ends failed with the message (never queued forever). */
+async function memberError(lab: LabService, id: string, e: unknown): Promise<PoolOutcome> {
+  const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  const run = await lab.store.get(id).catch(() => null);
+  if (run?.status === 'queued') await lab.store.release(id, 'failed', 'error', message).catch(() => undefined);
+  return { kind: 'error', message };
+}
+
 export interface LocalSweepOptions {
   parallel: number;
   /** Members to run (default: all). */
@@ -20,14 +31,14 @@ export interface LocalSweepOptions {
   /** Polled before each member starts: true leaves the rest queued (the sweep can be resumed). */
   stopped?(): boolean;
   onMemberStart?(index: number): void;
-  onMemberEnd?(index: number, outcome: MemberOutcome): void;
+  onMemberEnd?(index: number, outcome: PoolOutcome): void;
   /** How often the pool looks for the sweep's `cancelled` marker (written by `sweep cancel` in any process). */
   cancelPollMs?: number;
 }
 
 export interface LocalSweep {
   /** Resolves when every member of the pool has ended or was left queued. */
-  done: Promise<Map<number, MemberOutcome>>;
+  done: Promise<Map<number, PoolOutcome>>;
   /** Cancels: queued members do not start, running ones stop at a checkpoint and end `cancelled` (resumable). */
   cancel(): Promise<void>;
   /** Indices of the members training now. */
@@ -43,7 +54,7 @@ export interface LocalSweep {
  */
 export function startLocalSweep(lab: LabService, sweepDir: string, sweep: SweepRecord, opts: LocalSweepOptions): LocalSweep {
   const queue = [...(opts.indices ?? sweep.members.map((m) => m.index))];
-  const outcomes = new Map<number, MemberOutcome>();
+  const outcomes = new Map<number, PoolOutcome>();
   const training = new Set<number>();
   let cancelled = false;
   const marked = () => existsSync(join(sweepDir, CANCEL_FILE));
@@ -65,7 +76,8 @@ export function startLocalSweep(lab: LabService, sweepDir: string, sweep: SweepR
       if (stopped()) return;
       opts.onMemberStart?.(i);
       const index = i;
-      const outcome = await runMember(lab, sweepDir, sweep, index, {
+      // A member that throws (its store folder unwritable, a bug) ends alone: the pool goes on with the others.
+      const outcome: PoolOutcome = await runMember(lab, sweepDir, sweep, index, {
         job: null,
         stopped,
         get stoppedAs() {
@@ -75,7 +87,7 @@ export function startLocalSweep(lab: LabService, sweepDir: string, sweep: SweepR
           training.add(index);
           if (cancelled) void stop(index);
         },
-      });
+      }).catch((e: unknown) => memberError(lab, memberRunId(sweep.id, index), e));
       training.delete(index);
       outcomes.set(index, outcome);
       opts.onMemberEnd?.(index, outcome);
@@ -88,6 +100,6 @@ export function startLocalSweep(lab: LabService, sweepDir: string, sweep: SweepR
 }
 
 /** Runs a local sweep to its end (see startLocalSweep). */
-export function runLocalSweep(lab: LabService, sweepDir: string, sweep: SweepRecord, opts: LocalSweepOptions): Promise<Map<number, MemberOutcome>> {
+export function runLocalSweep(lab: LabService, sweepDir: string, sweep: SweepRecord, opts: LocalSweepOptions): Promise<Map<number, PoolOutcome>> {
   return startLocalSweep(lab, sweepDir, sweep, opts).done;
 }

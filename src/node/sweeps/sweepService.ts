@@ -40,38 +40,71 @@ export interface SweepMethods {
   whenIdle(): Promise<void>;
 }
 
-/** An executable `node` on PATH (absolute), or null. */
-function nodeOnPath(): string | null {
-  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
-    const f = path.join(d || '.', process.platform === 'win32' ? 'node.exe' : 'node');
-    try {
-      accessSync(f, constants.X_OK);
-      return path.resolve(f);
-    } catch {
-      // not here
-    }
+const isExecutable = (file: string): boolean => {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** An executable `node` on `pathEnv` (absolute; the first in PATH order), or null. */
+export function nodeOnPath(pathEnv: string = process.env.PATH ?? '', platform: NodeJS.Platform = process.platform, executable = isExecutable): string | null {
+  for (const d of pathEnv.split(platform === 'win32' ? ';' : ':')) {
+    const f = path.join(d || '.', platform === 'win32' ? 'node.exe' : 'node');
+    if (executable(f)) return path.resolve(f);
   }
   return null;
 }
 
+/** What decides the command of a Slurm array task (findTaskCommand's inputs, injectable for tests). */
+export interface TaskCommandInputs {
+  /** The CLI bundle found next to this lab (dist/cli.js), or null. */
+  cli: string | null;
+  /** Whether this process is Electron (its binary is not node). */
+  electron: boolean;
+  /** This process's binary (node, outside Electron). */
+  execPath: string;
+  /** The `node` on the lab's PATH (absolute), or null; asked only in Electron. */
+  nodeOnPath(): string | null;
+}
+
 /**
- * What each Slurm array task runs: `NODE …/dist/cli.js sweep task …`, the CLI bundle next to this one (dist/) or, from
- * the sources, the repo's dist/cli.js. NODE is this process's node (the web host, `fernn-lab serve`, tests), or in
- * Electron, whose binary is not node, the `node` on the lab's PATH resolved now (absolute, as tasks start without
- * --setup's PATH changes being known here). A CLI inside an app archive (.asar) cannot be run by node: no command.
+ * The command each Slurm array task runs, `NODE CLI sweep task …`, or why there is none: NODE is this process's node
+ * (the web host, `fernn-lab serve`, tests), or in Electron, whose binary is not node, the `node` on the lab's PATH
+ * (absolute, as tasks start without --setup's PATH changes being known here). A CLI inside an app archive (.asar)
+ * cannot be run by node: no command.
  */
-export function findTaskCommand(): { cmd: TaskCommand } | { reason: string } {
+export function taskCommandFor(i: TaskCommandInputs): { cmd: TaskCommand } | { reason: string } {
+  if (!i.cli) return { reason: "the fernn-lab CLI (dist/cli.js) is not found next to this lab; run 'npm run build'" };
+  if (i.cli.includes('.asar'))
+    return { reason: `the lab's CLI is inside the app archive (${i.cli}); start the lab from a checkout (npm start, fernn-lab serve)` };
+  const node = i.electron ? i.nodeOnPath() : i.execPath;
+  if (!node) return { reason: 'no node on PATH to run the array tasks with (Electron is not node)' };
+  return { cmd: { node, bin: i.cli } };
+}
+
+/** The Slurm executor as the app offers it: available with sbatch and a task command, else greyed with the reason. */
+export function slurmExecutor(sbatch: { ok: boolean; reason: string }, found: { cmd: TaskCommand } | { reason: string }): SweepExecutors['slurm'] {
+  if (!sbatch.ok) return { available: false, reason: sbatch.reason };
+  if ('cmd' in found) return { available: true, reason: `sbatch found; tasks run ${found.cmd.node} ${found.cmd.bin}` };
+  return { available: false, reason: found.reason };
+}
+
+/** The CLI bundle next to this one (dist/) or, from the sources, the repo's dist/cli.js; null when not built. */
+function findCli(): string | null {
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (let dir = here, i = 0; i < 6; i++, dir = path.dirname(dir)) {
     const cli = path.basename(dir) === 'dist' ? path.join(dir, 'cli.js') : path.join(dir, 'dist', 'cli.js');
-    if (!existsSync(cli)) continue;
-    if (cli.includes('.asar'))
-      return { reason: `the lab's CLI is inside the app archive (${cli}); start the lab from a checkout (npm start, fernn-lab serve)` };
-    const node = process.versions.electron ? nodeOnPath() : process.execPath;
-    if (!node) return { reason: 'no node on PATH to run the array tasks with (Electron is not node)' };
-    return { cmd: { node, bin: cli } };
+    if (existsSync(cli)) return cli;
   }
-  return { reason: "the fernn-lab CLI (dist/cli.js) is not found next to this lab; run 'npm run build'" };
+  return null;
+}
+
+/** What each Slurm array task of this lab runs (taskCommandFor with this process's facts). */
+export function findTaskCommand(): { cmd: TaskCommand } | { reason: string } {
+  return taskCommandFor({ cli: findCli(), electron: Boolean(process.versions.electron), execPath: process.execPath, nodeOnPath: () => nodeOnPath() });
 }
 
 /** Mean, std and n at every step any member reached (curves of members that are still running included). */
@@ -117,12 +150,7 @@ export function createSweepMethods(lab: LabService, opts: { taskCommand?: TaskCo
   };
 
   const executors = async (): Promise<SweepExecutors> => {
-    const s = await slurmAvailable();
-    const slurm = !s.ok
-      ? { available: false, reason: s.reason }
-      : taskCommand
-        ? { available: true, reason: `sbatch found; tasks run ${taskCommand.node} ${taskCommand.bin}` }
-        : { available: false, reason: 'reason' in found ? found.reason : 'no task command' };
+    const slurm = slurmExecutor(await slurmAvailable(), found);
     const parallel = defaultParallelism();
     return { local: { available: true, defaultParallel: parallel, detail: `a pool of ${parallel} training workers here` }, slurm, defaults: SWEEP_DEFAULTS };
   };
