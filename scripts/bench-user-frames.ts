@@ -72,6 +72,7 @@ try {
       side: SIDE,
       imageSize: 28,
       status: end.status,
+      ...(end.endMessage ? { endMessage: end.endMessage } : {}),
       windows: end.sources?.data?.[0]?.shape,
       startRunMs: Math.round(startMs),
       totalMs: Math.round(totalMs),
