@@ -1,11 +1,11 @@
 import { DATASET_FACTS, isDataset, UnknownDatasetError, type Dataset, type Task, type TasksOf } from '../../core/data/datasetKinds';
 import { InputError } from '../../core/util/errors';
 import { flowingMnistClassification, flowingMnistPrediction } from './datasets/flowingMnist';
-import { classFolderNames, classFoldersClassification, inspectClassFolders } from './datasets/classFolders';
+import { classFolderNames, classFoldersClassification, walkClassFolders } from './datasets/classFolders';
 import { framesPrediction, inspectFramesData } from './datasets/frames';
 import { kthClassification } from './datasets/kth';
 import type { TrainConfig } from '../../core/protocol/run';
-import type { ClassNamer, DataInspector, DataSources, TaskLoaders } from './datasets/loader';
+import { inspectOnly, type ClassNamer, type DataInspector, type DataWalk, type TaskLoaders } from './datasets/loader';
 import { inspectNpyData, npyPrediction } from './datasets/npy';
 import { rotatingMnistPrediction } from './datasets/rotatingMnist';
 
@@ -22,9 +22,9 @@ export const DATASET_LOADERS: {
   'flowing-mnist': { prediction: flowingMnistPrediction, classification: flowingMnistClassification },
   'rotating-mnist': { prediction: rotatingMnistPrediction },
   kth: { classification: kthClassification },
-  npy: { prediction: npyPrediction, inspect: inspectNpyData },
-  'class-folders': { classification: classFoldersClassification, inspect: inspectClassFolders, classNames: classFolderNames },
-  frames: { prediction: framesPrediction, inspect: inspectFramesData },
+  npy: { prediction: npyPrediction, inspect: inspectOnly(async (config) => ({ sources: await inspectNpyData(config) })) },
+  'class-folders': { classification: classFoldersClassification, inspect: walkClassFolders, classNames: classFolderNames },
+  frames: { prediction: framesPrediction, inspect: inspectOnly(inspectFramesData) },
 };
 
 /**
@@ -40,14 +40,21 @@ export function datasetLoader<T extends Task>(dataset: string, task: T): TaskLoa
   return loader;
 }
 
-/** What run.json records of the files a run's data come from, checked before the run exists; undefined for data a kind generates. */
-export async function inspectRunData(config: TrainConfig): Promise<DataSources | undefined> {
+/**
+ * The first step of checking a run's data files before the run exists: the walk of its folders (names only; class
+ * folders: the classes). Undefined for data a kind generates. `inspect()` on it reads and checks every file.
+ */
+export async function walkRunData(config: TrainConfig): Promise<DataWalk | undefined> {
   const loaders: { readonly inspect?: DataInspector } = DATASET_LOADERS[config.dataset];
   return loaders.inspect?.(config);
 }
 
-/** The number of classes of a classification config: its dataset's facts, or (users' class folders) its data's folders. */
-export async function dataClassCount(config: TrainConfig): Promise<number> {
+/**
+ * The number of classes of a classification config: its dataset's facts, or (users' class folders) its data's folders
+ * (from `walk` when the caller has walked them, else walked here).
+ */
+export async function dataClassCount(config: TrainConfig, walk?: DataWalk): Promise<number> {
+  if (walk?.classNames) return walk.classNames.length;
   const loaders: { readonly classNames?: ClassNamer } = DATASET_LOADERS[config.dataset];
   return loaders.classNames ? (await loaders.classNames(config)).length : DATASET_FACTS[config.dataset].classNames.length;
 }

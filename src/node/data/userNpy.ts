@@ -119,18 +119,28 @@ async function withFile<R>(path: string, fn: (fh: FileHandle, size: number, bad:
  * @throws InputError('data', ...) naming the file (and the sequence index where it applies) for a missing or foreign
  *   file, an unsupported dtype or layout, a wrong rank or channel count, NaN/Inf or a value outside [0, 1].
  */
-export async function readNpySequences(path: string): Promise<NpySequences> {
+export async function readNpySequences(path: string): Promise<NpySequences>;
+/** readNpySequences, and the file's sha256 (as scanNpySequences gives it) from the same pass over its bytes. */
+export async function readNpySequences(path: string, options: { sha256: true }): Promise<NpySequences & { sha256: string }>;
+export async function readNpySequences(path: string, options?: { sha256: true }): Promise<NpySequences & { sha256?: string }> {
   return withFile(path, async (fh, size, bad) => {
     const l = await readLayout(fh, size, bad);
+    const hash = options?.sha256 ? createHash('sha256') : null;
+    if (hash) {
+      const head = Buffer.alloc(l.dataStart);
+      await fh.read(head, 0, l.dataStart, 0);
+      hash.update(head);
+    }
     const values = l.dtype === 'uint8' ? new Uint8Array(l.count) : new Float32Array(l.count);
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     for (let off = 0; off < bytes.length;) {
       const { bytesRead } = await fh.read(bytes, off, Math.min(CHUNK, bytes.length - off), l.dataStart + off);
       if (bytesRead === 0) throw bad('truncated data');
+      hash?.update(bytes.subarray(off, off + bytesRead));
       off += bytesRead;
     }
     if (values instanceof Float32Array) checkValues(values, 0, l.count / l.shape[0], bad);
-    return { path, shape: l.shape, dtype: l.dtype, values };
+    return { path, shape: l.shape, dtype: l.dtype, values, ...(hash ? { sha256: hash.digest('hex') } : {}) };
   });
 }
 

@@ -2,14 +2,14 @@ import { stat } from 'node:fs/promises';
 import type { UserDataSource } from '../../core/protocol/evaluation';
 import { InputError } from '../../core/util/errors';
 import type { SequenceSource } from './datasets/loader';
-import { npySequenceSource, readNpySequences, scanNpySequences } from './userNpy';
-import { clipWindows, clipWindowSource, decodeClip, hashClipFolder, scanClipFolder, windowCount } from './userFrames';
+import { npySequenceSource, readNpySequences } from './userNpy';
+import { clipWindows, clipWindowSource, decodeClip, hashClipFolder, scanClipFolder } from './userFrames';
 
 /**
  * Sequences from a user's path, for what a trained run is asked to do on data it was not trained on: `eval RUN --data`,
  * `predict RUN --data`, the Predictions view and the Equivariance inspector. One reader per kind of path; a kind read
  * from files (a folder of frame images or videos, say) plugs in with one more entry in USER_SEQUENCE_READERS: how to
- * tell its paths, a streaming check with the file's hash, and a reader of sequences in file order.
+ * tell its paths, and one pass over them that checks every value, hashes the files and keeps the sequences in order.
  */
 export interface UserSequenceReader {
   /** Recorded as `kind` of the source (UserDataSource). */
@@ -19,26 +19,23 @@ export interface UserSequenceReader {
   /** Whether this reader reads the path (a folder or a file). */
   accepts(path: string, isFolder: boolean): boolean;
   /**
-   * Checks every value and hashes (streaming: nothing kept); throws InputError('data', `${path}: …`). `want` is what
-   * the caller needs, for readers that cut or resize (a folder of clips: windows of the run's frames at its size).
+   * One pass over the path (each file read, each clip decoded once): what a record says of it (path, sha256, shape
+   * [N, T, H, W]…) and every sequence, in its order, as [B, T, H, W, 1] batches in [0, 1] (batch i of size B:
+   * sequences iB..iB+B-1, mod N). `want` is what the caller needs, for readers that cut or resize (a folder of clips:
+   * windows of the run's frames at its size). Throws InputError('data', `${path}: …`).
    */
-  scan(path: string, want: SequenceShape): Promise<Omit<UserDataSource, 'kind'>>;
-  /** Every sequence of the path, in its order, as [B, T, H, W, 1] batches in [0, 1] (batch i of size B: sequences iB..iB+B-1, mod N). */
-  read(path: string, want: SequenceShape): Promise<{ source: SequenceSource; count: number }>;
+  read(path: string, want: SequenceShape): Promise<{ record: Omit<UserDataSource, 'kind'>; sequences: SequenceSource; count: number }>;
 }
 
 const npyReader: UserSequenceReader = {
   kind: 'npy',
   label: '.npy array [N, T, 1, H, W] or [N, T, H, W], float32 in [0, 1] or uint8',
   accepts: (path, isFolder) => !isFolder,
-  scan: async (path) => {
-    const s = await scanNpySequences(path);
-    return { path: s.path, sha256: s.sha256, shape: s.shape, dtype: s.dtype };
-  },
   read: async (path) => {
-    const d = await readNpySequences(path);
+    const d = await readNpySequences(path, { sha256: true });
     return {
-      source: npySequenceSource(
+      record: { path: d.path, sha256: d.sha256, shape: d.shape, dtype: d.dtype },
+      sequences: npySequenceSource(
         d,
         Array.from({ length: d.shape[0] }, (_, i) => i),
         'file',
@@ -66,16 +63,6 @@ const clipFolderReader: UserSequenceReader = {
   kind: 'frames',
   label: "a folder of videos or PNG frame folders, cut into windows of the run's frames and resized to its frame size",
   accepts: (path, isFolder) => isFolder,
-  scan: async (path, want) => {
-    const win = clipWindowFor(want);
-    const folder = await scanClipFolder(path, 'data');
-    let windows = 0;
-    for (const clip of folder.clips) {
-      const { video } = await decodeClip(clip, win.size, win, 'data');
-      windows += windowCount(video.shape[0], win.frames, win.frames);
-    }
-    return { path, sha256: await hashClipFolder(folder), shape: [windows, win.frames, win.size, win.size], dtype: 'frames' };
-  },
   read: async (path, want) => {
     const win = clipWindowFor(want);
     const folder = await scanClipFolder(path, 'data');
@@ -87,7 +74,11 @@ const clipFolderReader: UserSequenceReader = {
       win.frames,
       win.frames,
     );
-    return { source: clipWindowSource(clips, windows, win.frames, 'file', 0), count: windows.length };
+    return {
+      record: { path, sha256: await hashClipFolder(folder), shape: [windows.length, win.frames, win.size, win.size], dtype: 'frames' },
+      sequences: clipWindowSource(clips, windows, win.frames, 'file', 0),
+      count: windows.length,
+    };
   },
 };
 
@@ -128,20 +119,24 @@ async function readerFor(path: string, field: string): Promise<UserSequenceReade
 }
 
 /**
- * Checks a user's sequences for a run's model (streaming; nothing kept) and returns what a record says of them.
- * The same checks and messages as a run's own .npy data (node/data/datasets/npy.ts inspectNpyData): frames per
- * sequence = input + predicted frames, and the run's frame size.
+ * A user's sequences for a run's model, read once (one copy in memory, in the file's dtype), and what a record says
+ * of them. The same checks and messages as a run's own .npy data (node/data/datasets/npy.ts inspectNpyData): frames
+ * per sequence = input + predicted frames, and the run's frame size.
  * @throws InputError(field, `${path}: …`) naming the file
  */
-export async function inspectUserSequences(path: string, field: string, want: SequenceShape): Promise<UserDataSource> {
+export async function loadUserSequences(
+  path: string,
+  field: string,
+  want: SequenceShape,
+): Promise<{ source: UserDataSource; sequences: SequenceSource; count: number }> {
   const reader = await readerFor(path, field);
-  let s: Omit<UserDataSource, 'kind'>;
+  let r: Awaited<ReturnType<UserSequenceReader['read']>>;
   try {
-    s = await reader.scan(path, want);
+    r = await reader.read(path, want);
   } catch (e) {
     throw refield(e, field);
   }
-  const [, t, h, w] = s.shape;
+  const [, t, h, w] = r.record.shape;
   const f = want.frames;
   if (f && t !== f.inputFrames + f.predFrames)
     throw new InputError(
@@ -153,21 +148,5 @@ export async function inspectUserSequences(path: string, field: string, want: Se
   const z = want.size;
   if (z && (h !== z.height || w !== z.width))
     throw new InputError(field, `${path}: frames are ${h}x${w}; ${z.what} was trained on ${z.height}x${z.width} frames`);
-  return { kind: reader.kind, ...s };
-}
-
-/** inspectUserSequences, then the sequences themselves (one copy in memory, in the file's dtype). */
-export async function loadUserSequences(
-  path: string,
-  field: string,
-  want: SequenceShape,
-): Promise<{ source: UserDataSource; sequences: SequenceSource; count: number }> {
-  const source = await inspectUserSequences(path, field, want);
-  const reader = await readerFor(path, field);
-  try {
-    const r = await reader.read(path, want);
-    return { source, sequences: r.source, count: r.count };
-  } catch (e) {
-    throw refield(e, field);
-  }
+  return { source: { kind: reader.kind, ...r.record }, sequences: r.sequences, count: r.count };
 }

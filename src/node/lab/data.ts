@@ -2,7 +2,7 @@ import type { FlowingMnistBatch } from '../../core/data/flowingMnist';
 import type { TrainConfig } from '../../core/protocol/run';
 import type { HostBatch } from '../../core/train/fit';
 import { datasetLoader } from '../data/datasetRegistry';
-import { SPLITS, type ClassificationRunData, type RunData, type Split } from '../data/datasets/loader';
+import { SPLITS, type ClassificationRunData, type DecodedFolders, type RunData, type Split } from '../data/datasets/loader';
 
 /**
  * A run's data, whatever its dataset kind: the kind's loader from the registry (node/data/datasetRegistry.ts; the
@@ -10,12 +10,15 @@ import { SPLITS, type ClassificationRunData, type RunData, type Split } from '..
  */
 export type { ClassificationRunData, RunData, SequenceSource } from '../data/datasets/loader';
 export { dataOmegas } from '../data/datasets/rotatingMnist';
-export { dataClassCount, inspectRunData } from '../data/datasetRegistry';
+export { dataClassCount, walkRunData } from '../data/datasetRegistry';
 export { NPY_HOLDOUT, npySplits } from '../data/datasets/npy';
 
-/** The three sequence streams of a prediction run (train, val, test) from its dataset's loader. */
-export async function runData(config: TrainConfig, dataSeed: number): Promise<RunData> {
-  return datasetLoader(config.dataset, 'prediction')(config, dataSeed);
+/**
+ * The three sequence streams of a prediction run (train, val, test) from its dataset's loader.
+ * @param decoded clips the run's inspect decoded in this process (the service's startRun), not decoded again.
+ */
+export async function runData(config: TrainConfig, dataSeed: number, decoded?: DecodedFolders): Promise<RunData> {
+  return datasetLoader(config.dataset, 'prediction')(config, dataSeed, decoded);
 }
 
 /** Splits a generated batch [B, T_in + K, H, W, 1] into inputs and targets along T. */

@@ -26,8 +26,9 @@ import { writeFileAtomic } from '../store/atomicFile';
 import type { FromWorker, JobKind, ToWorker } from './messages';
 import { runParamCount } from './trainJob';
 import { markContinuation } from './trainLonger';
-import { dataClassCount } from './data';
-import { runSources } from './runSources';
+import { dataClassCount, walkRunData } from './data';
+import { checkRunSources } from './runSources';
+import type { DecodedFolders } from '../data/datasets/loader';
 import { refuseOverMemory } from './memoryCheck';
 import { probeWebgpuAdapter, type AdapterProbe } from '../backend';
 import { wasmThreadsForThisMachine, type ThreadChoice } from '../threadBudget';
@@ -63,9 +64,16 @@ export type LabService = ILabService & {
   /**
    * The one memory check (memoryCheck.ts) for a config trained by this lab, with 'auto' resolved as the worker does:
    * throws InputError(field, ...) when its estimated peak is beyond the backend's limit.
+   * @param classes a classification config's class count where the caller has it (dataClassCount); otherwise its data
+   *   are walked here for it (users' class folders).
    */
-  checkMemory(config: TrainConfig, field?: string, label?: string): Promise<void>;
+  checkMemory(config: TrainConfig, field?: string, label?: string, classes?: number): Promise<void>;
 };
+
+/** The frames' buffers of decoded clips, each once: what a postMessage moves instead of copying. */
+const decodedBuffers = (decoded: DecodedFolders): ArrayBuffer[] => [
+  ...new Set(Object.values(decoded).flatMap((clips) => clips.map((c) => c.video.frames.buffer as ArrayBuffer))),
+];
 
 function defaultWorkerPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -156,7 +164,8 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       void probe().then((a) => w.postMessage({ type: 'job', storeRoot: store.root, kind, args, adapter: a } satisfies ToWorker));
     });
 
-  const startTraining = (id: string, resume: boolean): void => {
+  /** @param decoded clips startRun's inspect decoded: moved to the worker (their buffers transferred, not copied). */
+  const startTraining = (id: string, resume: boolean, decoded?: DecodedFolders): void => {
     const w = spawn();
     let answered = false;
     const done = new Promise<void>((resolve) => {
@@ -180,7 +189,18 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     });
     training.set(id, { worker: w, done, threads: 0 });
     void Promise.all([probe(), chooseThreads(id)]).then(([a, wasmThreads]) =>
-      w.postMessage({ type: 'train', storeRoot: store.root, runId: id, resume, adapter: a, ...(wasmThreads ? { wasmThreads } : {}) } satisfies ToWorker),
+      w.postMessage(
+        {
+          type: 'train',
+          storeRoot: store.root,
+          runId: id,
+          resume,
+          adapter: a,
+          ...(wasmThreads ? { wasmThreads } : {}),
+          ...(decoded ? { decoded } : {}),
+        } satisfies ToWorker,
+        decoded ? decodedBuffers(decoded) : [],
+      ),
     );
   };
 
@@ -258,11 +278,14 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       const req = parseServiceArgs('startRun', raw);
       const config = req.config;
       // A run that cannot fit its backend's memory (the wasm heap) is refused before it exists.
-      await service.checkMemory(config);
-      // User data and a start checkpoint are checked before the run exists: bad ones leave nothing in the store.
-      const sources = await runSources(config);
-      // Classes of data that name their own (users' class folders: the folders) size the classifier's head.
-      const classes = config.task === 'classification' ? await dataClassCount(config) : undefined;
+      // Its data's folders are walked once (names only): classes of data that name their own (users' class folders:
+      // the folders) size the classifier's head, for the memory check and the run's parameter count.
+      const walk = await walkRunData(config);
+      const classes = config.task === 'classification' ? await dataClassCount(config, walk) : undefined;
+      await service.checkMemory(config, undefined, undefined, classes);
+      // User data and a start checkpoint are checked before the run exists: bad ones leave nothing in the store. What
+      // the check decoded (users' clip folders) goes to the run's worker, which then does not decode it again.
+      const { sources, decoded } = await checkRunSources(config, walk, { decoded: true });
       const rec = await store.create({
         config,
         name: req.name,
@@ -271,7 +294,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
         params: runParamCount(config, classes),
         versions: { 'fernn-lab': LAB_VERSION, node: process.versions.node, '@tensorflow/tfjs-core': '4.22.0', os: `${os.platform()} ${os.release()}` },
       });
-      startTraining(rec.id, false);
+      startTraining(rec.id, false, decoded);
       return rec;
     },
     async stopRun(raw): Promise<RunRecord> {
@@ -379,10 +402,10 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
     async whenIdle(id) {
       await training.get(id)?.done;
     },
-    async checkMemory(config, field = 'config.batch', label) {
+    async checkMemory(config, field = 'config.batch', label, classes) {
       // 'auto' resolves here as in the worker (the backends job answers what auto picks); no job for a named backend.
       const auto = config.backend === 'auto' ? ((backends ??= await job<Pick<LabInfo, 'backends' | 'auto'>>('backends', null)).auto?.name ?? null) : null;
-      refuseOverMemory(config, auto, field, label, config.task === 'classification' ? await dataClassCount(config) : undefined);
+      refuseOverMemory(config, auto, field, label, config.task === 'classification' ? (classes ?? (await dataClassCount(config))) : undefined);
     },
     async dispose() {
       disposed = true;

@@ -41,6 +41,7 @@ async function handle(m: Exclude<ToWorker, { type: 'stop' }>): Promise<unknown> 
   if (m.type === 'train') {
     return runTrainJob(store, m.runId, m.resume, {
       wasmThreads: m.wasmThreads,
+      decoded: m.decoded,
       emit: (event) => send({ type: 'progress', event }),
       shouldStop: () => stop !== null,
       interrupted: () => stop?.interrupted ?? false,

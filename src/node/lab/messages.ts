@@ -1,6 +1,7 @@
 import type { ProgressEvent } from '../../core/protocol/run';
 import type { AdapterProbe } from '../backend';
 import type { ThreadChoice } from '../threadBudget';
+import type { DecodedFolders } from '../data/datasets/loader';
 
 /** What the service asks a worker to do. Jobs other than 'train' answer once with a result. */
 export type JobKind = 'evaluate' | 'probe' | 'preview' | 'predictions' | 'estimate' | 'backends';
@@ -15,6 +16,8 @@ export type ToWorker =
       adapter?: AdapterProbe;
       /** XNNPACK threads this run may use on wasm: the service shares the cores among its concurrent runs. */
       wasmThreads?: ThreadChoice;
+      /** The clips startRun's inspect decoded (users' clip folders), moved here (their buffers transferred), not decoded again. */
+      decoded?: DecodedFolders;
     }
   | { type: 'job'; storeRoot: string; kind: JobKind; args: unknown; adapter?: AdapterProbe }
   | { type: 'stop'; interrupted: boolean };

@@ -1,6 +1,7 @@
 import type { RunRecord, TrainConfig } from '../../core/protocol/run';
 import { inspectInitCheckpoint } from '../checkpoint/init';
-import { inspectRunData } from './data';
+import type { DataWalk, DecodedFolders, InspectKeep } from '../data/datasets/loader';
+import { walkRunData } from './data';
 import { modelConfigOf } from './trainJob';
 
 /**
@@ -11,7 +12,21 @@ import { modelConfigOf } from './trainJob';
  * @throws InputError('config.dataDir' | 'config.dataVal' | 'config.dataTest' | 'config.init', ...) naming the file.
  */
 export async function runSources(config: TrainConfig): Promise<RunRecord['sources']> {
-  const data = await inspectRunData(config);
+  return (await checkRunSources(config, await walkRunData(config))).sources;
+}
+
+/**
+ * runSources on data already walked (walkRunData: startRun walks first, for the classes the memory check needs), and,
+ * with `keep.decoded`, what the data's inspect decoded, for the run's loader in this process (framesPrediction).
+ */
+export async function checkRunSources(
+  config: TrainConfig,
+  walk: DataWalk | undefined,
+  keep?: InspectKeep,
+): Promise<{ sources: RunRecord['sources']; decoded?: DecodedFolders }> {
+  const inspected = await walk?.inspect(keep);
+  const data = inspected?.sources;
   const init = config.init === undefined ? undefined : await inspectInitCheckpoint(config.init, modelConfigOf(config), 'config.init');
-  return data || init ? { ...(data ? { data } : {}), ...(init ? { init } : {}) } : undefined;
+  const sources = data || init ? { ...(data ? { data } : {}), ...(init ? { init } : {}) } : undefined;
+  return inspected?.decoded ? { sources, decoded: inspected.decoded } : { sources };
 }

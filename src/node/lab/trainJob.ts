@@ -33,6 +33,7 @@ import { encodeModelSafetensors, loadModelSafetensors } from '../checkpoint/safe
 import { loadInitWeights } from '../checkpoint/init';
 import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
+import type { DecodedFolders } from '../data/datasets/loader';
 import { LOOP_STATE_KEY, decodeLoopState, encodeLoopState, encodeOptimizerState, restoreOptimizerState, type LoopState } from './trainCheckpoint';
 import { testGateFor } from './testGate';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
@@ -44,6 +45,8 @@ export interface TrainJobControl {
   interrupted?(): boolean;
   /** XNNPACK threads for wasm, as the lab service shares the cores (default: what this machine has free). */
   wasmThreads?: ThreadChoice;
+  /** The clips the run's inspect decoded when the service started it (users' clip folders): not decoded again. */
+  decoded?: DecodedFolders;
 }
 
 /** The recurrent cell of a run: translation cells on a velocity grid, rotation cells on {-r..r} * omegaStep. */
@@ -95,8 +98,8 @@ interface TaskRunner {
 
 const now = (): string => new Date().toISOString();
 
-async function predictionTask(config: TrainConfig, dataSeed: number): Promise<TaskRunner> {
-  const data = await runData(config, dataSeed);
+async function predictionTask(config: TrainConfig, dataSeed: number, decoded: DecodedFolders | undefined): Promise<TaskRunner> {
+  const data = await runData(config, dataSeed, decoded);
   const evalOpts = (n: number) => ({ sequences: n, batchSize: Math.min(64, n), inputFrames: config.inputFrames, predFrames: config.predFrames });
   // A user's finite validation / test set is evaluated once over (the run's counts are upper bounds there).
   const valCount = Math.min(config.valSequences, data.valSize ?? Infinity);
@@ -217,7 +220,7 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       ctl.emit({ runId, step: p.step, totalSteps: config.steps, epoch: p.epoch, bestValMse: p.bestValMse, ...ended });
       return done;
     }
-    const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data);
+    const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data, ctl.decoded);
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
     let loop: LoopState | null = null;

@@ -4,7 +4,7 @@ import { InputError } from '../../../core/util/errors';
 import { createRng } from '../../../core/util/rng';
 import { hashClassFolders, loadClassVideo, scanClassFolders, type ClassFolderIndex } from '../classFolders';
 import { CLIP_FRAME_STEP, videoClipStreams } from './kth';
-import type { ClassificationLoad, ClassificationRunData, DataSources, Split } from './loader';
+import type { ClassificationLoad, ClassificationRunData, DataSources, DataWalk, Split } from './loader';
 
 /**
  * The users' class folders (dataset kind `class-folders`; README "Your own data and weights"): `dataDir` holds one
@@ -125,14 +125,21 @@ export async function classFoldersClassification(
 }
 
 /**
- * Checks a run's class folders before the run exists: the layout (at least 2 classes, none empty, only videos or
- * frame folders), the same classes in dataVal / dataTest, enough videos per class to hold out, and every video
- * decoded once (ffmpeg reads it, a frame folder's frames have one size, it has the frames a clip needs; nothing
- * kept). Returns what run.json records: each folder's path, sha256 (hashClassFolders), videos and classes.
+ * Checks a run's class folders before the run exists, in the registry's two steps (DataInspector). The walk: the
+ * layout (at least 2 classes, none empty, only videos or frame folders) and the same classes in dataVal / dataTest,
+ * names only; it gives the classes (the classifier head's size, for the memory check). Its `inspect`: enough videos per
+ * class to hold out, and every video decoded once (ffmpeg reads it, a frame folder's frames have one size, it has the
+ * frames a clip needs; nothing kept); it returns what run.json records: each folder's path, sha256
+ * (hashClassFolders), videos and classes.
  * @throws InputError('config.dataDir' | 'config.dataVal' | 'config.dataTest', ...) naming the folder or file.
  */
-export async function inspectClassFolders(config: TrainConfig): Promise<DataSources> {
+export async function walkClassFolders(config: TrainConfig): Promise<DataWalk> {
   const scanned = await scanRun(config);
+  const main = scanned[0].index;
+  return { classNames: main.classes.map((c) => c.name), inspect: async () => ({ sources: await inspectScanned(config, scanned) }) };
+}
+
+async function inspectScanned(config: TrainConfig, scanned: { field: Field; index: ClassFolderIndex }[]): Promise<DataSources> {
   const main = scanned[0].index;
   try {
     classFolderSplits(

@@ -1,7 +1,7 @@
 import type { TrainConfig } from '../../../core/protocol/run';
 import { InputError } from '../../../core/util/errors';
 import { clipWindowSource, clipWindows, decodeClip, hashClipFolder, scanClipFolder, windowCount, type ClipWindow, type DecodedClip } from '../userFrames';
-import type { DataSources, RunData } from './loader';
+import type { DataInspection, DataSources, DecodedFolders, InspectKeep, RunData } from './loader';
 import { npySplits } from './npy';
 
 /**
@@ -46,14 +46,19 @@ export function clipSplitWindows(
 const allClips = (clips: readonly DecodedClip[]): number[] => clips.map((_, i) => i);
 const countsOf = (clips: readonly DecodedClip[]): number[] => clips.map((c) => c.video.shape[0]);
 
-/** The user's clips of a run: train batches in the run's batchOrder; validation and test in folder order. */
-export async function framesPrediction(config: TrainConfig, dataSeed: number): Promise<RunData> {
+/**
+ * The user's clips of a run: train batches in the run's batchOrder; validation and test in folder order.
+ * @param decoded the clips of the run's folders its inspect decoded in this process (inspectFramesData with
+ *   keep.decoded): those folders are not decoded again.
+ */
+export async function framesPrediction(config: TrainConfig, dataSeed: number, decoded?: DecodedFolders): Promise<RunData> {
   const win = windowOf(config);
-  const main = await readClips(config, config.dataDir ?? '', 'dataDir');
+  const clipsOf = async (path: string, field: DataField): Promise<readonly DecodedClip[]> => decoded?.[path] ?? readClips(config, path, field);
+  const main = await clipsOf(config.dataDir ?? '', 'dataDir');
   const split = clipSplitWindows(countsOf(main), dataSeed, { val: !config.dataVal, test: !config.dataTest }, win, config.dataDir ?? '');
-  const own = async (path: string | undefined, field: DataField): Promise<{ clips: DecodedClip[]; windows: ClipWindow[] } | null> => {
+  const own = async (path: string | undefined, field: DataField): Promise<{ clips: readonly DecodedClip[]; windows: ClipWindow[] } | null> => {
     if (!path) return null;
-    const clips = await readClips(config, path, field);
+    const clips = await clipsOf(path, field);
     return { clips, windows: clipWindows(countsOf(clips), allClips(clips), win.frames, win.stride) };
   };
   const val = (await own(config.dataVal, 'dataVal')) ?? { clips: main, windows: split.val };
@@ -69,25 +74,30 @@ export async function framesPrediction(config: TrainConfig, dataSeed: number): P
 }
 
 /**
- * Checks a run's clip folders before the run exists (every clip decoded once, no frames kept) and returns what
- * run.json records of each: path, sha256 over the folder, [windows, window frames, S, S] and the number of clips.
+ * Checks a run's clip folders before the run exists (every clip decoded once) and returns what run.json records of
+ * each: path, sha256 over the folder, [windows, window frames, S, S] and the number of clips; with `keep.decoded`,
+ * also the decoded clips by folder, for framesPrediction in the same process (the lab service hands them to the
+ * run's worker: one decode per clip when a run starts); without, no frames are kept.
  * @throws InputError('config.dataDir' | 'config.dataVal' | 'config.dataTest', ...) naming the file: an empty folder,
  *   a video ffmpeg cannot read, frames of different sizes in one frame folder, a clip shorter than one window, a file
  *   that is not a frame image in a frame folder, no clip left to train on.
  */
-export async function inspectFramesData(config: TrainConfig): Promise<DataSources> {
+export async function inspectFramesData(config: TrainConfig, keep?: InspectKeep): Promise<DataInspection> {
   const win = windowOf(config);
   const folders: { split: 'all' | 'val' | 'test'; field: DataField; path: string }[] = [{ split: 'all', field: 'dataDir', path: config.dataDir ?? '' }];
   if (config.dataVal) folders.push({ split: 'val', field: 'dataVal', path: config.dataVal });
   if (config.dataTest) folders.push({ split: 'test', field: 'dataTest', path: config.dataTest });
-  const out: DataSources = [];
+  const sources: DataSources = [];
+  const decoded: Record<string, DecodedClip[]> = {};
   for (const f of folders) {
     const field = `config.${f.field}`;
     const folder = await scanClipFolder(f.path, field);
+    const clips: DecodedClip[] = [];
     let windows = 0;
     for (const clip of folder.clips) {
-      const { video } = await decodeClip(clip, config.imageSize, win, field);
-      windows += windowCount(video.shape[0], win.frames, win.stride);
+      const c = await decodeClip(clip, config.imageSize, win, field);
+      windows += windowCount(c.video.shape[0], win.frames, win.stride);
+      if (keep?.decoded) clips.push(c);
     }
     if (f.split === 'all') {
       try {
@@ -98,7 +108,7 @@ export async function inspectFramesData(config: TrainConfig): Promise<DataSource
       }
     }
     const s = config.imageSize;
-    out.push({
+    sources.push({
       split: f.split,
       path: f.path,
       sha256: await hashClipFolder(folder),
@@ -106,6 +116,7 @@ export async function inspectFramesData(config: TrainConfig): Promise<DataSource
       dtype: 'frames',
       clips: folder.clips.length,
     });
+    if (keep?.decoded) decoded[f.path] = clips;
   }
-  return out;
+  return keep?.decoded ? { sources, decoded } : { sources };
 }

@@ -1,5 +1,6 @@
 import type { ClassificationSource } from '../../../core/data/flowingMnistClassification';
 import type { RunRecord, TrainConfig } from '../../../core/protocol/run';
+import type { DecodedClip } from '../userFrames';
 
 /**
  * What a dataset kind's loader gives a run, whatever the data are made of: seeded streams of sequences (prediction)
@@ -47,16 +48,51 @@ export interface ClassificationLoad {
   splits: readonly Split[];
 }
 
-export type PredictionLoader = (config: TrainConfig, dataSeed: number) => Promise<RunData>;
+/**
+ * Clips an inspect decoded, by folder path, at the run's frame size: a loader running in the same process as the
+ * inspect (the lab service's worker thread for the run it just created) takes them instead of decoding again.
+ * Plain data (structured-cloneable; the frames' buffers transferable).
+ */
+export type DecodedFolders = Readonly<Record<string, readonly DecodedClip[]>>;
+
+/** @param decoded clips the run's inspect decoded (users' clip folders); absent, the loader reads its files. */
+export type PredictionLoader = (config: TrainConfig, dataSeed: number, decoded?: DecodedFolders) => Promise<RunData>;
 export type ClassificationLoader = (config: TrainConfig, dataSeed: number, load: ClassificationLoad) => Promise<ClassificationRunData>;
 
 /** What run.json records of the files a run's data are read from (`sources.data`). */
 export type DataSources = NonNullable<NonNullable<RunRecord['sources']>['data']>;
+/** What an inspect found: what run.json records of the files, and what it decoded that the run's loader may reuse. */
+export interface DataInspection {
+  sources: DataSources;
+  decoded?: DecodedFolders;
+}
+
 /**
- * Checks the files of a run's data before the run exists (streaming, nothing kept) and says what run.json records of
- * them; throws an InputError naming the config field and the file. Kinds read from files have one.
+ * The check of a run's data files before the run exists, in two steps: the walk (this function: folders and names,
+ * nothing decoded; what it learns, e.g. the classes of class folders, is there for the memory check) and `inspect`
+ * (every file read and checked, and hashed). Both throw an InputError naming the config field and the file. Kinds
+ * read from files have one.
  */
-export type DataInspector = (config: TrainConfig) => Promise<DataSources>;
+export type DataInspector = (config: TrainConfig) => Promise<DataWalk>;
+
+export interface DataWalk {
+  /** The classes the data name (users' class folders), when the kind's facts do not. */
+  readonly classNames?: readonly string[];
+  /**
+   * @param keep.decoded keep what was decoded (`decoded` of the answer) for a loader in this process; otherwise
+   *   nothing is kept (a check alone holds one clip at a time).
+   */
+  inspect(keep?: InspectKeep): Promise<DataInspection>;
+}
+
+export interface InspectKeep {
+  decoded?: boolean;
+}
+
+/** A DataInspector for a kind with nothing to learn before reading its files: the walk is the inspect's first step. */
+export const inspectOnly =
+  (inspect: (config: TrainConfig, keep?: InspectKeep) => Promise<DataInspection>): DataInspector =>
+  async (config) => ({ inspect: (keep) => inspect(config, keep) });
 
 /** The class names a kind's data give (users' class folders), read without decoding; kinds whose facts name them have none. */
 export type ClassNamer = (config: TrainConfig) => Promise<string[]>;
