@@ -1,7 +1,7 @@
 // Users' files are read once per use: `eval/predict --data` on a clip folder decodes each clip once (the reader's one
-// pass gives the record and the sequences) and reads a .npy once; a `frames` run decodes each clip once when it
-// starts (the service's inspect hands its clips to the run's worker); startRun walks a class-folders tree once (the
-// walk gives the classes for the memory check and the run's parameter count). Decodes and walks are counted by
+// pass gives the record and the sequences) and reads a .npy once; a `frames` run and a `class-folders` run decode each
+// clip / video once when they start (the service's inspect hands what it decoded to the run's worker); startRun walks
+// a class-folders tree once (the walk gives the classes for the memory check and the run's parameter count). Decodes and walks are counted by
 // wrapping the readers (vi.mock keeps the real ones); the service's worker is the built bundle, whose own reads
 // are shown by taking the files away once startRun has returned.
 import { createHash } from 'node:crypto';
@@ -16,6 +16,8 @@ import { loadKthVideo } from '../../src/node/data/kth';
 import { scanClassFolders } from '../../src/node/data/classFolders';
 import { loadUserSequences } from '../../src/node/data/userSequences';
 import { framesPrediction, inspectFramesData } from '../../src/node/data/datasets/frames';
+import { classFoldersClassification, walkClassFolders } from '../../src/node/data/datasets/classFolders';
+import { SPLITS } from '../../src/node/data/datasets/loader';
 import { hashClipFolder, scanClipFolder } from '../../src/node/data/userFrames';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
 import type * as FsPromises from 'node:fs/promises';
@@ -118,6 +120,48 @@ describe('a frames run', () => {
   });
 });
 
+/** A tree of 2 classes (left, right) of 4 frame-folder videos each. */
+const writeClassTree = (root: string): void => {
+  for (const [k, name] of ['left', 'right'].entries())
+    for (let v = 0; v < 4; v++) writeFrameFolder(join(root, name, `v${v}`), { frames: 8, width: 12, height: 12, offset: v + 4 * k });
+};
+const classConfig = (root: string, backend: 'cpu' | 'wasm') =>
+  ({
+    task: 'classification',
+    dataset: 'class-folders',
+    dataDir: root,
+    model: 'grnn',
+    vRange: 0,
+    hidden: 2,
+    imageSize: 8,
+    inputFrames: 3,
+    batch: 2,
+    steps: 2,
+    valSequences: 2,
+    testSequences: 2,
+    backend,
+  }) satisfies TrainConfigInput;
+const VIDEOS = 8;
+
+describe('a class-folders run', () => {
+  it('is loaded from the videos its inspect decoded: one decode per video, the same batches as decoding anew', async () => {
+    const root = join(dir, 'unit-classes');
+    writeClassTree(root);
+    const c = trainConfigSchema.parse(classConfig(root, 'cpu'));
+    const inspected = await (await walkClassFolders(c)).inspect({ decoded: true });
+    expect(clipDecodes(root)).toBe(VIDEOS);
+    const load = { testRange: 0, splits: SPLITS };
+    const reused = await classFoldersClassification(c, 5, { ...load, ...(inspected.decoded ? { decoded: inspected.decoded } : {}) });
+    expect(clipDecodes(root)).toBe(VIDEOS);
+    const fresh = await classFoldersClassification(c, 5, load);
+    expect(clipDecodes(root)).toBe(2 * VIDEOS);
+    for (const part of ['train', 'val', 'test'] as const) expect(reused[part].batch(1, 2)).toEqual(fresh[part].batch(1, 2));
+    expect(reused.note).toBe(fresh.note);
+    // A check alone keeps nothing.
+    expect((await (await walkClassFolders(c)).inspect()).decoded).toBeUndefined();
+  });
+});
+
 describe('startRun', () => {
   let lab: LabService;
   beforeAll(async () => {
@@ -162,28 +206,32 @@ describe('startRun', () => {
 
   it('of a class-folders run walks the tree once (classes for the memory check and the parameter count)', async () => {
     const root = join(dir, 'classes');
-    for (const [k, name] of ['left', 'right'].entries())
-      for (let v = 0; v < 4; v++) writeFrameFolder(join(root, name, `v${v}`), { frames: 8, width: 12, height: 12, offset: v + 4 * k });
-    const rec = await lab.startRun({
-      config: {
-        task: 'classification',
-        dataset: 'class-folders',
-        dataDir: root,
-        model: 'grnn',
-        vRange: 0,
-        hidden: 2,
-        imageSize: 8,
-        inputFrames: 3,
-        batch: 2,
-        steps: 2,
-        valSequences: 2,
-        testSequences: 2,
-        backend: 'wasm',
-      },
-    });
+    writeClassTree(root);
+    const rec = await lab.startRun({ config: classConfig(root, 'wasm') });
     expect(callsFor(walks, root)).toBe(1);
     expect(rec.sources?.data?.[0].classes?.map((c) => c.name)).toEqual(['left', 'right']);
     await lab.whenIdle(rec.id);
     expect((await lab.store.get(rec.id)).status).toBe('completed');
+  });
+
+  it("of a class-folders run decodes each video once: the run's worker trains on the videos the service decoded", async () => {
+    const root = join(dir, 'own-classes');
+    writeClassTree(root);
+    const rec = await lab.startRun({ config: classConfig(root, 'wasm') });
+    expect(clipDecodes(root)).toBe(VIDEOS);
+    // Taken away before the worker could read them: a worker that decoded the folders again would fail the run.
+    rmSync(root, { recursive: true, force: true });
+    await lab.whenIdle(rec.id);
+    const done = await lab.store.get(rec.id);
+    expect(done.endMessage ?? '').toBe('');
+    expect(done.status).toBe('completed');
+    expect(done.sources?.data?.[0]).toMatchObject({
+      path: root,
+      shape: [VIDEOS],
+      classes: [
+        { name: 'left', videos: 4 },
+        { name: 'right', videos: 4 },
+      ],
+    });
   });
 });

@@ -40,12 +40,19 @@ export function splitBatch(b: Pick<FlowingMnistBatch, 'frames' | 'shape'>, input
  * The labelled clip streams of a classification run from its dataset's loader; test clips move with
  * `testDataVRange` (default: the training range).
  * @param splits the splits to load (KTH decodes only these videos; Flowing MNIST is generated on demand anyway)
+ * @param decoded videos the run's inspect decoded in this process (the service's startRun), not decoded again.
  */
 export async function classificationRunData(
   config: TrainConfig,
   dataSeed: number,
   onLoad?: (done: number, total: number) => void,
   splits: readonly Split[] = SPLITS,
+  decoded?: DecodedFolders,
 ): Promise<ClassificationRunData> {
-  return datasetLoader(config.dataset, 'classification')(config, dataSeed, { testRange: config.testDataVRange ?? config.dataVRange, onLoad, splits });
+  return datasetLoader(config.dataset, 'classification')(config, dataSeed, {
+    testRange: config.testDataVRange ?? config.dataVRange,
+    onLoad,
+    splits,
+    ...(decoded ? { decoded } : {}),
+  });
 }

@@ -284,7 +284,7 @@ export async function createLabService(opts: LabServiceOptions): Promise<LabServ
       const classes = config.task === 'classification' ? await dataClassCount(config, walk) : undefined;
       await service.checkMemory(config, undefined, undefined, classes);
       // User data and a start checkpoint are checked before the run exists: bad ones leave nothing in the store. What
-      // the check decoded (users' clip folders) goes to the run's worker, which then does not decode it again.
+      // the check decoded (users' clip or class folders) goes to the run's worker, which then does not decode it again.
       const { sources, decoded } = await checkRunSources(config, walk, { decoded: true });
       const rec = await store.create({
         config,

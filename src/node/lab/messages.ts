@@ -16,7 +16,7 @@ export type ToWorker =
       adapter?: AdapterProbe;
       /** XNNPACK threads this run may use on wasm: the service shares the cores among its concurrent runs. */
       wasmThreads?: ThreadChoice;
-      /** The clips startRun's inspect decoded (users' clip folders), moved here (their buffers transferred), not decoded again. */
+      /** The clips startRun's inspect decoded (users' clip or class folders), moved here (their buffers transferred), not decoded again. */
       decoded?: DecodedFolders;
     }
   | { type: 'job'; storeRoot: string; kind: JobKind; args: unknown; adapter?: AdapterProbe }

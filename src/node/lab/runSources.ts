@@ -17,7 +17,7 @@ export async function runSources(config: TrainConfig): Promise<RunRecord['source
 
 /**
  * runSources on data already walked (walkRunData: startRun walks first, for the classes the memory check needs), and,
- * with `keep.decoded`, what the data's inspect decoded, for the run's loader in this process (framesPrediction).
+ * with `keep.decoded`, what the data's inspect decoded, for the run's loader in this process (framesPrediction, classFoldersClassification).
  */
 export async function checkRunSources(
   config: TrainConfig,

@@ -33,7 +33,7 @@ import { encodeModelSafetensors, loadModelSafetensors } from '../checkpoint/safe
 import { loadInitWeights } from '../checkpoint/init';
 import type { RunStore } from '../store/runStore';
 import { classificationRunData, runData, splitBatch } from './data';
-import type { DecodedFolders } from '../data/datasets/loader';
+import { SPLITS, type DecodedFolders } from '../data/datasets/loader';
 import { LOOP_STATE_KEY, decodeLoopState, encodeLoopState, encodeOptimizerState, restoreOptimizerState, type LoopState } from './trainCheckpoint';
 import { testGateFor } from './testGate';
 import { estimateTrainingMemory } from '../../core/protocol/memory';
@@ -45,7 +45,7 @@ export interface TrainJobControl {
   interrupted?(): boolean;
   /** XNNPACK threads for wasm, as the lab service shares the cores (default: what this machine has free). */
   wasmThreads?: ThreadChoice;
-  /** The clips the run's inspect decoded when the service started it (users' clip folders): not decoded again. */
+  /** The clips the run's inspect decoded when the service started it (users' clip or class folders): not decoded again. */
   decoded?: DecodedFolders;
 }
 
@@ -126,8 +126,8 @@ async function predictionTask(config: TrainConfig, dataSeed: number, decoded: De
   };
 }
 
-async function classificationTask(config: TrainConfig, dataSeed: number): Promise<TaskRunner> {
-  const data = await classificationRunData(config, dataSeed);
+async function classificationTask(config: TrainConfig, dataSeed: number, decoded: DecodedFolders | undefined): Promise<TaskRunner> {
+  const data = await classificationRunData(config, dataSeed, undefined, SPLITS, decoded);
   const asCls = (m: AnyModel): ClassifierModel => m as ClassifierModel;
   const accuracyOfScore = (score: number | null) => (score === null ? null : -score);
   return {
@@ -220,7 +220,10 @@ export async function runTrainJob(store: RunStore, runId: string, resume: boolea
       ctl.emit({ runId, step: p.step, totalSteps: config.steps, epoch: p.epoch, bestValMse: p.bestValMse, ...ended });
       return done;
     }
-    const t = config.task === 'classification' ? await classificationTask(config, rec.seeds.data) : await predictionTask(config, rec.seeds.data, ctl.decoded);
+    const t =
+      config.task === 'classification'
+        ? await classificationTask(config, rec.seeds.data, ctl.decoded)
+        : await predictionTask(config, rec.seeds.data, ctl.decoded);
     if (t.note && !resume) await store.appendMetric(runId, { kind: 'event', step: 0, event: 'data', message: t.note, t: now() });
     let startStep = 0;
     let loop: LoopState | null = null;

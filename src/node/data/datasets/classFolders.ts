@@ -1,10 +1,13 @@
+import { basename, join } from 'node:path';
 import type { LabelledVideo } from '../../../core/data/movingClips';
 import type { TrainConfig } from '../../../core/protocol/run';
 import { InputError } from '../../../core/util/errors';
 import { createRng } from '../../../core/util/rng';
-import { hashClassFolders, loadClassVideo, scanClassFolders, type ClassFolderIndex } from '../classFolders';
+import { hashClassFolders, loadClassVideo, scanClassFolders, type ClassFolder, type ClassFolderIndex } from '../classFolders';
+import type { VideoItem } from '../kth';
 import { CLIP_FRAME_STEP, videoClipStreams } from './kth';
-import type { ClassificationLoad, ClassificationRunData, DataSources, DataWalk, Split } from './loader';
+import type { DecodedClip } from '../userFrames';
+import type { ClassificationLoad, ClassificationRunData, DataInspection, DataSources, DataWalk, DecodedFolders, InspectKeep, Split } from './loader';
 
 /**
  * The users' class folders (dataset kind `class-folders`; README "Your own data and weights"): `dataDir` holds one
@@ -76,16 +79,44 @@ async function scanRun(config: TrainConfig): Promise<{ field: Field; index: Clas
   return out;
 }
 
+/** A video's name in what an inspect keeps of a class-folders root: `class/video` (a class name holds no '/'). */
+const keptName = (c: ClassFolder, v: VideoItem): string => `${c.name}/${basename(v.path)}`;
+
+/**
+ * The walk of a run's folders, from what its inspect decoded (keep.decoded: each folder's videos under `class/video`
+ * names, classes in label order) when that holds every folder the run names: the run's worker then reads no file.
+ * The inspect's walk checked them (layout, the same classes in every folder). Otherwise the folders are walked.
+ */
+async function indexRun(config: TrainConfig, decoded: DecodedFolders | undefined): Promise<{ field: Field; index: ClassFolderIndex }[]> {
+  const fields = (['dataDir', 'dataVal', 'dataTest'] as const).filter((f) => config[f] !== undefined);
+  if (!decoded || !fields.every((f) => decoded[config[f] ?? ''])) return scanRun(config);
+  return fields.map((field) => {
+    const root = config[field] ?? '';
+    const classes: { name: string; path: string; videos: VideoItem[] }[] = [];
+    for (const { clip } of decoded[root]) {
+      const name = clip.name.slice(0, clip.name.indexOf('/'));
+      if (classes.at(-1)?.name !== name) classes.push({ name, path: join(root, name), videos: [] });
+      classes[classes.length - 1].videos.push(clip);
+    }
+    return { field, index: { root, classes } };
+  });
+}
+
 /** Frames a video needs for one clip (KthClipSource: inputFrames clips at CLIP_FRAME_STEP). */
 const videosNeeded = (config: TrainConfig): number => config.inputFrames * CLIP_FRAME_STEP;
 
-/** Labelled clip streams of a run on the users' class folders; only the splits asked for are decoded. */
+/**
+ * Labelled clip streams of a run on the users' class folders; only the splits asked for are decoded, and none when
+ * `decoded` holds the run's folders (what the run's inspect decoded in this process, walkClassFolders' inspect with
+ * keep.decoded: the lab service hands them to the run's worker; the folders are then not read at all).
+ */
 export async function classFoldersClassification(
   config: TrainConfig,
   dataSeed: number,
-  { testRange, onLoad, splits }: ClassificationLoad,
+  { testRange, onLoad, splits, decoded }: ClassificationLoad,
 ): Promise<ClassificationRunData> {
-  const scanned = await scanRun(config);
+  const scanned = await indexRun(config, decoded);
+  const kept = new Map(Object.values(decoded ?? {}).flatMap((clips) => clips.map((c) => [c.clip.path, c.video] as const)));
   const main = scanned[0].index;
   const own = (f: Field): ClassFolderIndex | undefined => scanned.find((s) => s.field === f)?.index;
   const held = classFolderSplits(
@@ -110,7 +141,8 @@ export async function classFoldersClassification(
     const out: LabelledVideo[] = [];
     for (let label = 0; label < videos.length; label++) {
       for (const i of videos[label]) {
-        out.push({ video: await loadClassVideo(index.classes[label].videos[i], config.imageSize, field), label });
+        const item = index.classes[label].videos[i];
+        out.push({ video: kept.get(item.path) ?? (await loadClassVideo(item, config.imageSize, field)), label });
         onLoad?.(++done, total);
       }
     }
@@ -129,17 +161,19 @@ export async function classFoldersClassification(
  * layout (at least 2 classes, none empty, only videos or frame folders) and the same classes in dataVal / dataTest,
  * names only; it gives the classes (the classifier head's size, for the memory check). Its `inspect`: enough videos per
  * class to hold out, and every video decoded once (ffmpeg reads it, a frame folder's frames have one size, it has the
- * frames a clip needs; nothing kept); it returns what run.json records: each folder's path, sha256
- * (hashClassFolders), videos and classes.
+ * frames a clip needs); it returns what run.json records: each folder's path, sha256 (hashClassFolders), videos and
+ * classes; with `keep.decoded`, also the decoded videos of each folder (by its path as the config gives it; named
+ * `class/video`, in label then name order), for classFoldersClassification in the same process (one decode per video when the lab service starts a run);
+ * without, nothing is kept.
  * @throws InputError('config.dataDir' | 'config.dataVal' | 'config.dataTest', ...) naming the folder or file.
  */
 export async function walkClassFolders(config: TrainConfig): Promise<DataWalk> {
   const scanned = await scanRun(config);
   const main = scanned[0].index;
-  return { classNames: main.classes.map((c) => c.name), inspect: async () => ({ sources: await inspectScanned(config, scanned) }) };
+  return { classNames: main.classes.map((c) => c.name), inspect: (keep) => inspectScanned(config, scanned, keep) };
 }
 
-async function inspectScanned(config: TrainConfig, scanned: { field: Field; index: ClassFolderIndex }[]): Promise<DataSources> {
+async function inspectScanned(config: TrainConfig, scanned: { field: Field; index: ClassFolderIndex }[], keep?: InspectKeep): Promise<DataInspection> {
   const main = scanned[0].index;
   try {
     classFolderSplits(
@@ -155,7 +189,9 @@ async function inspectScanned(config: TrainConfig, scanned: { field: Field; inde
   }
   const need = videosNeeded(config);
   const out: DataSources = [];
+  const decoded: Record<string, DecodedClip[]> = {};
   for (const { field, index } of scanned) {
+    const kept: DecodedClip[] = [];
     for (const c of index.classes) {
       for (const v of c.videos) {
         const video = await loadClassVideo(v, config.imageSize, `config.${field}`);
@@ -164,8 +200,10 @@ async function inspectScanned(config: TrainConfig, scanned: { field: Field; inde
             `config.${field}`,
             `${v.path} has ${video.shape[0]} frames; a clip of ${config.inputFrames} input frames taken ${CLIP_FRAME_STEP} frames apart needs ${need}`,
           );
+        if (keep?.decoded) kept.push({ clip: { ...v, name: keptName(c, v) }, video });
       }
     }
+    if (keep?.decoded) decoded[index.root] = kept;
     const videos = index.classes.reduce((n, c) => n + c.videos.length, 0);
     out.push({
       split: field === 'dataDir' ? 'all' : field === 'dataVal' ? 'val' : 'test',
@@ -176,7 +214,7 @@ async function inspectScanned(config: TrainConfig, scanned: { field: Field; inde
       classes: index.classes.map((c) => ({ name: c.name, videos: c.videos.length })),
     });
   }
-  return out;
+  return keep?.decoded ? { sources: out, decoded: decoded satisfies DecodedFolders } : { sources: out };
 }
 
 /** The class names of a run's data, from the folder names alone (nothing decoded): for a config before its run exists. */

@@ -46,10 +46,13 @@ export interface ClassificationLoad {
   onLoad?: (done: number, total: number) => void;
   /** The splits to load (a reader from disk decodes only these; generated data are made on demand anyway). */
   splits: readonly Split[];
+  /** Videos the run's inspect decoded (users' class folders, by class folder): not decoded again. */
+  decoded?: DecodedFolders;
 }
 
 /**
- * Clips an inspect decoded, by folder path, at the run's frame size: a loader running in the same process as the
+ * Clips an inspect decoded, by folder path (users' clip folders: the folder; class folders: each class's folder), in
+ * the folder's order, at the run's frame size: a loader running in the same process as the
  * inspect (the lab service's worker thread for the run it just created) takes them instead of decoding again.
  * Plain data (structured-cloneable; the frames' buffers transferable).
  */
