@@ -91,7 +91,8 @@ try {
     });
     const body = (await res.json()) as { result: unknown };
     const ms = performance.now() - t0;
-    const runs = (packed ? (unpack(body.result as Packed) as { runs: unknown[] }) : (body.result as { runs: unknown[] })).runs;
+    const isPacked = (res.headers.get('Content-Type') ?? '').startsWith(PACKED_JSON_TYPE);
+    const runs = (isPacked ? (unpack(body.result as Packed) as { runs: unknown[] }) : (body.result as { runs: unknown[] })).runs;
     if (runs.length !== N) throw new Error(`listRuns gave ${runs.length} runs, expected ${N}`);
     return ms;
   };
