@@ -55,8 +55,13 @@ async function start(): Promise<void> {
       ...(existsSync(workerPath) ? { workerPath } : {}),
       flowsFile: join(app.getPath('userData'), 'flows.json'),
     });
-    // Warm the run list (the summary index, read from disk or built) while the window opens (issue 16).
-    void service.store.listSummaries().catch(() => undefined);
+    // Warm the run list (the summary index, read from disk or built), then probe the backends (a worker loading tfjs),
+    // while the window opens (issue 16).
+    const warming = service;
+    void warming.store
+      .listSummaries()
+      .then(() => warming.info())
+      .catch(() => undefined);
     lockDownSession(session.defaultSession);
     serveRenderer(protocol, join(here, 'renderer'));
     serveLabOverIpc(ipcMain, service, () => BrowserWindow.getAllWindows().map((w) => w.webContents));

@@ -39,10 +39,11 @@ export interface WebHost {
   /** The page address with the token in the fragment. */
   readonly url: string;
   /**
-   * Reads the renderer's assets into memory, lists the runs once and packs the list, so the first page to open finds
-   * its scripts in memory, the store's summary index read and the summaries' packed texts made (issue 16: a first
-   * listing after a start reads the index file, a first packing of 5,000 summaries takes ~60 ms). Failures are left
-   * to the page's own requests to report.
+   * Reads the renderer's assets into memory, lists the runs once and packs the list, then asks for the lab's info, so
+   * the first page to open finds its scripts in memory, the store's summary index read, the summaries' packed texts
+   * made and the backends probed (issue 16: a first listing after a start reads the index file, a first packing of
+   * 5,000 summaries takes ~60 ms, the backends' probe starts a worker that loads tfjs, all CPU the page's first open
+   * would share). Failures are left to the page's own requests to report.
    */
   warm(): Promise<void>;
   close(): Promise<void>;
@@ -96,7 +97,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const sockets = new Set<WebSocket>();
   let port = 0;
   /**
-   * The run list, started when the page itself (index.html) is requested (issue 16): the page's first `listRuns`
+   * The run list, started when the page itself (index.html) has been sent (issue 16): the page's first `listRuns`
    * comes ~100 ms later, once its first script has run, and takes this listing instead of starting another, so the
    * listing overlaps the page's loading. It is a listing of the store as of the page's request; it is dropped (and
    * that call lists afresh) when anything could have changed the store through this host since — any call but a
@@ -222,7 +223,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       return;
     }
     if (rel === '/' || rel === '') rel = '/index.html';
-    if (rel === '/index.html' && req.method === 'GET') startEarlyList();
+    // The page's request starts its run list, once the page itself has gone out (see `early`).
+    if (rel === '/index.html' && req.method === 'GET') res.once('finish', startEarlyList);
     const file = normalize(join(rendererDir, rel));
     if (!file.startsWith(rendererDir + sep) || rel.split('/').some((p) => p.startsWith('.'))) {
       res.writeHead(404).end();
@@ -326,6 +328,8 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       }
       const reply = await dispatchCall(opts.service, 'listRuns', undefined);
       if (reply.ok) packer.text(reply.result);
+      // Then the backends' probe behind `info` (a worker loading tfjs): not while the first page opens.
+      await dispatchCall(opts.service, 'info', undefined);
     },
     async close() {
       unsubscribe();
