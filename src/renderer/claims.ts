@@ -6,6 +6,15 @@ import { testFigure } from './evals';
 const isPreset = (p: string): p is PresetName => Object.hasOwn(PAPER_CLAIMS, p);
 
 /**
+ * Whether a sweep is a reproduction over seeds: `fernn-lab reproduce PRESET --scale S --seeds N` names it "PRESET-S"
+ * (the sweep record keeps no more of its preset than that name; its members are the runs "PRESET-S/i").
+ */
+export function isReproductionSweep(name: string): boolean {
+  const m = /^(\S+)-(tiny|small|paper)$/.exec(name);
+  return !!m && isPreset(m[1]);
+}
+
+/**
  * Runs of one reproduction: the paper's claim and whether these runs show it, by the same verdict as the CLI's; null
  * when the runs are not one reproduction. `fernn-lab reproduce PRESET --scale S` names its runs "PRESET S"; with
  * `--seeds N` they are the members of one sweep named "PRESET-S" ("PRESET-S/i"), judged over the seeds (on the means,

@@ -58,6 +58,7 @@ describe('Evaluate on your data, from the run page', () => {
     expect(await page.getAttribute('input[name=evalData]', 'aria-invalid')).toBe('true');
     expect(await kinds()).toEqual(['test']);
     expect(await page.locator('[data-testid=evaluations] tr[data-evaluation=data-test]').count()).toBe(0);
+    expect(await page.locator('[data-read-for=evalData]').count()).toBe(0); // nothing read yet
 
     const good = join(host.store, '..', 'squares.npy');
     await writeSequences(good, 6, 5);
@@ -72,6 +73,8 @@ describe('Evaluate on your data, from the run page', () => {
     expect(await text(row)).toContain('6 seqs');
     expect(await page.getAttribute(`${row} td.num`, 'title')).toBe(good);
     expect(await text('[data-error-for=evalData]')).toBe('');
+    // The path field says which file the lab read (its sha256 prefix), as the evaluation records it.
+    expect(await text('[data-read-for=evalData]')).toBe(`read ${good} (sha256 ${sha.slice(0, 12)})`);
     await shot(page, 'evaluate-on-data');
     // The headline is the run's own test figure, unchanged; the record is kept beside it.
     expect(await text('[data-stat=test-mse]')).toBe(headline);
