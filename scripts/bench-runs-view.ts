@@ -118,7 +118,12 @@ try {
     await page.addInitScript(FIRST_ROWS);
     // The address holds only the token: the app opens at Runs, its default view.
     await page.goto(host.url);
-    const firstMs = (await page.evaluate('window.__firstRows')) as number;
+    const firstMs = (await Promise.race([
+      page.evaluate('window.__firstRows'),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('no run row within 120 s (with --runs under 201, every run is in a closed sweep)')), 120_000).unref(),
+      ),
+    ])) as number;
     const profile = cdp ? summariseProfile((await cdp.send('Profiler.stop')).profile) : undefined;
     const domRows = await page.locator('[data-run]').count();
     // Where the first open's time goes: each request of the page (start, first byte and end, ms from navigation start;
