@@ -1,7 +1,8 @@
 import type { ProgressEvent } from '../core/protocol/run';
-import type { ILabService } from '../core/protocol/service';
+import type { ILabService, RunList, RunListHead } from '../core/protocol/service';
+import type { RunSummary } from '../core/protocol/runSummary';
 import { LAB_METHODS, type CallMethod } from '../core/protocol/methods';
-import { PACKED_JSON_TYPE, unpack, type Packed } from '../core/protocol/packedJson';
+import { LIST_PARTS_HEADER, PACKED_JSON_TYPE, unpack, type Packed } from '../core/protocol/packedJson';
 
 /**
  * The lab service in a browser: ILabService over the web host's HTTP API (`POST /api/<method>`, bearer token) and
@@ -43,7 +44,10 @@ export function forgetToken(): void {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-export function createWebLabClient(token: string, origin: string = location.origin): ILabService {
+/** The web client: the service, and the run list in two parts for the page's first list (RunListHead). */
+export type WebLabClient = ILabService & { listRunsInParts(): Promise<RunListHead> };
+
+export function createWebLabClient(token: string, origin: string = location.origin): WebLabClient {
   const call = async (method: CallMethod, arg?: unknown): Promise<unknown> => {
     let res: Response;
     try {
@@ -85,6 +89,43 @@ export function createWebLabClient(token: string, origin: string = location.orig
     return body.result;
   };
 
+  /** The run list as two JSON lines (the head, then the whole list with the head's runs as their index in it). */
+  const listRunsInParts = async (): Promise<RunListHead> => {
+    let res: Response;
+    try {
+      res = await fetch(`${origin}/api/listRuns`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, Accept: PACKED_JSON_TYPE, [LIST_PARTS_HEADER]: 'head' },
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      throw new LabError('the lab host does not answer: was `npm start` stopped? Start it again and open the new address.', 'unreachable');
+    }
+    const text = await res.text();
+    const cut = text.indexOf('\n');
+    // Anything but the two-part answer (an error, an older host) is read as one answer.
+    if (!res.ok || cut < 0 || !(res.headers.get('Content-Type') ?? '').startsWith(PACKED_JSON_TYPE)) {
+      const list = (await call('listRuns')) as RunList;
+      return { ...list, total: list.runs.length, rest: () => list };
+    }
+    const part = (json: string): unknown => {
+      try {
+        return unpack((JSON.parse(json) as { result: Packed }).result);
+      } catch (e) {
+        throw new LabError(`the lab host's answer to listRuns is unreadable: ${(e as Error).message}`, 'internal', undefined, res.status);
+      }
+    };
+    const head = part(text.slice(0, cut)) as RunList & { total: number };
+    return {
+      ...head,
+      rest() {
+        const whole = part(text.slice(cut + 1)) as { runs: (RunSummary | number)[]; problems: RunList['problems'] };
+        return { runs: whole.runs.map((r) => (typeof r === 'number' ? head.runs[r] : r)), problems: whole.problems };
+      },
+    };
+  };
+
   const listeners = new Set<(e: ProgressEvent) => void>();
   let ws: WebSocket | null = null;
   let retry = 1000;
@@ -117,6 +158,7 @@ export function createWebLabClient(token: string, origin: string = location.orig
   for (const m of LAB_METHODS) client[m] = (arg?: unknown) => call(m, arg);
   return {
     ...(client as unknown as Omit<ILabService, 'onDidProgress'>),
+    listRunsInParts,
     onDidProgress(listener) {
       listeners.add(listener);
       connect();

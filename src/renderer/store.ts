@@ -16,6 +16,8 @@ export const state = reactive({
   problems: [] as { dir: string; reason: string }[],
   runsError: '',
   runsLoaded: false,
+  /** While only the head of the first list is shown (refreshRuns): how many runs there are in all; else null. */
+  runsTotal: null as number | null,
   flows: [] as FlowPreset[],
   flowsError: '',
   /** Latest progress event per run id (speed, ETA). */
@@ -34,17 +36,45 @@ export async function refreshInfo(): Promise<void> {
   }
 }
 
+/** Resolves once the next frame has been painted. */
+const afterNextPaint = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+let refreshes = 0;
 export async function refreshRuns(): Promise<void> {
+  const mine = ++refreshes;
   try {
-    // The first refresh takes the list main.ts asked for before the app loaded.
-    const list = await (takePrefetchedRuns() ?? lab().listRuns());
-    state.runs = markRaw(list.runs);
-    state.problems = list.problems;
+    // The first refresh takes the list main.ts asked for before the app loaded. When it came in two parts, the head
+    // (the view's opening rows, exact) is shown and painted before the rest is read (issue 16).
+    const first = takePrefetchedRuns();
+    if (first) {
+      const head = await first;
+      if (head.runs.length < head.total && mine === refreshes) {
+        state.runs = markRaw(head.runs);
+        state.runsTotal = head.total;
+        state.problems = head.problems;
+        state.runsError = '';
+        state.runsLoaded = true;
+        await afterNextPaint();
+      }
+      const list = head.rest();
+      // A later refresh (a progress event meanwhile) has the newer list.
+      if (mine !== refreshes) return;
+      state.runs = markRaw(list.runs);
+      state.problems = list.problems;
+    } else {
+      const list = await lab().listRuns();
+      if (mine !== refreshes) return;
+      state.runs = markRaw(list.runs);
+      state.problems = list.problems;
+    }
     state.runsError = '';
   } catch (e) {
     state.runsError = errorMessage(e);
   } finally {
-    state.runsLoaded = true;
+    if (mine === refreshes) {
+      state.runsTotal = null;
+      state.runsLoaded = true;
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeNpy } from '../../src/node/npy';
+import { writeNpySequences } from '../helpers/npySequences';
 import { trainConfigSchema } from '../../src/core/protocol/run';
 import { RunStore } from '../../src/node/store/runStore';
 import type { SweepStatus } from '../../src/node/sweeps/sweepStatus';
@@ -19,19 +19,8 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fernn-sweepdata-'));
 });
 
-/** A float32 .npy of `shape` [N, T, H, W] with values i/size (deterministic). */
-async function npy(name: string, shape: number[]): Promise<string> {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const file = join(work, name);
-  await writeFile(
-    file,
-    encodeNpy(
-      Float32Array.from({ length: n }, (_, i) => (i % 97) / 97),
-      shape,
-    ),
-  );
-  return file;
-}
+/** A float32 .npy of `shape` in the test's folder. */
+const npy = (name: string, shape: number[]) => writeNpySequences(join(work, name), shape);
 
 describe('sweep run on a .npy of the user', () => {
   it('every member records the file and its sha256 in run.json', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigSchema } from '../../src/core/protocol/run';
 import { createLabService, type LabService } from '../../src/node/lab/labService';
-import { encodeNpy } from '../../src/node/npy';
+import { writeNpySequences } from '../helpers/npySequences';
 import { runLocalSweep } from '../../src/node/sweeps/localExecutor';
 import { runMember } from '../../src/node/sweeps/member';
 import { claimMember } from '../../src/node/sweeps/memberClaim';
@@ -59,18 +59,7 @@ describe('sweep member task', () => {
   });
 });
 
-/** A float32 .npy [N, T, H, W] of the member config's frames (values i/97 mod 1, deterministic). */
-async function npy(file: string, shape = [10, 5, 8, 8]): Promise<string> {
-  const n = shape.reduce((a, b) => a * b, 1);
-  await writeFile(
-    file,
-    encodeNpy(
-      Float32Array.from({ length: n }, (_, i) => (i % 97) / 97),
-      shape,
-    ),
-  );
-  return file;
-}
+const npy = writeNpySequences;
 
 describe('a member whose data stop reading after the sweep was made', () => {
   it('ends failed with the reason naming the file; the pool goes on with the other members', { timeout: 120_000 }, async () => {

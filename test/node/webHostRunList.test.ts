@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PACKED_JSON_TYPE, unpack, type Packed } from '../../src/core/protocol/packedJson';
+import { LIST_PARTS_HEADER, PACKED_JSON_TYPE, unpack, type Packed } from '../../src/core/protocol/packedJson';
 import type { RunList } from '../../src/core/protocol/service';
 import { startWebHost, type WebHost } from '../../src/node/web/webHost';
 import { createFakeLabService, type FakeLabService } from '../helpers/fakeLabService';
@@ -77,6 +77,19 @@ describe('the run list the page asks for', () => {
     expect(packed.type).toMatch(new RegExp(`^${PACKED_JSON_TYPE.replace(/[.+]/g, '\\$&')}`));
     expect(unpack(packed.body.result as Packed)).toEqual(plain.body.result);
     expect(JSON.stringify(packed.body).length).toBeLessThan(JSON.stringify(plain.body).length);
+    // In two parts when asked: the head (here the whole list: 3 rows), the count, then the list with the head's
+    // runs as their index in it.
+    const res = await fetch(`${origin()}/api/listRuns`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${host.token}`, Accept: PACKED_JSON_TYPE, [LIST_PARTS_HEADER]: 'head' },
+    });
+    const [first, second, more] = (await res.text()).split('\n');
+    expect(more).toBeUndefined();
+    const head = unpack((JSON.parse(first) as { result: Packed }).result) as RunList & { total: number };
+    const whole = unpack((JSON.parse(second) as { result: Packed }).result) as { runs: unknown[] };
+    expect(head.total).toBe(3);
+    expect(head.runs).toEqual((plain.body.result as RunList).runs);
+    expect(whole.runs).toEqual([0, 1, 2]);
     // Other calls stay plain whatever the Accept.
     expect((await call('listFlows', undefined, PACKED_JSON_TYPE)).type).toMatch(/^application\/json/);
   });

@@ -11,6 +11,9 @@
  */
 export const PACKED_JSON_TYPE = 'application/vnd.fernn-lab.packed+json';
 
+/** A request header: `head` asks for the packed run list in two parts (core/protocol/service.ts RunListHead). */
+export const LIST_PARTS_HEADER = 'x-fernn-list-parts';
+
 export interface Packed {
   /** Key lists, indexed by the first element of each packed object. */
   shapes: string[][];

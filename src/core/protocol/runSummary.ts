@@ -49,3 +49,25 @@ export function toRunSummary(r: RunRecord): RunSummary {
   out.config = config;
   return out as RunSummary;
 }
+
+/**
+ * The first screens of the run list, for a page to draw before it has read the rest (issue 16): the runs, in the
+ * list's order (newest first), up to the one that makes `items` rows of the Runs view in its opening state (sorted by
+ * date, each sweep one closed row at its newest run), plus every other run of the sweeps among them, so that each
+ * sweep's row (its count, its best run) is what the whole list gives. The first `items` rows of the view are then the
+ * same for the head as for the whole list.
+ */
+export function listHead<T extends Pick<RunSummary, 'id' | 'sweep'>>(runs: readonly T[], items: number): T[] {
+  const sweeps = new Set<string>();
+  let rows = 0;
+  let end = 0;
+  for (; end < runs.length && rows < items; end++) {
+    const sweep = runs[end].sweep?.id;
+    if (sweep === undefined) rows++;
+    else if (!sweeps.has(sweep)) {
+      sweeps.add(sweep);
+      rows++;
+    }
+  }
+  return runs.filter((r, i) => i < end || (r.sweep !== undefined && sweeps.has(r.sweep.id)));
+}

@@ -71,6 +71,16 @@ export interface RunList {
   problems: { dir: string; reason: string }[];
 }
 
+/**
+ * The run list in two parts, as the web client reads the page's first list (issue 16): the head (core/protocol/
+ * runSummary.ts `listHead`: the view's first rows, exact), the number of runs in all, and `rest()`, which reads the
+ * whole list (already received) when called, so the page can draw the head before it parses the rest.
+ */
+export interface RunListHead extends RunList {
+  total: number;
+  rest(): RunList;
+}
+
 export interface RunDetail {
   run: RunRecord;
   metrics: MetricRecord[];

@@ -6,8 +6,9 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ProgressEvent } from '../../core/protocol/run';
-import type { ILabService } from '../../core/protocol/service';
-import { JsonPacker, PACKED_JSON_TYPE } from '../../core/protocol/packedJson';
+import type { ILabService, RunList } from '../../core/protocol/service';
+import { listHead } from '../../core/protocol/runSummary';
+import { JsonPacker, LIST_PARTS_HEADER, PACKED_JSON_TYPE } from '../../core/protocol/packedJson';
 import { dispatchCall, type WireError, type WireReply } from '../transport/call';
 
 /**
@@ -84,6 +85,8 @@ export function contentSecurityPolicy(port: number): string {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** The rows of the Runs view the head of a list in two parts holds: more than any screen shows. */
+const HEAD_ROWS = 100;
 /** How long a run list started by the page's own request waits for the page's first `listRuns` (see `early`). */
 const EARLY_LIST_MS = 10_000;
 /** Calls that only read: they leave a run list started by the page request usable. */
@@ -199,7 +202,17 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     const timing = { 'Server-Timing': `call;dur=${(performance.now() - t0).toFixed(1)}` };
     // The run list in the packed form when the page asks for it (core/protocol/packedJson.ts): half the bytes.
     const packed = reply.ok && method === 'listRuns' && (req.headers.accept ?? '').includes(PACKED_JSON_TYPE);
-    if (packed) {
+    if (packed && req.headers[LIST_PARTS_HEADER] === 'head') {
+      // Two JSON lines: the head of the list (its first rows, the count), then the whole list with the head's runs
+      // as their index in the head, so the page draws the head before it parses the rest (RunListHead).
+      const list = reply.result as RunList;
+      const head = listHead(list.runs, HEAD_ROWS);
+      const inHead = new Map(head.map((r, i) => [r, i]));
+      const whole = list.runs.map((r) => inHead.get(r) ?? r);
+      res.writeHead(200, { 'Content-Type': `${PACKED_JSON_TYPE}; charset=utf-8`, 'Cache-Control': 'no-store', ...timing });
+      res.write(`{"result":${packer.text({ runs: head, problems: list.problems, total: list.runs.length })}}\n`);
+      res.end(`{"result":${packer.text({ runs: whole, problems: list.problems })}}`);
+    } else if (packed) {
       res.writeHead(200, { 'Content-Type': `${PACKED_JSON_TYPE}; charset=utf-8`, 'Cache-Control': 'no-store', ...timing });
       res.end(`{"result":${packer.text(reply.result)}}`);
     } else if (reply.ok) sendJson(res, 200, { result: reply.result }, timing);

@@ -38,6 +38,8 @@ export interface LabSessionOptions {
   defaultTimeoutMs?: number;
   /** Runs once the host is up and before the browser opens the lab, e.g. to write runs into host.store. */
   beforeBrowser?: (host: LabHost) => Promise<void>;
+  /** A script the page runs before its own (Playwright's addInitScript), e.g. to watch the first rows appear. */
+  initScript?: string;
 }
 
 /** Starts the host and Chromium and opens the lab (the token in its address) in a fresh context; cleans up if any step fails. */
@@ -62,6 +64,7 @@ export async function openLab(options: LabSessionOptions = {}): Promise<LabSessi
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     }
     if (options.defaultTimeoutMs !== undefined) page.setDefaultTimeout(options.defaultTimeoutMs);
+    if (options.initScript) await page.addInitScript(options.initScript);
     await page.goto(host.url);
     return { host, browser, page };
   } catch (e) {
