@@ -88,7 +88,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 /** The rows of the Runs view the head of a list in two parts holds: more than any screen shows. */
 const HEAD_ROWS = 100;
 /** How long a run list started by the page's own request waits for the page's first `listRuns` (see `early`). */
-const EARLY_LIST_MS = 10_000;
+const EARLY_LIST_MS = 3_000;
 /** Calls that only read: they leave a run list started by the page request usable. */
 const READ_CALLS = new Set(['info', 'listRuns', 'listFlows']);
 
