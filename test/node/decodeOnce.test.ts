@@ -93,21 +93,25 @@ describe('eval / predict --data', () => {
   });
 });
 
+/** A tiny prediction run on a folder of clips (windows of 3 + 2 frames at 8x8). */
+const framesConfig = (root: string, backend: 'cpu' | 'wasm') =>
+  ({
+    dataset: 'frames',
+    dataDir: root,
+    model: 'grnn',
+    vRange: 0,
+    hidden: 2,
+    imageSize: 8,
+    inputFrames: 3,
+    predFrames: 2,
+    batch: 2,
+    steps: 2,
+    backend,
+  }) satisfies TrainConfigInput;
+
 describe('a frames run', () => {
   it('is loaded from the clips its inspect decoded: one decode per clip, the same batches as decoding anew', async () => {
-    const c = trainConfigSchema.parse({
-      dataset: 'frames',
-      dataDir: clips,
-      model: 'grnn',
-      vRange: 0,
-      hidden: 2,
-      imageSize: 8,
-      inputFrames: 3,
-      predFrames: 2,
-      batch: 2,
-      steps: 2,
-      backend: 'cpu',
-    } satisfies TrainConfigInput);
+    const c = trainConfigSchema.parse(framesConfig(clips, 'cpu'));
     const inspected = await inspectFramesData(c, { decoded: true });
     expect(clipDecodes(clips)).toBe(CLIPS);
     const reused = await framesPrediction(c, 5, inspected.decoded);
@@ -179,21 +183,7 @@ describe('startRun', () => {
   it("of a frames run decodes each clip once: the run's worker trains on the clips the service decoded", async () => {
     const own = join(dir, 'own-clips');
     for (let i = 0; i < CLIPS; i++) writeFrameFolder(join(own, `clip${i}`), { frames: 10, width: 12, height: 12, offset: i });
-    const rec = await lab.startRun({
-      config: {
-        dataset: 'frames',
-        dataDir: own,
-        model: 'grnn',
-        vRange: 0,
-        hidden: 2,
-        imageSize: 8,
-        inputFrames: 3,
-        predFrames: 2,
-        batch: 2,
-        steps: 2,
-        backend: 'wasm',
-      },
-    });
+    const rec = await lab.startRun({ config: framesConfig(own, 'wasm') });
     expect(clipDecodes(own)).toBe(CLIPS);
     // Taken away before the worker could read them: a worker that decoded the folder again would fail the run.
     rmSync(own, { recursive: true, force: true });
