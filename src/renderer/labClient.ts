@@ -48,24 +48,31 @@ export function forgetToken(): void {
 export type WebLabClient = ILabService & { listRunsInParts(): Promise<RunListHead> };
 
 export function createWebLabClient(token: string, origin: string = location.origin): WebLabClient {
-  const call = async (method: CallMethod, arg?: unknown): Promise<unknown> => {
-    let res: Response;
+  /** POST /api/<method> with the token; a host that does not answer is a LabError saying so. */
+  const post = async (method: CallMethod, headers: Record<string, string>, body?: string): Promise<Response> => {
     try {
-      res = await fetch(`${origin}/api/${method}`, {
+      return await fetch(`${origin}/api/${method}`, {
         method: 'POST',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          // The run list may come packed (half the bytes: core/protocol/packedJson.ts).
-          ...(method === 'listRuns' ? { Accept: `${PACKED_JSON_TYPE}, application/json` } : {}),
-          ...(arg === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: arg === undefined ? undefined : JSON.stringify(arg),
+        headers: { Authorization: `Bearer ${token}`, ...headers },
+        body,
         cache: 'no-store',
         credentials: 'omit',
       });
     } catch {
       throw new LabError('the lab host does not answer: was `npm start` stopped? Start it again and open the new address.', 'unreachable');
     }
+  };
+
+  const call = async (method: CallMethod, arg?: unknown): Promise<unknown> => {
+    const res = await post(
+      method,
+      {
+        // The run list may come packed (half the bytes: core/protocol/packedJson.ts).
+        ...(method === 'listRuns' ? { Accept: `${PACKED_JSON_TYPE}, application/json` } : {}),
+        ...(arg === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      arg === undefined ? undefined : JSON.stringify(arg),
+    );
     let body: { result?: unknown; error?: { code: string; field?: string; message: string } };
     try {
       body = (await res.json()) as typeof body;
@@ -91,17 +98,7 @@ export function createWebLabClient(token: string, origin: string = location.orig
 
   /** The run list as two JSON lines (the head, then the whole list with the head's runs as their index in it). */
   const listRunsInParts = async (): Promise<RunListHead> => {
-    let res: Response;
-    try {
-      res = await fetch(`${origin}/api/listRuns`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, Accept: PACKED_JSON_TYPE, [LIST_PARTS_HEADER]: 'head' },
-        cache: 'no-store',
-        credentials: 'omit',
-      });
-    } catch {
-      throw new LabError('the lab host does not answer: was `npm start` stopped? Start it again and open the new address.', 'unreachable');
-    }
+    const res = await post('listRuns', { Accept: PACKED_JSON_TYPE, [LIST_PARTS_HEADER]: 'head' });
     const text = await res.text();
     const cut = text.indexOf('\n');
     // Anything but the two-part answer (an error, an older host) is read as one answer.
