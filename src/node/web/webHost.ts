@@ -202,19 +202,18 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     const timing = { 'Server-Timing': `call;dur=${(performance.now() - t0).toFixed(1)}` };
     // The run list in the packed form when the page asks for it (core/protocol/packedJson.ts): half the bytes.
     const packed = reply.ok && method === 'listRuns' && (req.headers.accept ?? '').includes(PACKED_JSON_TYPE);
-    if (packed && req.headers[LIST_PARTS_HEADER] === 'head') {
-      // Two JSON lines: the head of the list (its first rows, the count), then the whole list with the head's runs
-      // as their index in the head, so the page draws the head before it parses the rest (RunListHead).
-      const list = reply.result as RunList;
-      const head = listHead(list.runs, HEAD_ROWS);
-      const inHead = new Map(head.map((r, i) => [r, i]));
-      const whole = list.runs.map((r) => inHead.get(r) ?? r);
+    if (packed) {
       res.writeHead(200, { 'Content-Type': `${PACKED_JSON_TYPE}; charset=utf-8`, 'Cache-Control': 'no-store', ...timing });
-      res.write(`{"result":${packer.text({ runs: head, problems: list.problems, total: list.runs.length })}}\n`);
-      res.end(`{"result":${packer.text({ runs: whole, problems: list.problems })}}`);
-    } else if (packed) {
-      res.writeHead(200, { 'Content-Type': `${PACKED_JSON_TYPE}; charset=utf-8`, 'Cache-Control': 'no-store', ...timing });
-      res.end(`{"result":${packer.text(reply.result)}}`);
+      if (req.headers[LIST_PARTS_HEADER] === 'head') {
+        // Two JSON lines: the head of the list (its first rows, the count), then the whole list with the head's runs
+        // as their index in the head, so the page draws the head before it parses the rest (RunListHead).
+        const list = reply.result as RunList;
+        const head = listHead(list.runs, HEAD_ROWS);
+        const inHead = new Map(head.map((r, i) => [r, i]));
+        const whole = list.runs.map((r) => inHead.get(r) ?? r);
+        res.write(`{"result":${packer.text({ runs: head, problems: list.problems, total: list.runs.length })}}\n`);
+        res.end(`{"result":${packer.text({ runs: whole, problems: list.problems })}}`);
+      } else res.end(`{"result":${packer.text(reply.result)}}`);
     } else if (reply.ok) sendJson(res, 200, { result: reply.result }, timing);
     else sendError(res, reply.error.code === 'internal' ? 500 : reply.error.code === 'bad_argument' ? 400 : 404, reply.error);
   };
